@@ -1,0 +1,74 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// MARK: - System libraries (C, from Debian packages; Scripts/bootstrap.sh installs them)
+
+/// OpenBLAS: every matrix product in the engine goes through its `cblas_sgemm`.
+let cOpenBLAS = Target.systemLibrary(
+  name: "COpenBLAS", path: "Sources/COpenBLAS", pkgConfig: "openblas",
+  providers: [.apt(["libopenblas-dev"])])
+/// ZeroMQ (with CURVE): the daemon's client, worker and event sockets.
+let cZeroMQ = Target.systemLibrary(
+  name: "CZeroMQ", path: "Sources/CZeroMQ", pkgConfig: "libzmq",
+  providers: [.apt(["libzmq3-dev"])])
+/// SQLite: the daemon's durable state.
+let cSQLite = Target.systemLibrary(
+  name: "CSQLite", path: "Sources/CSQLite", pkgConfig: "sqlite3",
+  providers: [.apt(["libsqlite3-dev"])])
+
+// MARK: - Libraries
+
+/// Tensors, kernels (convolution, batch norm, pooling, …) and safetensors I/O.
+let tensor = Target.target(
+  name: "DiswotTensor", dependencies: ["COpenBLAS"],
+  swiftSettings: [.unsafeFlags(["-Ounchecked"])])
+/// Layers, CIFAR ResNets and other model families, parameter naming and counting.
+let models = Target.target(name: "DiswotModels", dependencies: ["DiswotTensor"])
+/// Dataset readers (CIFAR-10/100 binary, MNIST IDX) and input normalisation.
+let data = Target.target(name: "DiswotData", dependencies: ["DiswotTensor"])
+/// Argument parsing and terminal conventions shared by every executable.
+let commandLine = Target.target(name: "DiswotCommandLine")
+
+// MARK: - Executables
+
+/// `diswot`: the user's command-line tool.
+let diswot = Target.executableTarget(
+  name: "diswot",
+  dependencies: ["DiswotTensor", "DiswotModels", "DiswotData", "DiswotCommandLine"])
+/// `diswot-bench`: performance measurements behind Scripts/bench.sh.
+let bench = Target.executableTarget(
+  name: "diswot-bench",
+  dependencies: ["DiswotTensor", "DiswotModels", "DiswotCommandLine", "COpenBLAS"])
+
+// MARK: - Tests
+
+/// Helpers shared by every test target: ../shared lookup, numeric comparison.
+let testSupport = Target.target(
+  name: "DiswotTestSupport", dependencies: ["DiswotTensor"], path: "Tests/DiswotTestSupport")
+let tensorTests = Target.testTarget(
+  name: "DiswotTensorTests", dependencies: ["DiswotTensor", "DiswotTestSupport"])
+let modelsTests = Target.testTarget(
+  name: "DiswotModelsTests",
+  dependencies: ["DiswotModels", "DiswotData", "DiswotTestSupport"])
+let dataTests = Target.testTarget(
+  name: "DiswotDataTests", dependencies: ["DiswotData", "DiswotTestSupport"])
+let commandLineTests = Target.testTarget(
+  name: "DiswotCommandLineTests", dependencies: ["DiswotCommandLine", "DiswotTestSupport"])
+let cliTests = Target.testTarget(name: "diswotTests", dependencies: ["DiswotTestSupport"])
+
+// MARK: - Package
+
+let package = Package(
+  name: "diswot",
+  platforms: [.macOS(.v13)],
+  products: [
+    .executable(name: "diswot", targets: ["diswot"]),
+    .library(name: "DiswotModels", targets: ["DiswotModels"]),
+  ],
+  targets: [
+    cOpenBLAS, cZeroMQ, cSQLite,
+    tensor, models, data, commandLine,
+    diswot, bench,
+    testSupport, tensorTests, modelsTests, dataTests, commandLineTests, cliTests,
+  ]
+)

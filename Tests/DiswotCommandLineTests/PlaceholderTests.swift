@@ -1,0 +1,2 @@
+import XCTest
+final class PDiswotCommandLineTestsTests: XCTestCase { func testNothing() {} }

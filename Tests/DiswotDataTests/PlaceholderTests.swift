@@ -1,0 +1,2 @@
+import XCTest
+final class PDiswotDataTestsTests: XCTestCase { func testNothing() {} }

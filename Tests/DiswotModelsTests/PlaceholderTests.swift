@@ -1,0 +1,2 @@
+import XCTest
+final class PDiswotModelsTestsTests: XCTestCase { func testNothing() {} }

@@ -1,0 +1,2 @@
+import XCTest
+final class PdiswotTestsTests: XCTestCase { func testNothing() {} }
