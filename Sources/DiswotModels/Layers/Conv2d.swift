@@ -1,0 +1,35 @@
+import DiswotTensor
+
+/// A 2-D convolution layer (`nn.Conv2d`), bias optional.
+public final class Conv2d: Layer {
+  public let geometry: Conv2dGeometry
+  /// [out, in/groups, kH, kW]
+  public var weight: Tensor
+  /// [out], or nil for `bias=False` (every convolution followed by batch norm).
+  public var bias: Tensor?
+
+  public init(_ geometry: Conv2dGeometry, bias: Bool = false) throws(TensorError) {
+    try geometry.validate()
+    self.geometry = geometry
+    weight = Tensor(zeros: geometry.weightShape)
+    self.bias = bias ? Tensor(zeros: [geometry.outChannels]) : nil
+  }
+
+  public func forward(_ x: Tensor, mode: ForwardMode) throws(TensorError) -> Tensor {
+    try conv2d_forward(x, weight: weight, bias: bias, geometry: geometry)
+  }
+
+  public func outputShapeAndMACs(input: [Int]) throws(TensorError) -> (shape: [Int], macs: Int) {
+    guard input.count == 4, input[1] == geometry.inChannels else {
+      throw .shapeMismatch("convolution over \(geometry.inChannels) channels got input \(input)")
+    }
+    let out = try geometry.outputSize(height: input[2], width: input[3])
+    return ([input[0], geometry.outChannels, out.height, out.width],
+            input[0] * geometry.macs(height: input[2], width: input[3]))
+  }
+
+  public func visitState(prefix: String, _ visit: (String, StateKind, inout Tensor) throws -> Void) rethrows {
+    try visit(qualified(prefix, "weight"), .parameter, &weight)
+    if bias != nil { try visit(qualified(prefix, "bias"), .parameter, &bias!) }
+  }
+}

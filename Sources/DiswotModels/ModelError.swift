@@ -1,0 +1,22 @@
+import DiswotTensor
+
+/// Errors in describing, building or loading a model; each message names the culprit.
+public enum ModelError: Error, Equatable, CustomStringConvertible {
+  /// An architecture description with a field out of range.
+  case invalidDescription(String)
+  /// A model name the registry does not know.
+  case unknownModel(String)
+  /// Weights that do not match the model (missing, unexpected or mis-shaped tensors).
+  case stateMismatch(String)
+  /// A tensor kernel rejected its input.
+  case tensor(TensorError)
+
+  public var description: String {
+    switch self {
+    case .invalidDescription(let m): return "invalid architecture: \(m)"
+    case .unknownModel(let m): return "unknown model: \(m)"
+    case .stateMismatch(let m): return "weights do not match the model: \(m)"
+    case .tensor(let e): return e.description
+    }
+  }
+}

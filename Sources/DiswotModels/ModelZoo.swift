@@ -1,0 +1,80 @@
+import DiswotTensor
+
+/// Named models and building a model from a weights file.
+public enum ModelZoo {
+  /// Names a user can pass to `--model`/`--teacher`; any `resnet{6n+2}` also works.
+  public static let namedModels = ["resnet20", "resnet32", "resnet44", "resnet56", "resnet110"]
+
+  /// The description of a named model (`resnet56`, …).
+  public static func description(
+    named name: String, shortcut: ShortcutType = .a, classCount: Int = 10, classifierName: String = "linear"
+  ) throws(ModelError) -> ResNetDescription {
+    let lower = name.lowercased()
+    guard lower.hasPrefix("resnet"), let depth = Int(lower.dropFirst("resnet".count)) else {
+      throw .unknownModel("'\(name)' (known: \(namedModels.joined(separator: ", ")), or any resnet{6n+2})")
+    }
+    var d = try ResNetDescription.cifar(depth: depth, shortcut: shortcut, classCount: classCount)
+    d.classifierName = classifierName
+    return d
+  }
+
+  /// Reads the architecture off a CIFAR ResNet state dict: stages and blocks from the
+  /// `layer{s}.{j}` names, widths and classes from tensor shapes, the shortcut type from
+  /// the presence of `downsample` tensors, the classifier from `linear.*` or `fc.*`.
+  public static func inferResNet(from tensors: [String: Tensor]) throws(ModelError) -> ResNetDescription {
+    let names = tensors.keys.map { $0.hasPrefix("module.") ? String($0.dropFirst(7)) : $0 }
+    let byName = Dictionary(uniqueKeysWithValues: zip(names, tensors.values))
+    guard let stem = byName["conv1.weight"], stem.rank == 4 else {
+      throw .stateMismatch("no 'conv1.weight' of rank 4: not a CIFAR ResNet state dict")
+    }
+    let classifierName = byName["linear.weight"] != nil ? "linear" : "fc"
+    guard let head = byName[classifierName + ".weight"], head.rank == 2 else {
+      throw .stateMismatch("no classifier: expected 'linear.weight' or 'fc.weight'")
+    }
+    var blocks: [Int: Set<Int>] = [:]
+    for name in names where name.hasPrefix("layer") {
+      let parts = name.split(separator: ".")
+      guard parts.count > 2, let s = Int(parts[0].dropFirst(5)), let j = Int(parts[1]) else { continue }
+      blocks[s, default: []].insert(j)
+    }
+    let stageCount = blocks.count
+    guard stageCount > 0, (1...stageCount).allSatisfy({ blocks[$0] != nil }) else {
+      throw .stateMismatch("stages must be numbered layer1…layerN, found \(blocks.keys.sorted())")
+    }
+    var widths: [Int] = []
+    for s in 1...stageCount {
+      guard let w = byName["layer\(s).0.conv1.weight"], w.rank == 4 else {
+        throw .stateMismatch("missing 'layer\(s).0.conv1.weight'")
+      }
+      widths.append(w.shape[0])
+    }
+    let description = ResNetDescription(
+      blocksPerStage: (1...stageCount).map { blocks[$0]!.count }, widths: widths,
+      shortcut: names.contains { $0.contains(".downsample.") } ? .b : .a,
+      classCount: head.shape[0], classifierName: classifierName, inputChannels: stem.shape[1])
+    try description.validate()
+    return description
+  }
+
+  /// Builds a model and loads a weights file into it.
+  ///
+  /// The architecture is read off the tensors; a `name` (for example from `--model`)
+  /// must agree with it, so a ResNet-20 file cannot silently be evaluated as ResNet-56.
+  public static func load(_ file: SafetensorsFile, name: String? = nil) throws(ModelError) -> ResNetCIFAR {
+    let inferred = try inferResNet(from: file.tensors)
+    if let declared = file.metadata["shortcut"], declared.uppercased() != inferred.shortcut.rawValue {
+      throw .stateMismatch("metadata says shortcut \(declared) but the tensors are those of option \(inferred.shortcut.rawValue)")
+    }
+    if let name {
+      let named = try description(
+        named: name, shortcut: inferred.shortcut, classCount: inferred.classCount,
+        classifierName: inferred.classifierName)
+      guard named == inferred else {
+        throw .stateMismatch("the file holds \(inferred.name) (blocks \(inferred.blocksPerStage), widths \(inferred.widths)), not \(name)")
+      }
+    }
+    let model = try ResNetCIFAR(inferred)
+    try model.loadState(file.tensors)
+    return model
+  }
+}

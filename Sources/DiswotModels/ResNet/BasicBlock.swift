@@ -1,0 +1,79 @@
+import DiswotTensor
+
+/// The residual block of CIFAR ResNets: relu(bn2(conv2(relu(bn1(conv1(x))))) + shortcut(x)).
+public final class BasicBlock: Layer {
+  /// How the block's input reaches its output.
+  public enum Shortcut {
+    case identity
+    /// Subsample by `stride`, zero-pad to `outChannels`.
+    case optionA(outChannels: Int, stride: Int)
+    /// 1×1 convolution with stride, then batch norm (`downsample.0`, `downsample.1`).
+    case optionB(Conv2d, BatchNorm2d)
+  }
+
+  public let conv1: Conv2d
+  public let bn1: BatchNorm2d
+  public let conv2: Conv2d
+  public let bn2: BatchNorm2d
+  public let shortcut: Shortcut
+
+  /// A block from `inChannels` to `outChannels`; a projection or padding shortcut is
+  /// used only when the stride or the width changes, as in both reference codes.
+  public init(inChannels: Int, outChannels: Int, stride: Int, shortcut type: ShortcutType) throws(TensorError) {
+    conv1 = try Conv2d(Conv2dGeometry(inChannels: inChannels, outChannels: outChannels, kernel: 3, stride: stride, padding: 1))
+    bn1 = BatchNorm2d(channels: outChannels)
+    conv2 = try Conv2d(Conv2dGeometry(inChannels: outChannels, outChannels: outChannels, kernel: 3, stride: 1, padding: 1))
+    bn2 = BatchNorm2d(channels: outChannels)
+    if stride == 1 && inChannels == outChannels {
+      shortcut = .identity
+    } else if type == .a {
+      shortcut = .optionA(outChannels: outChannels, stride: stride)
+    } else {
+      shortcut = .optionB(
+        try Conv2d(Conv2dGeometry(inChannels: inChannels, outChannels: outChannels, kernel: 1, stride: stride)),
+        BatchNorm2d(channels: outChannels))
+    }
+  }
+
+  /// x: [N, C_in, H, W] -> [N, C_out, H/stride, W/stride]
+  public func forward(_ x: Tensor, mode: ForwardMode) throws(TensorError) -> Tensor {
+    var out = try bn1.forward(try conv1.forward(x, mode: mode), mode: mode)
+    relu_forward(&out)
+    out = try bn2.forward(try conv2.forward(out, mode: mode), mode: mode)
+    switch shortcut {
+    case .identity:
+      try add_forward(&out, x)
+    case .optionA(let channels, let stride):
+      try add_forward(&out, try shortcut_a_forward(x, outChannels: channels, stride: stride))
+    case .optionB(let conv, let bn):
+      try add_forward(&out, try bn.forward(try conv.forward(x, mode: mode), mode: mode))
+    }
+    relu_forward(&out)
+    return out
+  }
+
+  public var sublayers: [Layer] {
+    var layers: [Layer] = [conv1, bn1, conv2, bn2]
+    if case .optionB(let conv, let bn) = shortcut { layers += [conv, bn] }
+    return layers
+  }
+
+  public func outputShapeAndMACs(input: [Int]) throws(TensorError) -> (shape: [Int], macs: Int) {
+    let a = try conv1.outputShapeAndMACs(input: input)
+    let b = try conv2.outputShapeAndMACs(input: a.shape)
+    var macs = a.macs + b.macs
+    if case .optionB(let conv, _) = shortcut { macs += try conv.outputShapeAndMACs(input: input).macs }
+    return (b.shape, macs)
+  }
+
+  public func visitState(prefix: String, _ visit: (String, StateKind, inout Tensor) throws -> Void) rethrows {
+    try conv1.visitState(prefix: qualified(prefix, "conv1"), visit)
+    try bn1.visitState(prefix: qualified(prefix, "bn1"), visit)
+    try conv2.visitState(prefix: qualified(prefix, "conv2"), visit)
+    try bn2.visitState(prefix: qualified(prefix, "bn2"), visit)
+    if case .optionB(let conv, let bn) = shortcut {
+      try conv.visitState(prefix: qualified(prefix, "downsample.0"), visit)
+      try bn.visitState(prefix: qualified(prefix, "downsample.1"), visit)
+    }
+  }
+}

@@ -1,0 +1,83 @@
+import DiswotTensor
+
+/// A CIFAR ResNet built from a `ResNetDescription`, with PyTorch `state_dict` names:
+/// `conv1`, `bn1`, `layer{s}.{j}.{conv1,bn1,conv2,bn2[,downsample.0,downsample.1]}`,
+/// then `linear` or `fc`.
+public final class ResNetCIFAR: Classifier {
+  public let description: ResNetDescription
+  public let conv1: Conv2d
+  public let bn1: BatchNorm2d
+  /// stages[s][j] is `layer{s+1}.{j}`.
+  public let stages: [[BasicBlock]]
+  public let classifier: Linear
+
+  public init(_ description: ResNetDescription) throws(ModelError) {
+    try description.validate()
+    self.description = description
+    do {
+      let stem = description.widths[0]
+      conv1 = try Conv2d(Conv2dGeometry(inChannels: description.inputChannels, outChannels: stem, kernel: 3, padding: 1))
+      bn1 = BatchNorm2d(channels: stem)
+      var inChannels = stem
+      var stages: [[BasicBlock]] = []
+      for (s, (blocks, width)) in zip(description.blocksPerStage, description.widths).enumerated() {
+        var stage: [BasicBlock] = []
+        for j in 0..<blocks {
+          let stride = (s > 0 && j == 0) ? 2 : 1
+          stage.append(try BasicBlock(inChannels: inChannels, outChannels: width, stride: stride, shortcut: description.shortcut))
+          inChannels = width
+        }
+        stages.append(stage)
+      }
+      self.stages = stages
+      classifier = Linear(inFeatures: inChannels, outFeatures: description.classCount)
+    } catch {
+      throw .tensor(error)
+    }
+  }
+
+  public var inputChannels: Int { description.inputChannels }
+  public var classCount: Int { description.classCount }
+
+  public var metadata: [String: String] {
+    ["arch": description.name, "shortcut": description.shortcut.rawValue,
+     "blocks_per_stage": description.blocksPerStage.map(String.init).joined(separator: ","),
+     "widths": description.widths.map(String.init).joined(separator: ","),
+     "classes": String(description.classCount), "family": "resnet-cifar"]
+  }
+
+  /// x: [N, 3, H, W] -> features [N, C, H/4, W/4], pooled [N, C], logits [N, K]
+  public func classify(_ x: Tensor, mode: ForwardMode) throws(TensorError) -> ClassifierOutput {
+    var out = try bn1.forward(try conv1.forward(x, mode: mode), mode: mode)
+    relu_forward(&out)
+    for stage in stages {
+      for block in stage { out = try block.forward(out, mode: mode) }
+    }
+    let pooled = try global_avgpool_forward(out)
+    return ClassifierOutput(features: out, pooled: pooled, logits: try classifier.forward(pooled, mode: mode))
+  }
+
+  public var sublayers: [Layer] { [conv1, bn1] + Array(stages.joined()) + [classifier] }
+
+  public func outputShapeAndMACs(input: [Int]) throws(TensorError) -> (shape: [Int], macs: Int) {
+    var (shape, macs) = try conv1.outputShapeAndMACs(input: input)
+    for block in stages.joined() {
+      let r = try block.outputShapeAndMACs(input: shape)
+      shape = r.shape
+      macs += r.macs
+    }
+    let head = try classifier.outputShapeAndMACs(input: [shape[0], shape[1]])
+    return (head.shape, macs + head.macs)
+  }
+
+  public func visitState(prefix: String, _ visit: (String, StateKind, inout Tensor) throws -> Void) rethrows {
+    try conv1.visitState(prefix: qualified(prefix, "conv1"), visit)
+    try bn1.visitState(prefix: qualified(prefix, "bn1"), visit)
+    for (s, stage) in stages.enumerated() {
+      for (j, block) in stage.enumerated() {
+        try block.visitState(prefix: qualified(prefix, "layer\(s + 1).\(j)"), visit)
+      }
+    }
+    try classifier.visitState(prefix: qualified(prefix, description.classifierName), visit)
+  }
+}

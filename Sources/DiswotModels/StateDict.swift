@@ -1,0 +1,52 @@
+import DiswotTensor
+
+extension Layer {
+  /// Every state tensor under its PyTorch name, in PyTorch's order.
+  public func stateDict() -> [(name: String, tensor: Tensor)] {
+    var entries: [(name: String, tensor: Tensor)] = []
+    visitState(prefix: "") { name, _, t in entries.append((name, t)) }
+    return entries
+  }
+
+  /// Names of the learned parameters, in order (what an optimiser updates).
+  public var parameterNames: [String] {
+    var names: [String] = []
+    visitState(prefix: "") { name, kind, _ in if kind == .parameter { names.append(name) } }
+    return names
+  }
+
+  /// Replaces the model's state with tensors named as PyTorch names them.
+  ///
+  /// Accepts what real checkpoints contain: a `module.` prefix (from `DataParallel`) is
+  /// stripped and `num_batches_tracked` counters are ignored. Anything else must match
+  /// exactly; on a mismatch nothing is changed and the error lists every missing,
+  /// unexpected and mis-shaped name.
+  public func loadState(_ tensors: [String: Tensor]) throws(ModelError) {
+    var given: [String: Tensor] = [:]
+    for (name, t) in tensors {
+      let bare = name.hasPrefix("module.") ? String(name.dropFirst("module.".count)) : name
+      if bare.hasSuffix("num_batches_tracked") { continue }
+      given[bare] = t
+    }
+    var missing: [String] = [], misshaped: [String] = [], seen = Set<String>()
+    visitState(prefix: "") { name, _, t in
+      seen.insert(name)
+      guard let g = given[name] else { missing.append(name); return }
+      if g.shape != t.shape { misshaped.append("\(name) (file \(g.shape), model \(t.shape))") }
+    }
+    let unexpected = given.keys.filter { !seen.contains($0) }.sorted()
+    if !missing.isEmpty || !unexpected.isEmpty || !misshaped.isEmpty {
+      var parts: [String] = []
+      func list(_ label: String, _ names: [String]) {
+        guard !names.isEmpty else { return }
+        let shown = names.prefix(8).joined(separator: ", ")
+        parts.append("\(label): \(shown)\(names.count > 8 ? " and \(names.count - 8) more" : "")")
+      }
+      list("missing", missing)
+      list("unexpected", unexpected)
+      list("wrong shape", misshaped)
+      throw .stateMismatch(parts.joined(separator: "; "))
+    }
+    visitState(prefix: "") { name, _, t in t = given[name]! }
+  }
+}

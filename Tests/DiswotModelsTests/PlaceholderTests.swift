@@ -1,2 +1,0 @@
-import XCTest
-final class PDiswotModelsTestsTests: XCTestCase { func testNothing() {} }

@@ -1,2 +1,0 @@
-import XCTest
-final class PDiswotTensorTestsTests: XCTestCase { func testNothing() {} }
