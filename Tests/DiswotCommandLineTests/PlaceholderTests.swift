@@ -1,2 +1,0 @@
-import XCTest
-final class PDiswotCommandLineTestsTests: XCTestCase { func testNothing() {} }
