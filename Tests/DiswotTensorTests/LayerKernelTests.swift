@@ -25,11 +25,12 @@ final class LayerKernelTests: XCTestCase {
   }
 
   /// Average with padding counts the padded zeros (count_include_pad=True):
-  /// window at (0,0) with padding 1 covers 0,1,4,5 → 10/9.
+  /// windows start at rows/columns −1 and 1: (0,0) covers 0,1,4,5; (0,1) covers rows 0–1,
+  /// columns 1–3; (1,0) rows 1–3, columns 0–1; (1,1) rows 1–3, columns 1–3. Each sum / 9.
   func testAvgPoolCountsPadding() throws {
     let y = try avgpool2d_forward(plane, geometry: Pool2dGeometry(kernel: 3, stride: 2, padding: 1))
     XCTAssertEqual(y.shape, [1, 1, 2, 2])
-    assertClose(y.storage, [10.0 / 9, (1 + 2 + 3 + 5 + 6 + 7 + 9 + 10 + 11) / 9.0,
+    assertClose(y.storage, [10.0 / 9, (1 + 2 + 3 + 5 + 6 + 7) / 9.0,
                             (4 + 5 + 8 + 9 + 12 + 13) / 9.0, (5 + 6 + 7 + 9 + 10 + 11 + 13 + 14 + 15) / 9.0])
   }
 

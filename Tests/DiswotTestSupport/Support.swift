@@ -1,1 +1,41 @@
-import DiswotTensor
+import Foundation
+import XCTest
+
+/// The read-only real data (CIFAR-10 subset, teacher checkpoints) that developers and CI
+/// have at `../shared` beside the package root. The product never needs it, so tests
+/// that use it skip when it is absent, e.g. on a user's machine.
+public enum SharedData {
+  /// The package root, found from this source file's location (Tests/DiswotTestSupport/).
+  private static let packageRoot = URL(fileURLWithPath: #filePath)
+    .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+  /// `../shared`, or nil when that folder is absent.
+  public static var root: URL? {
+    let url = packageRoot.deletingLastPathComponent().appendingPathComponent("shared")
+    var isDirectory: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory),
+      isDirectory.boolValue
+    else { return nil }
+    return url.standardizedFileURL
+  }
+
+  /// The file `relative` to `../shared`. Throws `XCTSkip` when `../shared` is absent; when
+  /// the folder exists but lacks the file the test fails instead, so that a mistyped path
+  /// cannot silently turn a test into a skip.
+  public static func require(_ relative: String) throws -> URL {
+    guard let root else {
+      throw XCTSkip("../shared is absent; skipping a test that needs \(relative)")
+    }
+    let url = root.appendingPathComponent(relative)
+    guard FileManager.default.fileExists(atPath: url.path) else {
+      throw SharedDataMissing(path: url.path)
+    }
+    return url
+  }
+}
+
+/// `../shared` exists but lacks a file a test names.
+public struct SharedDataMissing: Error, CustomStringConvertible {
+  public let path: String
+  public var description: String { "\(path) is missing from ../shared" }
+}

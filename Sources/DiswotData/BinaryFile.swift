@@ -1,0 +1,59 @@
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
+/// The two file operations the dataset readers need, over POSIX calls so that errors
+/// carry the system's own message: a file's size (to validate it before reading) and its
+/// first bytes (so that `limit` reads only what it keeps).
+enum BinaryFile {
+  /// Size in bytes of the file at `path`.
+  static func size(_ path: String) throws(DatasetError) -> Int {
+    var info = stat()
+    guard stat(path, &info) == 0 else {
+      if errno == ENOENT { throw .missingFile(path) }
+      throw lastError(path)
+    }
+    return Int(info.st_size)
+  }
+
+  /// The first `count` bytes of the file at `path`, which must be at least that long.
+  static func readPrefix(_ path: String, count: Int) throws(DatasetError) -> [UInt8] {
+    let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+    guard descriptor >= 0 else {
+      if errno == ENOENT { throw .missingFile(path) }
+      throw lastError(path)
+    }
+    defer { close(descriptor) }
+    guard count > 0 else { return [] }
+
+    var failure: DatasetError?
+    let bytes = [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+      while initialized < count {
+        let received = read(descriptor, buffer.baseAddress! + initialized, count - initialized)
+        if received > 0 {
+          initialized += received
+        } else if received < 0 && errno == EINTR {
+          continue
+        } else {
+          failure =
+            received < 0
+            ? lastError(path) : .unreadable(file: path, reason: "the file shrank while being read")
+          return
+        }
+      }
+    }
+    if let failure { throw failure }
+    return bytes
+  }
+
+  private static func lastError(_ path: String) -> DatasetError {
+    .unreadable(file: path, reason: String(cString: strerror(errno)))
+  }
+}
+
+/// `directory/name`, without doubling a trailing slash.
+func filePath(_ directory: String, _ name: String) -> String {
+  directory.hasSuffix("/") ? directory + name : directory + "/" + name
+}

@@ -1,0 +1,81 @@
+/// Which part of a dataset to load.
+public enum Split: String, Sendable, CaseIterable {
+  case train
+  case test
+}
+
+/// Where the images for a run come from, as users write it on the command line:
+/// `cifar10:DIR`, `cifar100:DIR`, `mnist:DIR` (a directory of the dataset's binary
+/// files), or `gaussian` — Gaussian-noise probe images, which are generated rather than
+/// read, so that data-free scoring runs without any dataset on disk.
+public enum DataSpec: Sendable, Equatable, CustomStringConvertible {
+  case cifar10(directory: String)
+  case cifar100(directory: String)
+  case mnist(directory: String)
+  case gaussian
+
+  /// The accepted forms, for help texts and error messages.
+  public static let forms = ["cifar10:DIR", "cifar100:DIR", "mnist:DIR", "gaussian"]
+
+  /// Parses `kind:DIR` or `gaussian`. The kind is case-insensitive; the directory is
+  /// everything after the first colon, so it may itself contain colons.
+  public init(parsing text: String) throws(DatasetError) {
+    let colon = text.firstIndex(of: ":")
+    let kind = text[..<(colon ?? text.endIndex)]
+    let directory = colon.map { String(text[text.index(after: $0)...]) }
+
+    if kind.lowercased() == "gaussian" {
+      guard directory == nil else {
+        throw .invalidSpec(text, reason: "gaussian takes no directory")
+      }
+      self = .gaussian
+      return
+    }
+    let make: (String) -> DataSpec
+    switch kind.lowercased() {
+    case "cifar10": make = DataSpec.cifar10
+    case "cifar100": make = DataSpec.cifar100
+    case "mnist": make = DataSpec.mnist
+    default: throw .invalidSpec(text, reason: "unknown kind '\(kind)'")
+    }
+    guard let directory, !directory.isEmpty else {
+      throw .invalidSpec(text, reason: "\(kind) needs a directory, as in \(kind):DIR")
+    }
+    self = make(directory)
+  }
+
+  /// The spec as it is written, e.g. `cifar10:data/cifar-10-batches-bin`.
+  public var description: String {
+    switch self {
+    case .cifar10(let directory): return "cifar10:\(directory)"
+    case .cifar100(let directory): return "cifar100:\(directory)"
+    case .mnist(let directory): return "mnist:\(directory)"
+    case .gaussian: return "gaussian"
+    }
+  }
+
+  /// The dataset's conventional normalisation, for when the weights file records none;
+  /// nil for Gaussian noise, which is already standardised.
+  public var defaultNormalization: Normalization? {
+    switch self {
+    case .cifar10: return .cifar10
+    case .cifar100: return .cifar100
+    case .mnist: return .mnist
+    case .gaussian: return nil
+    }
+  }
+
+  /// Loads `split` (CIFAR-100 with fine labels); Gaussian noise has no files and throws
+  /// `notOnDisk`. With `limit` only the first `limit` images are read.
+  public func load(_ split: Split, limit: Int? = nil) throws(DatasetError) -> Dataset {
+    switch self {
+    case .cifar10(let directory):
+      return try CIFAR10.load(directory: directory, split: split, limit: limit)
+    case .cifar100(let directory):
+      return try CIFAR100.load(directory: directory, split: split, limit: limit)
+    case .mnist(let directory):
+      return try MNIST.load(directory: directory, split: split, limit: limit)
+    case .gaussian: throw .notOnDisk(self)
+    }
+  }
+}

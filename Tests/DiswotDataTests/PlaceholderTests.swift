@@ -1,2 +1,0 @@
-import XCTest
-final class PDiswotDataTestsTests: XCTestCase { func testNothing() {} }
