@@ -1,1 +1,16 @@
-print("diswot")
+import DiswotCommandLine
+
+/// The `diswot` command: every user-facing operation as a subcommand.
+let diswot = CommandSpec(
+  "diswot", abstract: "Find the best student for a teacher before training, then distil it.",
+  options: [.quiet, .verbose],
+  subcommands: [EvalCommand.spec])
+
+runMain {
+  let args = try diswot.parse()
+  Log.configure(from: args)
+  switch args.subcommandPath {
+  case ["eval"]: try EvalCommand.run(args)
+  default: throw args.usageError("unknown command")
+  }
+}

@@ -1,0 +1,11 @@
+import DiswotCommandLine
+import DiswotData
+import DiswotModels
+import DiswotTensor
+
+// Bad weights, data or architectures are the user's input, not the program's failure:
+// they exit with `dataError` so scripts can tell them apart from crashes and bugs.
+extension ModelError: ExitCodeProviding { public var exitCode: ExitCode { .dataError } }
+extension SafetensorsError: ExitCodeProviding { public var exitCode: ExitCode { .dataError } }
+extension DatasetError: ExitCodeProviding { public var exitCode: ExitCode { .dataError } }
+extension TensorError: ExitCodeProviding { public var exitCode: ExitCode { .dataError } }
