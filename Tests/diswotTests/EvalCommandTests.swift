@@ -1,0 +1,64 @@
+import DiswotTestSupport
+import Foundation
+import XCTest
+
+/// `diswot eval` end to end, as a real process.
+final class EvalCommandTests: XCTestCase {
+  private func evalJSON(_ arguments: [String]) throws -> [String: Any] {
+    let result = try Executables.run("diswot", ["eval", "--json"] + arguments)
+    XCTAssertEqual(result.status, 0, result.standardError)
+    return try XCTUnwrap(JSONSerialization.jsonObject(with: Data(result.standardOutput.utf8)) as? [String: Any])
+  }
+
+  /// The shared teachers reproduce PyTorch's top-1 on the 846 shared test images
+  /// (776/787/793/789 correct, ../shared/README.md) within ±2 images.
+  func testSharedTeachersMatchPyTorchAccuracy() throws {
+    let data = try SharedData.require("datasets/cifar10-subset")
+    for (depth, pytorchCorrect) in [(20, 776), (32, 787), (44, 793), (56, 789)] {
+      let weights = try SharedData.require("teachers/cifar10-resnet\(depth).safetensors")
+      let report = try evalJSON(["--model", "resnet\(depth)", "--weights", weights.path, "--data", "cifar10:\(data.path)"])
+      let correct = try XCTUnwrap(report["correct"] as? Int)
+      XCTAssertEqual(report["samples"] as? Int, 846)
+      XCTAssertLessThanOrEqual(abs(correct - pytorchCorrect), 2, "resnet\(depth): \(correct) vs PyTorch \(pytorchCorrect)")
+      if depth == 56 { XCTAssertGreaterThanOrEqual(try XCTUnwrap(report["accuracy"] as? Double), 0.930) }
+      XCTAssertNotNil(report["seconds"] as? Double)
+    }
+  }
+
+  func testCorruptWeightsFileIsADataErrorNotACrash() throws {
+    let weights = try SharedData.require("teachers/cifar10-resnet20.safetensors")
+    var bytes = try Data(contentsOf: weights)
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("diswot-eval-\(UUID())")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let truncated = dir.appendingPathComponent("truncated.safetensors")
+    try bytes.prefix(bytes.count / 2).write(to: truncated)
+    bytes[20] = 0xFF  // inside the JSON header
+    let garbled = dir.appendingPathComponent("garbled.safetensors")
+    try bytes.write(to: garbled)
+    for file in [truncated, garbled] {
+      let result = try Executables.run("diswot", ["eval", "--weights", file.path, "--data", "cifar10:/nonexistent"])
+      XCTAssertFalse(result.crashed)
+      XCTAssertEqual(result.status, 3, result.standardError)
+      XCTAssertTrue(result.standardError.contains(file.lastPathComponent), result.standardError)
+    }
+  }
+
+  func testWrongModelNameForTheWeightsIsRejected() throws {
+    let weights = try SharedData.require("teachers/cifar10-resnet20.safetensors")
+    let result = try Executables.run("diswot", ["eval", "--model", "resnet56", "--weights", weights.path, "--data", "cifar10:/nonexistent"])
+    XCTAssertEqual(result.status, 3)
+    XCTAssertTrue(result.standardError.contains("not resnet56"), result.standardError)
+  }
+
+  func testUsageErrorsAndHelp() throws {
+    let missing = try Executables.run("diswot", ["eval", "--data", "cifar10:x"])
+    XCTAssertEqual(missing.status, 2)
+    XCTAssertTrue(missing.standardError.contains("--weights"), missing.standardError)
+    let help = try Executables.run("diswot", ["eval", "--help"])
+    XCTAssertEqual(help.status, 0)
+    for option in ["--weights", "--model", "--data", "--split", "--batch", "--json"] {
+      XCTAssertTrue(help.standardOutput.contains(option), option)
+    }
+  }
+}

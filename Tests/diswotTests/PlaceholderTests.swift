@@ -1,2 +1,0 @@
-import XCTest
-final class PdiswotTestsTests: XCTestCase { func testNothing() {} }
