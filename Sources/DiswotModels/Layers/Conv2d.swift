@@ -4,7 +4,10 @@ import DiswotTensor
 public final class Conv2d: Layer {
   public let geometry: Conv2dGeometry
   /// [out, in/groups, kH, kW]
-  public var weight: Tensor
+  public var weight: Tensor { didSet { winogradWeights = nil } }
+  /// The kernel in the Winograd domain, for geometries that run Winograd: computed on the
+  /// first forward pass after each weight change rather than on every call.
+  private var winogradWeights: WinogradWeights?
   /// [out], or nil for `bias=False` (every convolution followed by batch norm).
   public var bias: Tensor?
 
@@ -16,7 +19,11 @@ public final class Conv2d: Layer {
   }
 
   public func forward(_ x: Tensor, mode: ForwardMode) throws(TensorError) -> Tensor {
-    try conv2d_forward(x, weight: weight, bias: bias, geometry: geometry)
+    guard Conv2dAlgorithm(geometry) == .winograd else {
+      return try conv2d_forward(x, weight: weight, bias: bias, geometry: geometry)
+    }
+    if winogradWeights == nil { winogradWeights = try winogradTransformWeights(weight, geometry: geometry) }
+    return try conv2d_forward(x, winogradWeights: winogradWeights!, bias: bias, geometry: geometry)
   }
 
   public func outputShapeAndMACs(input: [Int]) throws(TensorError) -> (shape: [Int], macs: Int) {
