@@ -33,32 +33,12 @@ enum ConvBench {
     return layers
   }
 
-  /// GFLOP/s of a size³ sgemm, best of `repeats`, with OpenBLAS allowed `threads` threads.
-  static func sgemmGFLOPS(size: Int = 2048, repeats: Int = 3, threads: Int = 2) -> Double {
-    var random = BenchRandom(seed: 1)
-    let a = (0..<size * size).map { _ in random.nextFloat() }
-    let b = (0..<size * size).map { _ in random.nextFloat() }
-    var c = [Float](repeating: 0, count: size * size)
-    let n = Int32(size)
-    let best = Parallel.withBLASThreads(threads) {
-      (0..<repeats).map { _ in
-        seconds {
-          cblas_sgemm(
-            CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1, a, n, b, n, 0, &c, n)
-        }
-      }.min()!
-    }
-    return 2 * Double(size * size * size) / best / 1e9
-  }
-
   /// Measures and prints the table; returns conv GFLOP/s ÷ sgemm GFLOP/s.
   @discardableResult
-  static func run(batch: Int = 64, repeats: Int = 3) throws -> Double {
-    let sgemm = sgemmGFLOPS()
-    print("sgemm 2048^3, OpenBLAS 2 threads, best of 3: \(format(sgemm, 1)) GFLOP/s")
+  static func run(sgemm: Double, batch: Int = 64, repeats: Int = 3) throws -> Double {
 
     let layers = resnet56
-    var random = BenchRandom(seed: 2)
+    var rng = SeededGenerator(seed: 2)
     // One input per distinct shape and one weight per layer; values ~ He initialisation.
     var inputs: [[Int]: Tensor] = [:]
     var weights: [Tensor] = []
@@ -66,14 +46,10 @@ enum ConvBench {
       let g = layer.geometry
       let shape = [batch, g.inChannels, layer.size, layer.size]
       if inputs[shape] == nil {
-        inputs[shape] = try Tensor(
-          shape: shape, storage: (0..<shape.reduce(1, *)).map { _ in random.nextFloat() })
+        inputs[shape] = Tensor.uniform(shape, low: -1, high: 1, using: &rng)
       }
       let scale = (2 / Float(g.inChannels * 9)).squareRoot()
-      weights.append(
-        try Tensor(
-          shape: g.weightShape,
-          storage: (0..<g.weightShape.reduce(1, *)).map { _ in scale * random.nextFloat() }))
+      weights.append(Tensor.uniform(g.weightShape, low: -scale, high: scale, using: &rng))
     }
 
     // Seconds per stage of the fastest of `repeats` passes (after one warm-up pass).
@@ -88,7 +64,7 @@ enum ConvBench {
         let g = layer.geometry
         let input = inputs[[batch, g.inChannels, layer.size, layer.size]]!
         var output: Tensor?
-        times[layer.stage, default: 0] += try seconds { () throws(TensorError) in
+        times[layer.stage, default: 0] += try Timing.seconds { () throws(TensorError) in
           output = try conv2d_forward(input, weight: weight, bias: nil, geometry: g)
         }
         checksum += output!.storage[0]
@@ -129,38 +105,15 @@ enum ConvBench {
     return ratio
   }
 
-  private static func seconds<E>(_ body: () throws(E) -> Void) throws(E) -> Double {
-    let clock = ContinuousClock()
-    let start = clock.now
-    try body()
-    let elapsed = clock.now - start
-    return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
-  }
-
-  private static func format(_ value: Double, _ decimals: Int) -> String {
+  static func format(_ value: Double, _ decimals: Int) -> String {
     var scale = 1.0
     for _ in 0..<decimals { scale *= 10 }
     let rounded = (value * scale).rounded() / scale
     return "\(rounded)"
   }
 
-  private static func pad(_ text: String, _ width: Int) -> String {
+  static func pad(_ text: String, _ width: Int) -> String {
     text.count >= width ? text + " " : text + String(repeating: " ", count: width - text.count)
   }
 }
 
-/// SplitMix64: reproducible benchmark data without Foundation.
-struct BenchRandom {
-  private var state: UInt64
-  init(seed: UInt64) { state = seed }
-
-  /// Uniform in [-1, 1).
-  mutating func nextFloat() -> Float {
-    state &+= 0x9E37_79B9_7F4A_7C15
-    var z = state
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    z ^= z >> 31
-    return Float(z >> 40) / Float(1 << 23) - 1
-  }
-}

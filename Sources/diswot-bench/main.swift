@@ -1,9 +1,49 @@
+import DiswotCommandLine
 import DiswotTensor
+import Foundation
 
-// Minimal driver until the benchmark suite gets its command line.
-Parallel.configure(threads: Parallel.defaultThreads)
-do {
-  try ConvBench.run()
-} catch {
-  print("diswot-bench: \(error)")
+/// `diswot-bench`: the performance figures recorded in Docs/benchmarks.md.
+let bench = CommandSpec(
+  "diswot-bench", abstract: "Measure diswot's throughput against this machine's sgemm rate.",
+  discussion: "Every figure is compared with a 2048³ cblas_sgemm (best of 3, OpenBLAS on all cores) measured in the same run.",
+  options: [.quiet, .verbose],
+  subcommands: [
+    CommandSpec(
+      "engine", abstract: "ResNet forward pass at batch 64, whole network and per convolution stage.",
+      options: [
+        .value("model", valueName: "name", default: "resnet56", help: "CIFAR ResNet to run."),
+        .value("batch", valueName: "n", default: "64", help: "Images per forward pass."),
+        .value("repeats", valueName: "n", default: "3", help: "Timed runs; the fastest counts."),
+        .value("threads", valueName: "n", help: "Engine threads (default: all cores)."),
+        .json,
+      ]),
+  ])
+
+runMain {
+  let args = try bench.parse()
+  Log.configure(from: args)
+  let threads = try args.int("threads", default: Parallel.defaultThreads, range: 1...256)
+  Parallel.configure(threads: threads)
+  switch args.subcommandPath {
+  case ["engine"]:
+    let batch = try args.int("batch", range: 1...1024)!
+    let repeats = try args.int("repeats", range: 1...100)!
+    let sgemm = Timing.sgemmGFLOPS(threads: System.coreCount)
+    let results = try EngineBench.run(model: args.string("model", default: "resnet56"), batch: batch, repeats: repeats, sgemm: sgemm)
+    if args.flag("json") {
+      try JSONOutput.print(results)
+    } else {
+      print(String(format: "sgemm 2048³ (OpenBLAS, %d threads, best of 3): %.1f GFLOP/s", System.coreCount, sgemm))
+      var table = Table(headers: ["forward", "batch", "ms", "images/s", "conv GFLOP/s", "÷ sgemm"])
+      for r in results {
+        table.append([r.mode, "\(r.batch)", String(format: "%.2f", r.seconds * 1e3), String(format: "%.0f", r.imagesPerSecond),
+                      String(format: "%.1f", r.convGFLOPS), String(format: "%.3f", r.ratio)])
+      }
+      print(table.render(), terminator: "")
+      print("\nConvolutions alone, by stage:")
+      try ConvBench.run(sgemm: sgemm, batch: batch, repeats: repeats)
+    }
+  default:
+    throw args.usageError("choose a benchmark: engine")
+  }
 }

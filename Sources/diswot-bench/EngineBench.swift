@@ -1,0 +1,45 @@
+import DiswotModels
+import DiswotTensor
+import Foundation
+
+/// Whole-network forward throughput: ResNet-56 on 32×32 images, the engine
+/// benchmark. Counts direct-convolution FLOPs (2 · conv MACs) over the time of the full
+/// forward pass, batch norm, ReLU, shortcuts and classifier included.
+enum EngineBench {
+  struct Result: Encodable {
+    var mode: String
+    var batch: Int
+    var seconds: Double
+    var imagesPerSecond: Double
+    var convGFLOP: Double
+    var convGFLOPS: Double
+    var sgemmGFLOPS: Double
+    var ratio: Double
+
+    enum CodingKeys: String, CodingKey {
+      case mode, batch, seconds, ratio
+      case imagesPerSecond = "images_per_second", convGFLOP = "conv_gflop"
+      case convGFLOPS = "conv_gflops", sgemmGFLOPS = "sgemm_gflops"
+    }
+  }
+
+  static func run(model name: String, batch: Int, repeats: Int, sgemm: Double) throws -> [Result] {
+    let model = try ResNetCIFAR(ModelZoo.description(named: name))
+    var rng = SeededGenerator(seed: 3)
+    model.initialize(.kaimingNormalFanOut, using: &rng)
+    let x = Tensor.normal([batch, 3, 32, 32], using: &rng)
+    let head = model.classifier
+    let convMACs = try model.macs(height: 32, width: 32) - head.inFeatures * head.outFeatures
+    let flop = 2 * Double(convMACs * batch)
+    var results: [Result] = []
+    for (label, mode) in [("inference", ForwardMode.inference),
+                          ("training-bn", .training(updateRunningStatistics: false))] {
+      let seconds = try Timing.best(of: repeats) { () throws(TensorError) in _ = try model.forward(x, mode: mode) }
+      results.append(Result(
+        mode: label, batch: batch, seconds: seconds, imagesPerSecond: Double(batch) / seconds,
+        convGFLOP: flop / 1e9, convGFLOPS: flop / seconds / 1e9, sgemmGFLOPS: sgemm,
+        ratio: flop / seconds / 1e9 / sgemm))
+    }
+    return results
+  }
+}
