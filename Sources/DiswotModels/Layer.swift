@@ -1,12 +1,49 @@
 import DiswotTensor
 
 /// How batch normalisation behaves during a forward pass.
-public enum ForwardMode: Sendable, Equatable {
+public enum BatchNormMode: Sendable, Equatable {
   /// Running statistics (evaluation, deployment).
   case inference
   /// Batch statistics; running statistics move towards them only when asked (training
   /// does, training-free scoring does not, so scoring never changes a model).
   case training(updateRunningStatistics: Bool)
+}
+
+/// Sees intermediate results of a forward pass. Zero-cost proxies need more than the
+/// output (NASWOT reads every ReLU's binary pattern, Zen-score every batch norm's
+/// statistics), and an observer gives them that without a second network definition.
+public protocol ForwardObserver: AnyObject {
+  /// Called with each ReLU's output, in forward order.
+  func observeActivation(_ output: Tensor)
+  /// Called by each batch norm in training mode with its batch variance per channel.
+  func observeBatchNorm(variance: [Float])
+}
+
+/// Everything a forward pass needs besides its input.
+public struct ForwardMode {
+  public var batchNorm: BatchNormMode
+  /// Optional observer of intermediate results; nil on every hot path.
+  public var observer: ForwardObserver?
+
+  public init(batchNorm: BatchNormMode, observer: ForwardObserver? = nil) {
+    self.batchNorm = batchNorm
+    self.observer = observer
+  }
+
+  /// Running batch-norm statistics, no observer.
+  public static var inference: ForwardMode { ForwardMode(batchNorm: .inference) }
+
+  /// Batch statistics, updating the running ones only when asked.
+  public static func training(updateRunningStatistics: Bool) -> ForwardMode {
+    ForwardMode(batchNorm: .training(updateRunningStatistics: updateRunningStatistics))
+  }
+}
+
+/// ReLU in place, reported to the pass's observer: every network applies its ReLUs
+/// through this so that activation-based proxies see all of them.
+public func relu(_ x: inout Tensor, _ mode: ForwardMode) {
+  relu_forward(&x)
+  mode.observer?.observeActivation(x)
 }
 
 /// Whether a named state tensor is learned or tracked.

@@ -13,13 +13,16 @@ public final class BatchNorm2d: Layer {
   }
 
   public func forward(_ x: Tensor, mode: ForwardMode) throws(TensorError) -> Tensor {
-    switch mode {
+    switch mode.batchNorm {
     case .inference:
       return try batchnorm2d_forward_inference(x, state: state, eps: eps)
     case .training(let update):
-      return try batchnorm2d_forward_training(
-        x, state: &state, momentum: momentum, eps: eps, updateRunningStatistics: update
-      ).output
+      let (y, statistics) = try batchnorm2d_forward_training(
+        x, state: &state, momentum: momentum, eps: eps, updateRunningStatistics: update)
+      if let observer = mode.observer {
+        observer.observeBatchNorm(variance: statistics.invStd.map { 1 / ($0 * $0) - eps })
+      }
+      return y
     }
   }
 

@@ -38,7 +38,7 @@ public final class BasicBlock: Layer {
   /// x: [N, C_in, H, W] -> [N, C_out, H/stride, W/stride]
   public func forward(_ x: Tensor, mode: ForwardMode) throws(TensorError) -> Tensor {
     var out = try bn1.forward(try conv1.forward(x, mode: mode), mode: mode)
-    relu_forward(&out)
+    relu(&out, mode)
     out = try bn2.forward(try conv2.forward(out, mode: mode), mode: mode)
     switch shortcut {
     case .identity:
@@ -48,7 +48,7 @@ public final class BasicBlock: Layer {
     case .optionB(let conv, let bn):
       try add_forward(&out, try bn.forward(try conv.forward(x, mode: mode), mode: mode))
     }
-    relu_forward(&out)
+    relu(&out, mode)
     return out
   }
 

@@ -49,7 +49,7 @@ public final class ResNetCIFAR: Classifier {
   /// x: [N, 3, H, W] -> features [N, C, H/4, W/4], pooled [N, C], logits [N, K]
   public func classify(_ x: Tensor, mode: ForwardMode) throws(TensorError) -> ClassifierOutput {
     var out = try bn1.forward(try conv1.forward(x, mode: mode), mode: mode)
-    relu_forward(&out)
+    relu(&out, mode)
     for stage in stages {
       for block in stage { out = try block.forward(out, mode: mode) }
     }
