@@ -18,16 +18,19 @@ let cSQLite = Target.systemLibrary(
 
 // MARK: - Libraries
 
+/// An untyped JSON value, for readers that validate field by field and ad-hoc output.
+let json = Target.target(name: "DiswotJSON")
+
 /// Tensors, kernels (convolution, batch norm, pooling, …) and safetensors I/O.
 let tensor = Target.target(
-  name: "DiswotTensor", dependencies: ["COpenBLAS"],
+  name: "DiswotTensor", dependencies: ["COpenBLAS", "DiswotJSON"],
   swiftSettings: [.unsafeFlags(["-Ounchecked"])])
 /// Layers, CIFAR ResNets and other model families, parameter naming and counting.
 let models = Target.target(name: "DiswotModels", dependencies: ["DiswotTensor"])
 /// Dataset readers (CIFAR-10/100 binary, MNIST IDX) and input normalisation.
 let data = Target.target(name: "DiswotData", dependencies: ["DiswotTensor"])
 /// Argument parsing and terminal conventions shared by every executable.
-let commandLine = Target.target(name: "DiswotCommandLine")
+let commandLine = Target.target(name: "DiswotCommandLine", dependencies: ["DiswotJSON"])
 
 // MARK: - Executables
 
@@ -53,7 +56,7 @@ let modelsTests = Target.testTarget(
 let dataTests = Target.testTarget(
   name: "DiswotDataTests", dependencies: ["DiswotData", "DiswotTestSupport"])
 let commandLineTests = Target.testTarget(
-  name: "DiswotCommandLineTests", dependencies: ["DiswotCommandLine", "DiswotTestSupport"])
+  name: "DiswotCommandLineTests", dependencies: ["DiswotCommandLine", "DiswotJSON", "DiswotTestSupport"])
 let cliTests = Target.testTarget(name: "diswotTests", dependencies: ["DiswotTestSupport"])
 
 // MARK: - Package
@@ -67,7 +70,7 @@ let package = Package(
   ],
   targets: [
     cOpenBLAS, cZeroMQ, cSQLite,
-    tensor, models, data, commandLine,
+    json, tensor, models, data, commandLine,
     diswot, bench,
     testSupport, tensorTests, modelsTests, dataTests, commandLineTests, cliTests,
   ]

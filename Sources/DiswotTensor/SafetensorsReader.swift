@@ -1,3 +1,4 @@
+import DiswotJSON
 /// Parses and validates one safetensors file held in memory.
 ///
 /// A checkpoint may come from anywhere, so every number in the header is checked before
@@ -175,7 +176,7 @@ struct SafetensorsReader {
     var result: [Int] = []
     result.reserveCapacity(elements.count)
     for element in elements {
-      guard case .integer(let integer) = element else {
+      guard case .int(let integer) = element else {
         throw invalidTensor(tensor, "'\(key)' holds \(element.typeName) that is not an integer")
       }
       result.append(integer)

@@ -1,3 +1,4 @@
+import DiswotJSON
 import Foundation
 import XCTest
 
