@@ -26,7 +26,7 @@ let tensor = Target.target(
   name: "DiswotTensor", dependencies: ["COpenBLAS", "DiswotJSON"],
   swiftSettings: [.unsafeFlags(["-Ounchecked"])])
 /// Layers, CIFAR ResNets and other model families, parameter naming and counting.
-let models = Target.target(name: "DiswotModels", dependencies: ["DiswotTensor"])
+let models = Target.target(name: "DiswotModels", dependencies: ["DiswotTensor", "DiswotJSON"])
 /// Dataset readers (CIFAR-10/100 binary, MNIST IDX) and input normalisation.
 let data = Target.target(name: "DiswotData", dependencies: ["DiswotTensor"])
 /// Argument parsing and terminal conventions shared by every executable.

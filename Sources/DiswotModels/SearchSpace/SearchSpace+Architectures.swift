@@ -1,0 +1,103 @@
+import DiswotJSON
+import DiswotTensor
+
+/// Turning genotypes into JSON, keys and networks, and drawing them from the space.
+extension SearchSpace {
+  /// The genotype a JSON architecture describes (`{"depths": [3, 5, 7], "widths": [16, 32, 64]}`),
+  /// checking that every value is one of its position's options.
+  public func genotype(fromJSON json: JSONValue) throws(SearchSpaceError) -> Genotype {
+    func fail(_ reason: String) -> SearchSpaceError { .invalidArchitecture(space: name, reason: reason) }
+    guard let members = json.objectValue else { throw fail("an architecture is a JSON object, not \(json.typeName)") }
+    for key in members.keys where choiceIndex(key) == nil {
+      throw fail("unknown choice '\(key)' (this space has: \(choices.map(\.name).joined(separator: ", ")))")
+    }
+    var result: [[Int]] = []
+    for choice in choices {
+      guard let values = members[choice.name]?.arrayValue else {
+        throw fail("'\(choice.name)' must be an array of \(choice.options.count) values")
+      }
+      guard values.count == choice.options.count else {
+        throw fail("'\(choice.name)' has \(values.count) values, the space has \(choice.options.count) positions")
+      }
+      var indices: [Int] = []
+      for (p, value) in values.enumerated() {
+        guard let i = choice.options[p].firstIndex(of: value) else {
+          throw fail("\(choice.name)[\(p)] = \(value.compactText) is not one of \(JSONValue.array(choice.options[p]).compactText)")
+        }
+        indices.append(i)
+      }
+      result.append(indices)
+    }
+    return Genotype(choices: result)
+  }
+
+  /// The JSON form of a genotype: choice name → value per position.
+  public func json(of g: Genotype) -> JSONValue {
+    .object(Dictionary(uniqueKeysWithValues: choices.enumerated().map { c, choice in
+      (choice.name, JSONValue.array(g.choices[c].enumerated().map { p, i in choice.options[p][i] }))
+    }))
+  }
+
+  /// The canonical key of a genotype (equal keys, equal networks).
+  public func key(of g: Genotype) -> String { family.key(of: g, in: self) }
+
+  /// Integer values per choice, for families whose options are numbers.
+  func intValues(of g: Genotype) -> [String: [Int]] {
+    Dictionary(uniqueKeysWithValues: choices.enumerated().map { c, choice in
+      (choice.name, g.choices[c].enumerated().map { p, i in choice.options[p][i].intValue ?? 0 })
+    })
+  }
+
+  /// Builds the network, enforcing the space's limits on parameters and MACs.
+  /// `classCount` overrides the space's (e.g. CIFAR-100 probe data).
+  public func build(_ g: Genotype, classCount: Int? = nil) throws(SearchSpaceError) -> any Classifier {
+    let model: any Classifier
+    do {
+      model = try family.build(g, in: self, classCount: classCount ?? self.classCount)
+    } catch {
+      throw .model(space: name, error)
+    }
+    if let maxParams = limits.maxParams, model.parameterCount > maxParams {
+      throw .invalidArchitecture(space: name, reason: "\(model.parameterCount) parameters exceed the space's limit of \(maxParams)")
+    }
+    if let maxMACs = limits.maxMACs {
+      let macs: Int
+      do { macs = try model.macs(height: inputShape[1], width: inputShape[2]) } catch { throw .model(space: name, .tensor(error)) }
+      if macs > maxMACs {
+        throw .invalidArchitecture(space: name, reason: "\(macs) MACs exceed the space's limit of \(maxMACs)")
+      }
+    }
+    return model
+  }
+
+  /// A uniformly random option at every position.
+  public func sample(using rng: inout SeededGenerator) -> Genotype {
+    Genotype(choices: choices.map { choice in choice.options.map { Int(rng.next() % UInt64($0.count)) } })
+  }
+
+  /// Every architecture, in a fixed order (the last position varies fastest).
+  public func enumerate(limit: Int = 1_000_000) throws(SearchSpaceError) -> [Genotype] {
+    guard size <= Double(limit) else {
+      throw .tooLarge(space: name, reason: "\(size) architectures; enumeration stops at \(limit) — sample instead")
+    }
+    let radices = choices.flatMap { $0.options.map(\.count) }
+    var digits = [Int](repeating: 0, count: radices.count)
+    var result: [Genotype] = []
+    while true {
+      var rest = digits[...]
+      result.append(Genotype(choices: choices.map { choice in
+        let part = Array(rest.prefix(choice.options.count))
+        rest = rest.dropFirst(choice.options.count)
+        return part
+      }))
+      var i = radices.count - 1
+      while i >= 0 {
+        digits[i] += 1
+        if digits[i] < radices[i] { break }
+        digits[i] = 0
+        i -= 1
+      }
+      if i < 0 { return result }
+    }
+  }
+}

@@ -1,0 +1,120 @@
+import DiswotJSON
+import DiswotModels
+import DiswotTensor
+import DiswotTestSupport
+import XCTest
+
+final class SearchSpaceTests: XCTestCase {
+  static let spacesDirectory = URL(fileURLWithPath: #filePath)
+    .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    .appendingPathComponent("SearchSpaces")
+
+  func space(_ name: String) throws -> SearchSpace {
+    try SearchSpace.load(path: Self.spacesDirectory.appendingPathComponent("\(name).json").path)
+  }
+
+  func testShippedResNetSpaces() throws {
+    let s1 = try space("resnet-cifar-depth")
+    XCTAssertEqual(s1.size, 64)
+    XCTAssertEqual(s1.family, .resnetCIFAR(shortcut: .b, classifierName: "fc"))
+    let big = try space("resnet-cifar")
+    XCTAssertEqual(big.size, 373_248)
+    // Every S1 architecture is a member of the larger space.
+    for g in try s1.enumerate() {
+      XCTAssertNoThrow(try big.genotype(fromJSON: s1.json(of: g)))
+    }
+  }
+
+  /// All 64 S1 architectures: distinct keys, JSON round trip, forward pass at batch 2.
+  func testEveryS1ArchitectureBuildsAndRuns() throws {
+    let s1 = try space("resnet-cifar-depth")
+    let all = try s1.enumerate()
+    XCTAssertEqual(all.count, 64)
+    XCTAssertEqual(Set(all.map(s1.key(of:))).count, 64)
+    var rng = SeededGenerator(seed: 11)
+    let x = Tensor.normal([2, 3, 32, 32], using: &rng)
+    for g in all {
+      XCTAssertEqual(try s1.genotype(fromJSON: s1.json(of: g)), g)
+      let model = try s1.build(g)
+      model.initialize(.kaimingNormalFanOut, using: &rng)
+      let logits = try model.forward(x, mode: .training(updateRunningStatistics: false))
+      XCTAssertEqual(logits.shape, [2, 10], s1.key(of: g))
+      XCTAssertTrue(logits.storage.allSatisfy(\.isFinite), s1.key(of: g))
+    }
+  }
+
+  /// depths [1, 1, 1], widths 16/32/64, option B, by hand:
+  /// params: stem 432 + 32; stage 1: 2·2304 + 2·32; stage 2: 4608 + 9216 + 2·64 + projection
+  /// 512 + 64; stage 3: 18 432 + 36 864 + 2·128 + projection 2048 + 128; fc 650 → 78 042.
+  /// MACs: 442 368 + 2·2 359 296 + (1 179 648 + 2 359 296 + 131 072)·2 + 640 = 12 501 632.
+  func testSmallestS1ArchitectureByHand() throws {
+    let s1 = try space("resnet-cifar-depth")
+    let g = try s1.genotype(fromJSON: ["depths": [1, 1, 1], "widths": [16, 32, 64]])
+    XCTAssertEqual(s1.key(of: g), "depths=1,1,1;widths=16,32,64")
+    let model = try s1.build(g)
+    XCTAssertEqual(model.parameterCount, 78_042)
+    XCTAssertEqual(try model.macs(height: 32, width: 32), 12_501_632)
+    XCTAssertTrue(model.stateDict().contains { $0.name == "fc.weight" })
+  }
+
+  func testSampledResNetArchitecturesBuild() throws {
+    let big = try space("resnet-cifar")
+    var rng = SeededGenerator(seed: 5)
+    let x = Tensor.normal([2, 3, 32, 32], using: &rng)
+    for _ in 0..<6 {
+      let g = big.sample(using: &rng)
+      let model = try big.build(g)
+      model.initialize(.kaimingNormalFanOut, using: &rng)
+      XCTAssertEqual(try model.forward(x, mode: .training(updateRunningStatistics: false)).shape, [2, 10])
+    }
+  }
+
+  func testArchitecturesOutsideTheSpaceAreRejected() throws {
+    let s1 = try space("resnet-cifar-depth")
+    let bad: [(JSONValue, String)] = [
+      (["depths": [1, 2, 3], "widths": [16, 32, 64]], "depths[1] = 2 is not one of [1,3,5,7]"),
+      (["depths": [1, 3], "widths": [16, 32, 64]], "has 2 values"),
+      (["depths": [1, 3, 5], "widths": [16, 1_000_000_000, 64]], "widths[1] = 1000000000"),
+      (["depths": [1, 3, 5], "widths": [16, 32, 64], "kernels": [3]], "unknown choice 'kernels'"),
+      (["depths": [1, 3, 5]], "'widths' must be an array"),
+      ("resnet20", "JSON object"),
+    ]
+    for (json, fragment) in bad {
+      XCTAssertThrowsError(try s1.genotype(fromJSON: json)) { error in
+        XCTAssertTrue("\(error)".contains(fragment), "\(error)")
+      }
+    }
+  }
+
+  func testMalformedSpaceFilesNameTheField() {
+    func check(_ text: String, _ field: String, file: StaticString = #filePath, line: UInt = #line) {
+      XCTAssertThrowsError(try SearchSpace.parse(Array(text.utf8), source: "t.json"), file: file, line: line) { error in
+        XCTAssertTrue("\(error)".contains("field '\(field)'"), "\(error)", file: file, line: line)
+      }
+    }
+    let head = #""format": "diswot.search-space.v1", "name": "t", "input": {"channels": 3, "height": 32, "width": 32}, "classes": 10"#
+    check("{", "")
+    check("[]", "")
+    check(#"{"format": "v0"}"#, "format")
+    check("{\(head), \"family\": \"resnet-cifar\"}", "choices")
+    check("{\(head), \"family\": \"vgg\", \"choices\": {\"depths\": [[1]], \"widths\": [[16]]}}", "family")
+    check("{\(head), \"family\": \"resnet-cifar\", \"choices\": {\"depths\": [[1.5]], \"widths\": [[16]]}}", "choices.depths[0]")
+    check("{\(head), \"family\": \"resnet-cifar\", \"choices\": {\"depths\": [[1]], \"widths\": [[100000000]]}}", "choices.widths[0]")
+    check("{\(head), \"family\": \"resnet-cifar\", \"choices\": {\"depths\": [[1]], \"widths\": [[16]]}, \"settings\": {\"shortcut\": \"C\"}}", "settings.shortcut")
+    check("{\(head), \"family\": \"resnet-cifar\", \"choices\": {\"depths\": [[1]], \"widths\": [[16]]}, \"extra\": 1}", "extra")
+    check("{\(head), \"family\": \"resnet-cifar\", \"choices\": {\"depths\": [[1, 1]], \"widths\": [[16]]}}", "choices.depths[0]")
+  }
+
+  func testLimitsAreEnforcedWhenBuilding() throws {
+    let text = """
+      {"format": "diswot.search-space.v1", "name": "tiny", "family": "resnet-cifar",
+       "input": {"channels": 3, "height": 32, "width": 32}, "classes": 10,
+       "choices": {"depths": [[1, 9]], "widths": [[16]]}, "limits": {"max_params": 10000}}
+      """
+    let tiny = try SearchSpace.parse(Array(text.utf8), source: "tiny.json")
+    XCTAssertNoThrow(try tiny.build(tiny.genotype(fromJSON: ["depths": [1], "widths": [16]])))
+    XCTAssertThrowsError(try tiny.build(tiny.genotype(fromJSON: ["depths": [9], "widths": [16]]))) { error in
+      XCTAssertTrue("\(error)".contains("exceed the space's limit of 10000"), "\(error)")
+    }
+  }
+}
