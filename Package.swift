@@ -27,6 +27,9 @@ let tensor = Target.target(
   swiftSettings: [.unsafeFlags(["-Ounchecked"])])
 /// Layers, CIFAR ResNets and other model families, parameter naming and counting.
 let models = Target.target(name: "DiswotModels", dependencies: ["DiswotTensor", "DiswotJSON"])
+/// The DisWOT score, zero-cost proxies, probe batches and rank correlations.
+let scoring = Target.target(
+  name: "DiswotScoring", dependencies: ["DiswotTensor", "DiswotModels", "DiswotData", "DiswotJSON"])
 /// Dataset readers (CIFAR-10/100 binary, MNIST IDX) and input normalisation.
 let data = Target.target(name: "DiswotData", dependencies: ["DiswotTensor"])
 /// Argument parsing and terminal conventions shared by every executable.
@@ -37,7 +40,7 @@ let commandLine = Target.target(name: "DiswotCommandLine", dependencies: ["Diswo
 /// `diswot`: the user's command-line tool.
 let diswot = Target.executableTarget(
   name: "diswot",
-  dependencies: ["DiswotTensor", "DiswotModels", "DiswotData", "DiswotCommandLine"])
+  dependencies: ["DiswotTensor", "DiswotModels", "DiswotData", "DiswotScoring", "DiswotJSON", "DiswotCommandLine"])
 /// `diswot-bench`: performance measurements behind Scripts/bench.sh.
 let bench = Target.executableTarget(
   name: "diswot-bench",
@@ -57,6 +60,8 @@ let dataTests = Target.testTarget(
   name: "DiswotDataTests", dependencies: ["DiswotData", "DiswotTestSupport"])
 let commandLineTests = Target.testTarget(
   name: "DiswotCommandLineTests", dependencies: ["DiswotCommandLine", "DiswotJSON", "DiswotTestSupport"])
+let scoringTests = Target.testTarget(
+  name: "DiswotScoringTests", dependencies: ["DiswotScoring", "DiswotTestSupport"])
 let cliTests = Target.testTarget(name: "diswotTests", dependencies: ["DiswotTestSupport"])
 
 // MARK: - Package
@@ -70,8 +75,8 @@ let package = Package(
   ],
   targets: [
     cOpenBLAS, cZeroMQ, cSQLite,
-    json, tensor, models, data, commandLine,
+    json, tensor, models, data, scoring, commandLine,
     diswot, bench,
-    testSupport, tensorTests, modelsTests, dataTests, commandLineTests, cliTests,
+    testSupport, tensorTests, modelsTests, dataTests, commandLineTests, scoringTests, cliTests,
   ]
 )

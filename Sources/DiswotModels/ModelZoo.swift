@@ -56,6 +56,17 @@ public enum ModelZoo {
     return description
   }
 
+  /// Classes of a weights file's classifier (`linear.weight` or `fc.weight` rows).
+  public static func classCount(in file: SafetensorsFile) throws(ModelError) -> Int {
+    let strip = { (name: String) in name.hasPrefix("module.") ? String(name.dropFirst(7)) : name }
+    guard let head = file.tensors.first(where: { ["linear.weight", "fc.weight", "classifier.weight", "classifier.1.weight"].contains(strip($0.key)) })?.value,
+      head.rank == 2
+    else {
+      throw .stateMismatch("no classifier weight (linear.weight, fc.weight or classifier.weight) in the file")
+    }
+    return head.shape[0]
+  }
+
   /// Builds a model and loads a weights file into it.
   ///
   /// The architecture is read off the tensors; a `name` (for example from `--model`)

@@ -4,13 +4,15 @@ import DiswotCommandLine
 let diswot = CommandSpec(
   "diswot", abstract: "Find the best student for a teacher before training, then distil it.",
   options: [.quiet, .verbose],
-  subcommands: [EvalCommand.spec])
+  subcommands: [EvalCommand.spec, ScoreCommand.spec, RankCommand.spec])
 
 runMain {
   let args = try diswot.parse()
   Log.configure(from: args)
   switch args.subcommandPath {
   case ["eval"]: try EvalCommand.run(args)
+  case ["score"]: try ScoreCommand.run(args)
+  case ["rank"]: try RankCommand.run(args)
   default: throw args.usageError("unknown command")
   }
 }

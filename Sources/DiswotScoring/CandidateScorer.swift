@@ -1,0 +1,77 @@
+import DiswotModels
+import DiswotTensor
+
+/// Scores student networks against one teacher on one probe batch.
+///
+/// The teacher's forward pass and everything derived from it (classifier gradient,
+/// relation matrix) happen once, in `init`; scoring a candidate then costs one student
+/// forward pass (plus two more per repeat for Zen-score, only when asked for). Both
+/// networks run with training-mode batch norm that does not update running statistics,
+/// so scoring never changes a model. A score is a pure function of (teacher, probe
+/// batch, student weights).
+public final class CandidateScorer {
+  public let probe: ProbeBatch
+  public let proxies: [Proxy]
+  public let teacher: TeacherReference
+  /// Use the class-Gram semantic form even when channel counts agree.
+  public let forceClassGram: Bool
+
+  /// What one candidate scored.
+  public struct Result: Sendable {
+    /// proxy name → value, for the requested proxies.
+    public var scores: [String: Double]
+    /// Which semantic form was used, when a DisWOT metric was requested.
+    public var semanticForm: SemanticForm?
+  }
+
+  private static let scoringMode = ForwardMode.training(updateRunningStatistics: false)
+
+  public init(teacher model: any Classifier, probe: ProbeBatch, proxies: [Proxy], forceClassGram: Bool = false) throws {
+    guard model.classCount == probe.classCount else {
+      throw ScoringError.invalidInput("the teacher has \(model.classCount) classes, the probe labels \(probe.classCount)")
+    }
+    self.probe = probe
+    self.proxies = proxies
+    self.forceClassGram = forceClassGram
+    teacher = try TeacherReference(output: model.classify(probe.images, mode: Self.scoringMode), labels: probe.labels)
+  }
+
+  private var needsDisWOT: Bool { proxies.contains { $0 == .diswot || $0 == .semantic || $0 == .relation } }
+
+  /// Scores one initialised student. `zenSeed` seeds Zen-score's Gaussian inputs.
+  public func score(_ student: any Classifier, zenSeed: UInt64 = 0) throws -> Result {
+    guard student.classCount == probe.classCount else {
+      throw ScoringError.invalidInput("the student has \(student.classCount) classes, the probe labels \(probe.classCount)")
+    }
+    var scores: [String: Double] = [:]
+    var form: SemanticForm?
+    let naswot = proxies.contains(.nwot) ? NASWOTObserver(batchSize: probe.batchSize) : nil
+    if needsDisWOT || naswot != nil {
+      var mode = Self.scoringMode
+      mode.observer = naswot
+      let output = try student.classify(probe.images, mode: mode)
+      if needsDisWOT {
+        let d = try diswotScore(student: output, teacher: teacher, forceClassGram: forceClassGram)
+        form = d.form
+        for proxy in proxies {
+          switch proxy {
+          case .diswot: scores[proxy.rawValue] = d.score
+          case .semantic: scores[proxy.rawValue] = d.semantic
+          case .relation: scores[proxy.rawValue] = d.relation
+          default: break
+          }
+        }
+      }
+      if let naswot { scores[Proxy.nwot.rawValue] = try naswot.score() }
+    }
+    let shape = probe.images.shape
+    if proxies.contains(.params) { scores[Proxy.params.rawValue] = Double(student.parameterCount) }
+    if proxies.contains(.macs) { scores[Proxy.macs.rawValue] = Double(try student.macs(height: shape[2], width: shape[3])) }
+    if proxies.contains(.zen) {
+      var rng = SeededGenerator(seed: zenSeed)
+      scores[Proxy.zen.rawValue] = try zenScore(
+        forward: { x, mode in try student.classify(x, mode: mode) }, inputShape: shape, repeats: 1, rng: &rng)
+    }
+    return Result(scores: scores, semanticForm: form)
+  }
+}

@@ -1,0 +1,152 @@
+import DiswotData
+import DiswotJSON
+import DiswotModels
+import DiswotTensor
+import Foundation
+
+/// A ready-to-use scoring set-up built from a `ScoringSpec`: the search space, the
+/// teacher's cached reference on the probe batch, and the rules for initialising students.
+public final class ScoringSession {
+  public let spec: ScoringSpec
+  public let space: SearchSpace
+  public let scorer: CandidateScorer
+  /// Human-readable description of the teacher (`resnet56 (weights F)`).
+  public let teacherDescription: String
+  public let classCount: Int
+  private let scheme: InitializationScheme
+
+  /// One candidate's result: what `diswot score --jsonl` prints per line.
+  public struct Evaluation: Sendable, Codable {
+    public var arch: JSONValue
+    public var key: String
+    public var scores: [String: Double]
+    public var params: Int
+    public var macs: Int
+    public var semanticForm: String?
+    public var seconds: Double
+
+    enum CodingKeys: String, CodingKey {
+      case arch, key, scores, params, macs, seconds
+      case semanticForm = "semantic_form"
+    }
+  }
+
+  public init(spec: ScoringSpec) throws {
+    guard (1...100).contains(spec.repeats) else {
+      throw ScoringError.invalidInput("repeats must be between 1 and 100, got \(spec.repeats)")
+    }
+    guard let scheme = InitializationScheme(rawValue: spec.initialization) else {
+      throw ScoringError.invalidInput("unknown initialisation '\(spec.initialization)' (known: \(InitializationScheme.allCases.map(\.rawValue).joined(separator: ", ")))")
+    }
+    self.spec = spec
+    self.scheme = scheme
+    space = try SearchSpace.load(path: SearchSpaceLocator.resolve(spec.space))
+    let weights = try spec.teacher.weights.map { path throws in try SafetensorsFile.read(path: path) }
+    let (teacher, description) = try Self.makeTeacher(spec, space: space, weights: weights, scheme: scheme)
+    classCount = teacher.classCount
+    teacherDescription = description
+    let probe = try Self.makeProbe(spec, space: space, classCount: classCount, metadata: weights?.metadata ?? [:])
+    scorer = try CandidateScorer(teacher: teacher, probe: probe, proxies: spec.proxies, forceClassGram: spec.forceClassGram)
+  }
+
+  /// Scores one architecture of the space: averages `repeats` freshly initialised
+  /// students, or scores the given weights once.
+  public func evaluate(_ g: Genotype, studentWeights: SafetensorsFile? = nil) throws -> Evaluation {
+    let start = ContinuousClock.now
+    let key = space.key(of: g)
+    var sums: [String: Double] = [:]
+    var form: SemanticForm?
+    var params = 0, macs = 0
+    let repeats = studentWeights == nil ? spec.repeats : 1
+    for r in 0..<repeats {
+      let student = try space.build(g, classCount: classCount)
+      if let studentWeights {
+        try student.loadState(studentWeights.tensors)
+      } else {
+        var rng = SeededGenerator(seed: Self.studentSeed(seed: spec.seed, key: key, repeat: r))
+        student.initialize(scheme, using: &rng)
+      }
+      let result = try scorer.score(student, zenSeed: Self.studentSeed(seed: spec.seed ^ 0x5A45_4E, key: key, repeat: r))
+      for (name, value) in result.scores { sums[name, default: 0] += value }
+      form = result.semanticForm
+      params = student.parameterCount
+      macs = try student.macs(height: space.inputShape[1], width: space.inputShape[2])
+    }
+    let elapsed = ContinuousClock.now - start
+    return Evaluation(
+      arch: space.json(of: g), key: key, scores: sums.mapValues { $0 / Double(repeats) }, params: params, macs: macs,
+      semanticForm: form?.rawValue,
+      seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18)
+  }
+
+  /// The seed of a student's weights: a function of the run's seed, the architecture and
+  /// the repeat only, so a candidate gets the same weights whatever order, worker or
+  /// process scores it.
+  public static func studentSeed(seed: UInt64, key: String, repeat r: Int) -> UInt64 {
+    var hash: UInt64 = 0xCBF2_9CE4_8422_2325  // FNV-1a, 64 bit
+    for byte in key.utf8 {
+      hash ^= UInt64(byte)
+      hash = hash &* 0x0000_0100_0000_01B3
+    }
+    return hash ^ (seed &* 0x9E37_79B9_7F4A_7C15) ^ (UInt64(r) &* 0xD1B5_4A32_D192_ED03)
+  }
+
+  private static func makeTeacher(
+    _ spec: ScoringSpec, space: SearchSpace, weights: SafetensorsFile?, scheme: InitializationScheme
+  ) throws -> (any Classifier, String) {
+    let t = spec.teacher
+    if let arch = t.arch {
+      guard t.name == nil else { throw ScoringError.invalidInput("give the teacher as a name or as an architecture, not both") }
+      let g = try space.genotype(fromJSON: arch)
+      let classes = try weights.map { try ModelZoo.classCount(in: $0) } ?? spec.classes ?? space.classCount
+      let model = try space.build(g, classCount: classes)
+      if let weights { try model.loadState(weights.tensors) } else { randomize(model, spec, scheme) }
+      return (model, "\(space.key(of: g))" + (t.weights.map { " (weights \($0))" } ?? " (random init)"))
+    }
+    let name = t.name ?? "resnet56"
+    if let weights {
+      let model = try ModelZoo.load(weights, name: name)
+      if let classes = spec.classes, classes != model.classCount {
+        throw ScoringError.invalidInput("--classes \(classes) but the teacher weights have \(model.classCount) classes")
+      }
+      return (model, "\(name) (weights \(t.weights!))")
+    }
+    guard let shortcut = ShortcutType(rawValue: (t.shortcut ?? "A").uppercased()) else {
+      throw ScoringError.invalidInput("teacher shortcut must be A or B, got \(t.shortcut!)")
+    }
+    let model = try ResNetCIFAR(ModelZoo.description(named: name, shortcut: shortcut, classCount: spec.classes ?? space.classCount))
+    randomize(model, spec, scheme)
+    return (model, "\(name) option \(shortcut.rawValue) (random init, seed \(spec.seed))")
+  }
+
+  private static func randomize(_ model: any Classifier, _ spec: ScoringSpec, _ scheme: InitializationScheme) {
+    var rng = SeededGenerator(seed: spec.seed ^ 0x5445_4143_4845_52)  // "TEACHER"
+    model.initialize(scheme, using: &rng)
+  }
+
+  private static func makeProbe(
+    _ spec: ScoringSpec, space: SearchSpace, classCount: Int, metadata: [String: String]
+  ) throws -> ProbeBatch {
+    let data = try DataSpec(parsing: spec.data)
+    if case .gaussian = data {
+      return try ProbeBatch.gaussian(batch: spec.batch, shape: space.inputShape, classCount: classCount, seed: spec.seed)
+    }
+    var dataset = try data.load(.train)
+    guard dataset.imageShape == space.inputShape else {
+      throw ScoringError.invalidInput("the space takes \(space.inputShape) images, \(data) has \(dataset.imageShape)")
+    }
+    guard dataset.classCount == classCount else {
+      throw ScoringError.invalidInput("the teacher has \(classCount) classes, \(data) has \(dataset.classCount)")
+    }
+    let normalization: Normalization
+    if let mean = metadata["mean"], let std = metadata["std"] {
+      normalization = try Normalization(mean: mean, std: std, channels: space.inputShape[0])
+    } else if let fallback = data.defaultNormalization {
+      normalization = fallback
+    } else {
+      throw ScoringError.invalidInput("no normalisation known for \(data)")
+    }
+    try dataset.normalize(normalization)
+    return try ProbeBatch.sample(from: dataset, batch: spec.batch, seed: spec.seed, source: data.description)
+  }
+}
