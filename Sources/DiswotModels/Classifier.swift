@@ -9,6 +9,12 @@ public struct ClassifierOutput: Sendable {
   public var pooled: Tensor
   /// Class scores: [N, K].
   public var logits: Tensor
+
+  public init(features: Tensor, pooled: Tensor, logits: Tensor) {
+    self.features = features
+    self.pooled = pooled
+    self.logits = logits
+  }
 }
 
 /// An image classifier ending in global average pooling and one linear layer: the

@@ -24,11 +24,11 @@ public final class CandidateScorer {
     public var semanticForm: SemanticForm?
   }
 
-  private static let scoringMode = ForwardMode.training(updateRunningStatistics: false)
+  private static var scoringMode: ForwardMode { .training(updateRunningStatistics: false) }
 
   public init(teacher model: any Classifier, probe: ProbeBatch, proxies: [Proxy], forceClassGram: Bool = false) throws {
     guard model.classCount == probe.classCount else {
-      throw ScoringError.invalidInput("the teacher has \(model.classCount) classes, the probe labels \(probe.classCount)")
+      throw ScoringError.invalidArgument("the teacher has \(model.classCount) classes, the probe labels \(probe.classCount)")
     }
     self.probe = probe
     self.proxies = proxies
@@ -41,7 +41,7 @@ public final class CandidateScorer {
   /// Scores one initialised student. `zenSeed` seeds Zen-score's Gaussian inputs.
   public func score(_ student: any Classifier, zenSeed: UInt64 = 0) throws -> Result {
     guard student.classCount == probe.classCount else {
-      throw ScoringError.invalidInput("the student has \(student.classCount) classes, the probe labels \(probe.classCount)")
+      throw ScoringError.invalidArgument("the student has \(student.classCount) classes, the probe labels \(probe.classCount)")
     }
     var scores: [String: Double] = [:]
     var form: SemanticForm?

@@ -33,7 +33,7 @@ public struct ProbeBatch: Sendable {
   public static func sample(from dataset: Dataset, batch: Int, seed: UInt64, source: String) throws(ScoringError) -> ProbeBatch {
     try check(batch: batch, classCount: dataset.classCount)
     guard batch <= dataset.count else {
-      throw .invalidInput("a probe batch of \(batch) needs at least that many images; the data has \(dataset.count)")
+      throw .invalidArgument("a probe batch of \(batch) needs at least that many images; the data has \(dataset.count)")
     }
     var rng = SeededGenerator(seed: seed ^ 0x5052_4F42_4544_4154)  // "PROBEDAT"
     var indices = Array(0..<dataset.count)
@@ -47,8 +47,8 @@ public struct ProbeBatch: Sendable {
 
   private static func check(batch: Int, classCount: Int) throws(ScoringError) {
     guard (2...maxBatch).contains(batch) else {
-      throw .invalidInput("probe batch size must be between 2 and \(maxBatch), got \(batch)")
+      throw .invalidArgument("probe batch size must be between 2 and \(maxBatch), got \(batch)")
     }
-    guard classCount >= 2 else { throw .invalidInput("scoring needs at least 2 classes, got \(classCount)") }
+    guard classCount >= 2 else { throw .invalidArgument("scoring needs at least 2 classes, got \(classCount)") }
   }
 }

@@ -28,11 +28,11 @@ public enum Proxy: String, Sendable, Codable, CaseIterable {
     var result: [Proxy] = []
     for name in names {
       guard let proxy = Proxy(rawValue: name) else {
-        throw .invalidInput("unknown proxy '\(name)' (known: \(allCases.map(\.rawValue).joined(separator: ", ")))")
+        throw .invalidArgument("unknown proxy '\(name)' (known: \(allCases.map(\.rawValue).joined(separator: ", ")))")
       }
       if !result.contains(proxy) { result.append(proxy) }
     }
-    guard !result.isEmpty else { throw .invalidInput("no proxies given") }
+    guard !result.isEmpty else { throw .invalidArgument("no proxies given") }
     return result
   }
 }

@@ -33,10 +33,10 @@ public final class ScoringSession {
 
   public init(spec: ScoringSpec) throws {
     guard (1...100).contains(spec.repeats) else {
-      throw ScoringError.invalidInput("repeats must be between 1 and 100, got \(spec.repeats)")
+      throw ScoringError.invalidArgument("repeats must be between 1 and 100, got \(spec.repeats)")
     }
     guard let scheme = InitializationScheme(rawValue: spec.initialization) else {
-      throw ScoringError.invalidInput("unknown initialisation '\(spec.initialization)' (known: \(InitializationScheme.allCases.map(\.rawValue).joined(separator: ", ")))")
+      throw ScoringError.invalidArgument("unknown initialisation '\(spec.initialization)' (known: \(InitializationScheme.allCases.map(\.rawValue).joined(separator: ", ")))")
     }
     self.spec = spec
     self.scheme = scheme
@@ -96,7 +96,7 @@ public final class ScoringSession {
   ) throws -> (any Classifier, String) {
     let t = spec.teacher
     if let arch = t.arch {
-      guard t.name == nil else { throw ScoringError.invalidInput("give the teacher as a name or as an architecture, not both") }
+      guard t.name == nil else { throw ScoringError.invalidArgument("give the teacher as a name or as an architecture, not both") }
       let g = try space.genotype(fromJSON: arch)
       let classes = try weights.map { try ModelZoo.classCount(in: $0) } ?? spec.classes ?? space.classCount
       let model = try space.build(g, classCount: classes)
@@ -107,12 +107,12 @@ public final class ScoringSession {
     if let weights {
       let model = try ModelZoo.load(weights, name: name)
       if let classes = spec.classes, classes != model.classCount {
-        throw ScoringError.invalidInput("--classes \(classes) but the teacher weights have \(model.classCount) classes")
+        throw ScoringError.invalidArgument("--classes \(classes) but the teacher weights have \(model.classCount) classes")
       }
       return (model, "\(name) (weights \(t.weights!))")
     }
     guard let shortcut = ShortcutType(rawValue: (t.shortcut ?? "A").uppercased()) else {
-      throw ScoringError.invalidInput("teacher shortcut must be A or B, got \(t.shortcut!)")
+      throw ScoringError.invalidArgument("teacher shortcut must be A or B, got \(t.shortcut!)")
     }
     let model = try ResNetCIFAR(ModelZoo.description(named: name, shortcut: shortcut, classCount: spec.classes ?? space.classCount))
     randomize(model, spec, scheme)
@@ -133,10 +133,10 @@ public final class ScoringSession {
     }
     var dataset = try data.load(.train)
     guard dataset.imageShape == space.inputShape else {
-      throw ScoringError.invalidInput("the space takes \(space.inputShape) images, \(data) has \(dataset.imageShape)")
+      throw ScoringError.invalidArgument("the space takes \(space.inputShape) images, \(data) has \(dataset.imageShape)")
     }
     guard dataset.classCount == classCount else {
-      throw ScoringError.invalidInput("the teacher has \(classCount) classes, \(data) has \(dataset.classCount)")
+      throw ScoringError.invalidArgument("the teacher has \(classCount) classes, \(data) has \(dataset.classCount)")
     }
     let normalization: Normalization
     if let mean = metadata["mean"], let std = metadata["std"] {
@@ -144,7 +144,7 @@ public final class ScoringSession {
     } else if let fallback = data.defaultNormalization {
       normalization = fallback
     } else {
-      throw ScoringError.invalidInput("no normalisation known for \(data)")
+      throw ScoringError.invalidArgument("no normalisation known for \(data)")
     }
     try dataset.normalize(normalization)
     return try ProbeBatch.sample(from: dataset, batch: spec.batch, seed: spec.seed, source: data.description)

@@ -69,25 +69,20 @@ public func batchnorm2d_forward_training(
     mean.withUnsafeMutableBufferPointer { meanp in
       variance.withUnsafeMutableBufferPointer { varp in
         Parallel.forEach(c) { ch in
-          // Two passes in Double: exact enough to match PyTorch to float rounding.
-          var sum = 0.0
+          // Per image plane: mean and squared deviations while the plane is in L1, then
+          // planes merged exactly in Double (Chan et al.'s pairwise update), so one pass
+          // over memory gives a two-pass-accurate variance.
+          var total = 0.0, runningMean = 0.0, m2 = 0.0
           for img in 0..<n {
-            let base = xp.baseAddress! + (img * c + ch) * hw
-            var s: Float = 0
-            for i in 0..<hw { s += base[i] }
-            sum += Double(s)
+            let (planeMean, planeM2) = planeMoments(xp.baseAddress! + (img * c + ch) * hw, hw)
+            let merged = total + Double(hw)
+            let delta = planeMean - runningMean
+            runningMean += delta * Double(hw) / merged
+            m2 += planeM2 + delta * delta * total * Double(hw) / merged
+            total = merged
           }
-          let m = sum / Double(count)
-          var sq = 0.0
-          for img in 0..<n {
-            let base = xp.baseAddress! + (img * c + ch) * hw
-            let mf = Float(m)
-            var s: Float = 0
-            for i in 0..<hw { let d = base[i] - mf; s += d * d }
-            sq += Double(s)
-          }
-          meanp[ch] = Float(m)
-          varp[ch] = Float(sq / Double(count))
+          meanp[ch] = Float(runningMean)
+          varp[ch] = Float(m2 / total)
         }
       }
     }
@@ -108,6 +103,27 @@ public func batchnorm2d_forward_training(
   }
   let y = applyChannelAffine(x, scale: scale, shift: shift, n: n, c: c, hw: hw)
   return (y, BatchNormBatchStatistics(mean: mean, invStd: invStd))
+}
+
+/// Mean and sum of squared deviations of `count` floats, with 8-lane accumulators so the
+/// loops vectorise (a scalar float reduction cannot be reordered by the compiler).
+@inline(__always)
+private func planeMoments(_ p: UnsafePointer<Float>, _ count: Int) -> (mean: Double, m2: Double) {
+  let lanes = count / 8 * 8
+  var acc = SIMD8<Float>()
+  for i in stride(from: 0, to: lanes, by: 8) { acc += UnsafeRawPointer(p + i).loadUnaligned(as: SIMD8<Float>.self) }
+  var sum = Double(acc.sum())
+  for i in lanes..<count { sum += Double(p[i]) }
+  let mean = sum / Double(count)
+  let m = Float(mean)
+  var sq = SIMD8<Float>()
+  for i in stride(from: 0, to: lanes, by: 8) {
+    let d = UnsafeRawPointer(p + i).loadUnaligned(as: SIMD8<Float>.self) - SIMD8(repeating: m)
+    sq += d * d
+  }
+  var m2 = Double(sq.sum())
+  for i in lanes..<count { let d = Double(p[i]) - mean; m2 += d * d }
+  return (mean, m2)
 }
 
 /// y[n, c, :] = x[n, c, :] * scale[c] + shift[c]

@@ -43,11 +43,16 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable, Codable, Equatab
 
   /// Standard normal sample (Box–Muller; the second value is discarded so the stream
   /// position depends only on how many samples were drawn).
-  public mutating func nextNormal() -> Float {
+  public mutating func nextNormal() -> Float { nextNormalPair().0 }
+
+  /// Two independent standard normal samples from one Box–Muller draw.
+  @inline(__always)
+  mutating func nextNormalPair() -> (Float, Float) {
     let u1 = Double(next() >> 11) * 0x1.0p-53
     let u2 = Double(next() >> 11) * 0x1.0p-53
     let r = (-2 * log(1 - u1)).squareRoot()
-    return Float(r * cos(2 * Double.pi * u2))
+    let angle = 2 * Double.pi * u2
+    return (Float(r * cos(angle)), Float(r * sin(angle)))
   }
 
   private func rotl(_ x: UInt64, _ k: UInt64) -> UInt64 { (x << k) | (x >> (64 - k)) }
@@ -59,7 +64,18 @@ extension Tensor {
     _ shape: [Int], mean: Float = 0, std: Float = 1, using rng: inout SeededGenerator
   ) -> Tensor {
     var t = Tensor(zeros: shape)
-    for i in 0..<t.count { t.storage[i] = mean + std * rng.nextNormal() }
+    // Both values of each Box–Muller draw are used: initialising a network is dominated
+    // by these transcendental calls, and this halves them.
+    t.withUnsafeMutableBufferPointer { p in
+      var i = 0
+      while i + 1 < p.count {
+        let (a, b) = rng.nextNormalPair()
+        p[i] = mean + std * a
+        p[i + 1] = mean + std * b
+        i += 2
+      }
+      if i < p.count { p[i] = mean + std * rng.nextNormal() }
+    }
     return t
   }
 
