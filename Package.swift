@@ -44,7 +44,7 @@ let diswot = Target.executableTarget(
 /// `diswot-bench`: performance measurements behind Scripts/bench.sh.
 let bench = Target.executableTarget(
   name: "diswot-bench",
-  dependencies: ["DiswotTensor", "DiswotModels", "DiswotCommandLine", "COpenBLAS"])
+  dependencies: ["DiswotTensor", "DiswotModels", "DiswotScoring", "DiswotCommandLine", "COpenBLAS"])
 
 // MARK: - Tests
 

@@ -17,6 +17,15 @@ let bench = CommandSpec(
         .value("threads", valueName: "n", help: "Engine threads (default: all cores)."),
         .json,
       ]),
+    CommandSpec(
+      "score", abstract: "Score every candidate of a search space against a teacher (the search loop).",
+      options: [
+        .value("space", valueName: "name", default: "resnet-cifar-depth", help: "Search space to enumerate."),
+        .value("teacher", valueName: "name", default: "resnet56", help: "Randomly initialised teacher."),
+        .value("batch", valueName: "n", default: "64", help: "Probe batch size."),
+        .value("threads", valueName: "n", help: "Engine threads (default: all cores)."),
+        .json,
+      ]),
   ])
 
 runMain {
@@ -43,7 +52,19 @@ runMain {
       print("\nConvolutions alone, by stage:")
       try ConvBench.run(sgemm: sgemm, batch: batch, repeats: repeats)
     }
+  case ["score"]:
+    let sgemm = Timing.sgemmGFLOPS(threads: System.coreCount)
+    let r = try ScoreBench.run(
+      space: args.string("space", default: "resnet-cifar-depth"), teacher: args.string("teacher", default: "resnet56"),
+      batch: try args.int("batch", range: 2...1024)!, sgemm: sgemm)
+    if args.flag("json") {
+      try JSONOutput.print(r)
+    } else {
+      print(String(format: "sgemm 2048³ (OpenBLAS, %d threads, best of 3): %.1f GFLOP/s", System.coreCount, sgemm))
+      print(String(format: "%d candidates in %.2f s: %.1f candidates/s, student convolutions %.1f GFLOP/s = %.3f × sgemm",
+                   r.candidates, r.seconds, r.candidatesPerSecond, r.convGFLOPS, r.ratio))
+    }
   default:
-    throw args.usageError("choose a benchmark: engine")
+    throw args.usageError("choose a benchmark: engine, score")
   }
 }

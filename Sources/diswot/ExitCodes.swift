@@ -1,6 +1,7 @@
 import DiswotCommandLine
 import DiswotData
 import DiswotModels
+import DiswotScoring
 import DiswotTensor
 
 // Bad weights, data or architectures are the user's input, not the program's failure:
@@ -9,3 +10,5 @@ extension ModelError: ExitCodeProviding { public var exitCode: ExitCode { .dataE
 extension SafetensorsError: ExitCodeProviding { public var exitCode: ExitCode { .dataError } }
 extension DatasetError: ExitCodeProviding { public var exitCode: ExitCode { .dataError } }
 extension TensorError: ExitCodeProviding { public var exitCode: ExitCode { .dataError } }
+extension ScoringError: ExitCodeProviding { public var exitCode: ExitCode { .dataError } }
+extension SearchSpaceError: ExitCodeProviding { public var exitCode: ExitCode { .dataError } }
