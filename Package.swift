@@ -55,7 +55,8 @@ let tensorTests = Target.testTarget(
   name: "DiswotTensorTests", dependencies: ["DiswotTensor", "DiswotTestSupport"])
 let modelsTests = Target.testTarget(
   name: "DiswotModelsTests",
-  dependencies: ["DiswotModels", "DiswotData", "DiswotTestSupport"])
+  dependencies: ["DiswotModels", "DiswotData", "DiswotTestSupport"],
+  resources: [.copy("Fixtures")])
 let dataTests = Target.testTarget(
   name: "DiswotDataTests", dependencies: ["DiswotData", "DiswotTestSupport"])
 let commandLineTests = Target.testTarget(

@@ -88,3 +88,9 @@ extension Layer {
 func qualified(_ prefix: String, _ name: String) -> String {
   prefix.isEmpty ? name : prefix + "." + name
 }
+
+/// ReLU6 in place, reported to the pass's observer like `relu` (MobileNetV2's activation).
+public func relu6(_ x: inout Tensor, _ mode: ForwardMode) {
+  relu6_forward(&x)
+  mode.observer?.observeActivation(x)
+}

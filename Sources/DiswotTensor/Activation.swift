@@ -12,3 +12,16 @@ public func relu_forward(_ x: inout Tensor) {
     }
   }
 }
+
+/// y = min(max(x, 0), 6), in place (`nn.ReLU6`, MobileNetV2's activation: the cap keeps
+/// activations in a range low-precision arithmetic represents well).
+/// x: any shape
+public func relu6_forward(_ x: inout Tensor) {
+  x.withUnsafeMutableBufferPointer { p in
+    let base = p.baseAddress!, count = p.count
+    let chunks = max(1, min(Parallel.threads, count / 65_536))
+    Parallel.forEach(chunks) { t in
+      for i in (count * t / chunks)..<(count * (t + 1) / chunks) { base[i] = min(max(base[i], 0), 6) }
+    }
+  }
+}

@@ -43,22 +43,27 @@ public func maxpool2d_forward(_ x: Tensor, geometry g: Pool2dGeometry) throws(Te
   }
 }
 
-/// Mean over each window, dividing by the full window size including padding
-/// (PyTorch's `count_include_pad=True` default).
+/// Mean over each window.
+///
+/// With `countIncludePad` (PyTorch's `count_include_pad=True` default) the divisor is the
+/// full window size, padded zeros included; without it, only the positions inside the
+/// image count, so border outputs are true means of what they see (NAS-Bench-201's
+/// `avg_pool_3x3` uses `count_include_pad=False`). In floor mode a window never extends
+/// past the padded input, so the full size is always kernel².
 /// x: [N, C, H, W] -> y: [N, C, OH, OW]
-public func avgpool2d_forward(_ x: Tensor, geometry g: Pool2dGeometry) throws(TensorError) -> Tensor {
+public func avgpool2d_forward(
+  _ x: Tensor, geometry g: Pool2dGeometry, countIncludePad: Bool = true
+) throws(TensorError) -> Tensor {
   let inv = 1 / Float(g.kernel * g.kernel)
   return try pool2d(x, g) { src, h, w, oy, ox in
+    let y0 = oy * g.stride - g.padding, x0 = ox * g.stride - g.padding
+    let (ys, ye) = (max(y0, 0), min(y0 + g.kernel, h))
+    let (xs, xe) = (max(x0, 0), min(x0 + g.kernel, w))
     var sum: Float = 0
-    for ky in 0..<g.kernel {
-      let iy = oy * g.stride - g.padding + ky
-      guard iy >= 0 && iy < h else { continue }
-      for kx in 0..<g.kernel {
-        let ix = ox * g.stride - g.padding + kx
-        if ix >= 0 && ix < w { sum += src[iy * w + ix] }
-      }
+    for iy in ys..<ye {
+      for ix in xs..<xe { sum += src[iy * w + ix] }
     }
-    return sum * inv
+    return countIncludePad ? sum * inv : sum / Float((ye - ys) * (xe - xs))
   }
 }
 

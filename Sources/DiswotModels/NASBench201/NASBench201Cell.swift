@@ -1,0 +1,97 @@
+import DiswotTensor
+
+/// A NAS-Bench-201 cell at a fixed width (`InferCell` with stride 1 and equal input and
+/// output channels, the only kind the benchmark's networks contain).
+///
+/// Every edge is a module of the reference's `layers` list in `NASBench201Genotype.edges`
+/// order, `none` included, so a convolution on edge e is named `layers.{e}.op.{1,2}`
+/// whatever the other edges carry; only convolution edges have state.
+public final class NASBench201Cell: Layer {
+  /// What one edge computes.
+  public enum Edge {
+    /// `none`: contributes nothing to its node.
+    case zero
+    /// `skip_connect`: the input node itself.
+    case identity
+    /// `nor_conv_1x1`, `nor_conv_3x3`.
+    case conv(ReLUConvBN)
+    /// `avg_pool_3x3`: stride 1, padding 1, count_include_pad=False.
+    case avgPool
+  }
+
+  public let genotype: NASBench201Genotype
+  public let channels: Int
+  /// One per genotype edge, in `NASBench201Genotype.edges` order.
+  public let edges: [Edge]
+
+  static let pool = Pool2dGeometry(kernel: 3, stride: 1, padding: 1)
+
+  public init(genotype: NASBench201Genotype, channels: Int) throws(TensorError) {
+    self.genotype = genotype
+    self.channels = channels
+    var edges: [Edge] = []
+    for op in genotype.ops {
+      switch op {
+      case .none: edges.append(.zero)
+      case .skipConnect: edges.append(.identity)
+      case .avgPool3x3: edges.append(.avgPool)
+      case .conv1x1:
+        edges.append(.conv(try ReLUConvBN(Conv2dGeometry(inChannels: channels, outChannels: channels, kernel: 1))))
+      case .conv3x3:
+        edges.append(.conv(try ReLUConvBN(Conv2dGeometry(inChannels: channels, outChannels: channels, kernel: 3, padding: 1))))
+      }
+    }
+    self.edges = edges
+  }
+
+  /// Node i = Σ_{j<i} op_{i←j}(node j), output node 3; x: [N, C, H, W] -> [N, C, H, W].
+  ///
+  /// Every non-`none` edge runs, even from a node that no path connects to the output,
+  /// as in the reference: its ReLUs reach the observer and its batch norms see the batch.
+  /// A node whose inputs are all `none` is zero (the reference's `x.mul(0.0)`), so a
+  /// cell cut off from its input returns zeros.
+  public func forward(_ x: Tensor, mode: ForwardMode) throws(TensorError) -> Tensor {
+    guard x.rank == 4, x.c == channels else {
+      throw .shapeMismatch("NAS-Bench-201 cell over \(channels) channels got input \(x.shape)")
+    }
+    var nodes = [x]
+    for i in 1...3 {
+      var sum: Tensor?
+      for j in 0..<i {
+        // Edges into node i follow those into nodes 1…i-1: i(i-1)/2 of them.
+        let term: Tensor
+        switch edges[i * (i - 1) / 2 + j] {
+        case .zero: continue
+        case .identity: term = nodes[j]
+        case .conv(let op): term = try op.forward(nodes[j], mode: mode)
+        case .avgPool: term = try avgpool2d_forward(nodes[j], geometry: Self.pool, countIncludePad: false)
+        }
+        if sum == nil { sum = term } else { try add_forward(&sum!, term) }
+      }
+      nodes.append(sum ?? Tensor(zeros: x.shape))
+    }
+    return nodes[3]
+  }
+
+  public var sublayers: [Layer] {
+    edges.compactMap { if case .conv(let op) = $0 { return op } else { return nil } }
+  }
+
+  /// Convolution MACs only; pooling and sums are not counted.
+  public func outputShapeAndMACs(input: [Int]) throws(TensorError) -> (shape: [Int], macs: Int) {
+    guard input.count == 4, input[1] == channels else {
+      throw .shapeMismatch("NAS-Bench-201 cell over \(channels) channels got input \(input)")
+    }
+    var macs = 0
+    for edge in edges {
+      if case .conv(let op) = edge { macs += try op.outputShapeAndMACs(input: input).macs }
+    }
+    return (input, macs)
+  }
+
+  public func visitState(prefix: String, _ visit: (String, StateKind, inout Tensor) throws -> Void) rethrows {
+    for (e, edge) in edges.enumerated() {
+      if case .conv(let op) = edge { try op.visitState(prefix: qualified(prefix, "layers.\(e)"), visit) }
+    }
+  }
+}

@@ -1,0 +1,35 @@
+import DiswotTensor
+
+/// ReLU → convolution (no bias) → batch norm: NAS-Bench-201's `nor_conv_*` operations
+/// and the halves of its reduction block (`ReLUConvBN` in AutoDL-Projects), named as its
+/// `op` sequential: `op.1` the convolution, `op.2` the batch norm (`op.0` is the ReLU).
+///
+/// The ReLU works on a copy: the reference's is not in place, because the same node
+/// feeds several edges and must reach the others unrectified.
+public final class ReLUConvBN: Layer {
+  public let conv: Conv2d
+  public let bn: BatchNorm2d
+
+  public init(_ geometry: Conv2dGeometry) throws(TensorError) {
+    conv = try Conv2d(geometry)
+    bn = BatchNorm2d(channels: geometry.outChannels)
+  }
+
+  /// x: [N, C_in, H, W] -> [N, C_out, H', W']
+  public func forward(_ x: Tensor, mode: ForwardMode) throws(TensorError) -> Tensor {
+    var rectified = x
+    relu(&rectified, mode)
+    return try bn.forward(try conv.forward(rectified, mode: mode), mode: mode)
+  }
+
+  public var sublayers: [Layer] { [conv, bn] }
+
+  public func outputShapeAndMACs(input: [Int]) throws(TensorError) -> (shape: [Int], macs: Int) {
+    try conv.outputShapeAndMACs(input: input)
+  }
+
+  public func visitState(prefix: String, _ visit: (String, StateKind, inout Tensor) throws -> Void) rethrows {
+    try conv.visitState(prefix: qualified(prefix, "op.1"), visit)
+    try bn.visitState(prefix: qualified(prefix, "op.2"), visit)
+  }
+}
