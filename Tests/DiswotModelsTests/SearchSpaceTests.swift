@@ -117,4 +117,57 @@ final class SearchSpaceTests: XCTestCase {
       XCTAssertTrue("\(error)".contains("exceed the space's limit of 10000"), "\(error)")
     }
   }
+
+  func testNASBench201SpaceUsesTheBenchmarksStrings() throws {
+    let nb = try space("nas-bench-201")
+    XCTAssertEqual(nb.size, 15_625)
+    XCTAssertEqual(nb.family, .nasBench201(channels: 16, cellsPerStage: 5))
+    let best = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|"
+    let g = try nb.genotype(fromJSON: ["cell": .string(best)])
+    XCTAssertEqual(nb.key(of: g), best)
+    XCTAssertEqual(nb.json(of: g), ["cell": .string(best)])
+    XCTAssertEqual(try nb.genotype(fromJSON: .string(best)), g)
+    // 1 288 506 parameters and 184 730 240 MACs, hand-counted in NASBench201Tests.
+    let model = try nb.build(g)
+    XCTAssertEqual(model.parameterCount, 1_288_506)
+    XCTAssertEqual(try model.macs(height: 32, width: 32), 184_730_240)
+    XCTAssertThrowsError(try nb.genotype(fromJSON: ["cell": "|nor_conv_5x5~0|+|none~0|none~1|+|none~0|none~1|none~2|"]))
+    XCTAssertThrowsError(try nb.genotype(fromJSON: ["depths": [1]]))
+    let all = try nb.enumerate()
+    XCTAssertEqual(all.count, 15_625)
+    XCTAssertEqual(Set(all.map(nb.key(of:))).count, 15_625)
+  }
+
+  func testSampledNASBench201AndMobileNetV2ArchitecturesRun() throws {
+    var rng = SeededGenerator(seed: 9)
+    for (name, samples) in [("nas-bench-201", 6), ("mobilenetv2", 3)] {
+      let s = try space(name)
+      let x = Tensor.normal([2] + s.inputShape, using: &rng)
+      for _ in 0..<samples {
+        let g = s.sample(using: &rng)
+        XCTAssertEqual(try s.genotype(fromJSON: s.json(of: g)), g, s.key(of: g))
+        let model = try s.build(g)
+        model.initialize(.kaimingNormalFanOut, using: &rng)
+        let logits = try model.forward(x, mode: .training(updateRunningStatistics: false))
+        XCTAssertEqual(logits.shape, [2, s.classCount])
+        XCTAssertTrue(logits.storage.allSatisfy(\.isFinite), s.key(of: g))
+      }
+    }
+  }
+
+  /// Each of the five middle stages offers Σ_{d=2..4} 6^d = 1 548 block combinations, the
+  /// last stage 6, the first 1: 1 548⁵ · 6 architectures. A genotype's inactive slots
+  /// (beyond its stage's depth) are canonical and left out of the key.
+  func testMobileNetV2SpaceCountsOnlyActiveBlocks() throws {
+    let mb = try space("mobilenetv2")
+    XCTAssertEqual(mb.size, pow(1548.0, 5) * 6, accuracy: 1e3)
+    var rng = SeededGenerator(seed: 3)
+    let g = mb.sample(using: &rng)
+    guard case .mobileNetV2 = mb.family else { return XCTFail("family") }
+    let depths = try XCTUnwrap(mb.json(of: g).objectValue?["depths"]?.arrayValue).map { $0.intValue! }
+    let key = mb.key(of: g)
+    let kernels = try XCTUnwrap(key.split(separator: ";").last?.split(separator: "=").last).split(separator: ",")
+    XCTAssertEqual(kernels.count, depths.reduce(0, +))
+    XCTAssertThrowsError(try mb.enumerate())
+  }
 }

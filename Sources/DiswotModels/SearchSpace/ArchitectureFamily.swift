@@ -1,51 +1,70 @@
 import DiswotJSON
 
 /// What kind of network a search space's genotypes describe, with the family's fixed settings.
+///
+/// The family gives the space's choices their meaning: which choices must exist, which
+/// positions are active in a given genotype (a MobileNetV2 stage of depth 2 ignores its
+/// third block's kernel), how an architecture is written and keyed, and how it is built.
 public enum ArchitectureFamily: Sendable, Equatable {
   /// CIFAR ResNets of basic blocks; choices `depths` and `widths`, one position per stage.
   case resnetCIFAR(shortcut: ShortcutType, classifierName: String)
+  /// NAS-Bench-201 cell networks; choice `edges`, six positions of operation names.
+  case nasBench201(channels: Int, cellsPerStage: Int)
+  /// MobileNetV2-style networks; choices `depths` (per stage), `expansions` and `kernels`
+  /// (per block slot, each stage owning as many slots as its largest depth).
+  case mobileNetV2(MobileNetV2Settings)
 
   /// The family's name in search-space files.
   public var name: String {
     switch self {
     case .resnetCIFAR: return "resnet-cifar"
+    case .nasBench201: return "nas-bench-201"
+    case .mobileNetV2: return "mobilenetv2"
     }
   }
+
+  static let names = ["resnet-cifar", "nas-bench-201", "mobilenetv2"]
 
   static func read(
     name: String, settings: [String: JSONValue], choices: [SearchSpace.Choice], reader: SearchSpaceReader
   ) throws(SearchSpaceError) -> ArchitectureFamily {
     switch name {
-    case "resnet-cifar":
-      try reader.onlyKnown(settings, ["shortcut", "classifier"])
-      let shortcutName = settings["shortcut"] == nil ? "B" : try reader.string(settings, "shortcut", path: "settings.shortcut")
-      guard let shortcut = ShortcutType(rawValue: shortcutName) else {
-        throw reader.fail("settings.shortcut", "must be \"A\" or \"B\", got \"\(shortcutName)\"")
-      }
-      let classifier = settings["classifier"] == nil ? "fc" : try reader.string(settings, "classifier", path: "settings.classifier")
-      guard classifier == "fc" || classifier == "linear" else {
-        throw reader.fail("settings.classifier", "must be \"fc\" or \"linear\", got \"\(classifier)\"")
-      }
-      let depths = try reader.intChoice(choices, "depths", in: 1...ResNetDescription.maxBlocksPerStage)
-      let widths = try reader.intChoice(choices, "widths", in: 1...ResNetDescription.maxWidth)
-      guard depths.options.count == widths.options.count, choices.count == 2 else {
-        throw reader.fail("choices", "a resnet-cifar space has exactly 'depths' and 'widths', with one position per stage each")
-      }
-      return .resnetCIFAR(shortcut: shortcut, classifierName: classifier)
-    default:
-      throw reader.fail("family", "unknown family '\(name)' (known: resnet-cifar)")
+    case "resnet-cifar": return try readResNet(settings, choices, reader)
+    case "nas-bench-201": return try readNASBench201(settings, choices, reader)
+    case "mobilenetv2": return try .mobileNetV2(MobileNetV2Settings.read(settings, choices, reader))
+    default: throw reader.fail("family", "unknown family '\(name)' (known: \(names.joined(separator: ", ")))")
     }
   }
 
   /// Number of distinct architectures.
   func size(of space: SearchSpace) -> Double {
-    space.choices.reduce(1.0) { total, choice in choice.options.reduce(total) { $0 * Double($1.count) } }
+    if case .mobileNetV2(let settings) = self { return settings.size(of: space) }
+    return space.choices.reduce(1.0) { total, choice in choice.options.reduce(total) { $0 * Double($1.count) } }
   }
 
-  /// A canonical, human-readable key: equal keys mean equal networks.
+  /// Whether position `p` of choice `c` affects the network for genotype `g`.
+  func isActive(choice c: Int, position p: Int, in g: Genotype, of space: SearchSpace) -> Bool {
+    if case .mobileNetV2(let settings) = self { return settings.isActive(choice: c, position: p, in: g, of: space) }
+    return true
+  }
+
+  /// The genotype with every inactive position at its first option, so equal networks
+  /// have equal genotypes.
+  func canonical(_ g: Genotype, in space: SearchSpace) -> Genotype {
+    var result = g
+    for c in g.choices.indices {
+      for p in g.choices[c].indices where !isActive(choice: c, position: p, in: g, of: space) { result.choices[c][p] = 0 }
+    }
+    return result
+  }
+
+  /// A canonical, human-readable key: equal keys mean equal networks. NAS-Bench-201
+  /// architectures are keyed by the benchmark's own string, so results can be looked up.
   func key(of g: Genotype, in space: SearchSpace) -> String {
-    space.choices.enumerated().map { c, choice in
-      choice.name + "=" + g.choices[c].enumerated().map { p, i in choice.options[p][i].keyText }.joined(separator: ",")
+    if case .nasBench201 = self { return nasBench201Genotype(g, in: space).string }
+    return space.choices.enumerated().map { c, choice in
+      let active = g.choices[c].enumerated().filter { p, _ in isActive(choice: c, position: p, in: g, of: space) }
+      return choice.name + "=" + active.map { p, i in choice.options[p][i].keyText }.joined(separator: ",")
     }.joined(separator: ";")
   }
 
@@ -57,7 +76,62 @@ public enum ArchitectureFamily: Sendable, Equatable {
       return try ResNetCIFAR(ResNetDescription(
         blocksPerStage: values["depths"]!, widths: values["widths"]!, shortcut: shortcut,
         classCount: classCount, classifierName: classifierName, inputChannels: space.inputShape[0]))
+    case .nasBench201(let channels, let cells):
+      return try NASBench201Network(NASBench201Description(
+        genotype: nasBench201Genotype(g, in: space), channels: channels, cellsPerStage: cells,
+        classCount: classCount, inputChannels: space.inputShape[0]))
+    case .mobileNetV2(let settings):
+      return try MobileNetV2Network(settings.description(of: g, in: space, classCount: classCount))
     }
+  }
+
+  // MARK: ResNet
+
+  private static func readResNet(
+    _ settings: [String: JSONValue], _ choices: [SearchSpace.Choice], _ reader: SearchSpaceReader
+  ) throws(SearchSpaceError) -> ArchitectureFamily {
+    try reader.onlyKnown(settings, ["shortcut", "classifier"])
+    let shortcutName = settings["shortcut"] == nil ? "B" : try reader.string(settings, "shortcut", path: "settings.shortcut")
+    guard let shortcut = ShortcutType(rawValue: shortcutName) else {
+      throw reader.fail("settings.shortcut", "must be \"A\" or \"B\", got \"\(shortcutName)\"")
+    }
+    let classifier = settings["classifier"] == nil ? "fc" : try reader.string(settings, "classifier", path: "settings.classifier")
+    guard classifier == "fc" || classifier == "linear" else {
+      throw reader.fail("settings.classifier", "must be \"fc\" or \"linear\", got \"\(classifier)\"")
+    }
+    let depths = try reader.intChoice(choices, "depths", in: 1...ResNetDescription.maxBlocksPerStage)
+    let widths = try reader.intChoice(choices, "widths", in: 1...ResNetDescription.maxWidth)
+    guard depths.options.count == widths.options.count, choices.count == 2 else {
+      throw reader.fail("choices", "a resnet-cifar space has exactly 'depths' and 'widths', with one position per stage each")
+    }
+    return .resnetCIFAR(shortcut: shortcut, classifierName: classifier)
+  }
+
+  // MARK: NAS-Bench-201
+
+  private static func readNASBench201(
+    _ settings: [String: JSONValue], _ choices: [SearchSpace.Choice], _ reader: SearchSpaceReader
+  ) throws(SearchSpaceError) -> ArchitectureFamily {
+    try reader.onlyKnown(settings, ["channels", "cells_per_stage"])
+    let channels = settings["channels"] == nil ? 16
+      : try reader.int(settings, "channels", in: 1...NASBench201Description.maxChannels, path: "settings.channels")
+    let cells = settings["cells_per_stage"] == nil ? 5
+      : try reader.int(settings, "cells_per_stage", in: 1...NASBench201Description.maxCellsPerStage, path: "settings.cells_per_stage")
+    guard choices.count == 1, let edges = choices.first, edges.name == "edges", edges.options.count == 6 else {
+      throw reader.fail("choices", "a nas-bench-201 space has exactly one choice, 'edges', with 6 positions (1←0, 2←0, 2←1, 3←0, 3←1, 3←2)")
+    }
+    for (p, options) in edges.options.enumerated() {
+      for option in options where option.stringValue.flatMap(NASBench201Operation.init(rawValue:)) == nil {
+        throw reader.fail("choices.edges[\(p)]", "\(option.compactText) is not an operation (known: \(NASBench201Operation.allCases.map(\.rawValue).joined(separator: ", ")))")
+      }
+    }
+    return .nasBench201(channels: channels, cellsPerStage: cells)
+  }
+
+  func nasBench201Genotype(_ g: Genotype, in space: SearchSpace) -> NASBench201Genotype {
+    let edges = space.choices[0]
+    let ops = g.choices[0].enumerated().map { p, i in NASBench201Operation(rawValue: edges.options[p][i].stringValue!)! }
+    return try! NASBench201Genotype(ops: ops)  // six validated operations, by construction
   }
 }
 

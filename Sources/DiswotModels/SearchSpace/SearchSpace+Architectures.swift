@@ -3,10 +3,12 @@ import DiswotTensor
 
 /// Turning genotypes into JSON, keys and networks, and drawing them from the space.
 extension SearchSpace {
-  /// The genotype a JSON architecture describes (`{"depths": [3, 5, 7], "widths": [16, 32, 64]}`),
-  /// checking that every value is one of its position's options.
+  /// The genotype a JSON architecture describes (`{"depths": [3, 5, 7], "widths": [16, 32, 64]}`;
+  /// for NAS-Bench-201 `{"cell": "|nor_conv_3x3~0|+…"}`), checking that every value is one
+  /// of its position's options.
   public func genotype(fromJSON json: JSONValue) throws(SearchSpaceError) -> Genotype {
     func fail(_ reason: String) -> SearchSpaceError { .invalidArchitecture(space: name, reason: reason) }
+    if case .nasBench201 = family { return try nasBench201Genotype(fromJSON: json) }
     guard let members = json.objectValue else { throw fail("an architecture is a JSON object, not \(json.typeName)") }
     for key in members.keys where choiceIndex(key) == nil {
       throw fail("unknown choice '\(key)' (this space has: \(choices.map(\.name).joined(separator: ", ")))")
@@ -28,12 +30,33 @@ extension SearchSpace {
       }
       result.append(indices)
     }
-    return Genotype(choices: result)
+    return family.canonical(Genotype(choices: result), in: self)
   }
 
-  /// The JSON form of a genotype: choice name → value per position.
+  /// `{"cell": "|op~0|+|op~0|op~1|+|op~0|op~1|op~2|"}` or the bare string.
+  private func nasBench201Genotype(fromJSON json: JSONValue) throws(SearchSpaceError) -> Genotype {
+    func fail(_ reason: String) -> SearchSpaceError { .invalidArchitecture(space: name, reason: reason) }
+    guard let text = json.stringValue ?? json.objectValue?["cell"]?.stringValue,
+      json.objectValue.map({ $0.count == 1 }) ?? true
+    else { throw fail(#"a NAS-Bench-201 architecture is {"cell": "|op~0|+|op~0|op~1|+|op~0|op~1|op~2|"}"#) }
+    let cell: NASBench201Genotype
+    do { cell = try NASBench201Genotype(string: text) } catch { throw .model(space: name, error) }
+    let edges = choices[0]
+    var indices: [Int] = []
+    for (p, op) in cell.ops.enumerated() {
+      guard let i = edges.options[p].firstIndex(of: .string(op.rawValue)) else {
+        throw fail("edge \(p) is \(op.rawValue), not one of \(JSONValue.array(edges.options[p]).compactText)")
+      }
+      indices.append(i)
+    }
+    return Genotype(choices: [indices])
+  }
+
+  /// The JSON form of a genotype: choice name → value per position (NAS-Bench-201: its
+  /// cell string).
   public func json(of g: Genotype) -> JSONValue {
-    .object(Dictionary(uniqueKeysWithValues: choices.enumerated().map { c, choice in
+    if case .nasBench201 = family { return ["cell": .string(key(of: g))] }
+    return .object(Dictionary(uniqueKeysWithValues: choices.enumerated().map { c, choice in
       (choice.name, JSONValue.array(g.choices[c].enumerated().map { p, i in choice.options[p][i] }))
     }))
   }
@@ -70,26 +93,30 @@ extension SearchSpace {
     return model
   }
 
-  /// A uniformly random option at every position.
+  /// A uniformly random option at every position (inactive positions then canonical).
   public func sample(using rng: inout SeededGenerator) -> Genotype {
-    Genotype(choices: choices.map { choice in choice.options.map { Int(rng.next() % UInt64($0.count)) } })
+    family.canonical(
+      Genotype(choices: choices.map { choice in choice.options.map { Int(rng.next() % UInt64($0.count)) } }), in: self)
   }
 
-  /// Every architecture, in a fixed order (the last position varies fastest).
+  /// Every architecture once, in a fixed order (the last position varies fastest).
   public func enumerate(limit: Int = 1_000_000) throws(SearchSpaceError) -> [Genotype] {
-    guard size <= Double(limit) else {
-      throw .tooLarge(space: name, reason: "\(size) architectures; enumeration stops at \(limit) — sample instead")
+    let combinations = choices.reduce(1.0) { total, choice in choice.options.reduce(total) { $0 * Double($1.count) } }
+    guard combinations <= Double(limit) else {
+      throw .tooLarge(space: name, reason: "\(size) architectures (\(combinations) genotype combinations); enumeration stops at \(limit) — sample instead")
     }
+    var seen = Set<Genotype>()
     let radices = choices.flatMap { $0.options.map(\.count) }
     var digits = [Int](repeating: 0, count: radices.count)
     var result: [Genotype] = []
     while true {
       var rest = digits[...]
-      result.append(Genotype(choices: choices.map { choice in
+      let g = family.canonical(Genotype(choices: choices.map { choice in
         let part = Array(rest.prefix(choice.options.count))
         rest = rest.dropFirst(choice.options.count)
         return part
-      }))
+      }), in: self)
+      if seen.insert(g).inserted { result.append(g) }
       var i = radices.count - 1
       while i >= 0 {
         digits[i] += 1
