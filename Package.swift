@@ -30,6 +30,8 @@ let models = Target.target(name: "DiswotModels", dependencies: ["DiswotTensor", 
 /// The DisWOT score, zero-cost proxies, probe batches and rank correlations.
 let scoring = Target.target(
   name: "DiswotScoring", dependencies: ["DiswotTensor", "DiswotModels", "DiswotData", "DiswotJSON"])
+/// The search engine: aging evolution and random search as a checkpointable state machine.
+let search = Target.target(name: "DiswotSearch", dependencies: ["DiswotTensor", "DiswotModels"])
 /// Dataset readers (CIFAR-10/100 binary, MNIST IDX) and input normalisation.
 let data = Target.target(name: "DiswotData", dependencies: ["DiswotTensor"])
 /// Argument parsing and terminal conventions shared by every executable.
@@ -40,7 +42,7 @@ let commandLine = Target.target(name: "DiswotCommandLine", dependencies: ["Diswo
 /// `diswot`: the user's command-line tool.
 let diswot = Target.executableTarget(
   name: "diswot",
-  dependencies: ["DiswotTensor", "DiswotModels", "DiswotData", "DiswotScoring", "DiswotJSON", "DiswotCommandLine"])
+  dependencies: ["DiswotTensor", "DiswotModels", "DiswotData", "DiswotScoring", "DiswotSearch", "DiswotJSON", "DiswotCommandLine"])
 /// `diswot-bench`: performance measurements behind Scripts/bench.sh.
 let bench = Target.executableTarget(
   name: "diswot-bench",
@@ -63,6 +65,8 @@ let commandLineTests = Target.testTarget(
   name: "DiswotCommandLineTests", dependencies: ["DiswotCommandLine", "DiswotJSON", "DiswotTestSupport"])
 let scoringTests = Target.testTarget(
   name: "DiswotScoringTests", dependencies: ["DiswotScoring", "DiswotTestSupport"])
+let searchTests = Target.testTarget(
+  name: "DiswotSearchTests", dependencies: ["DiswotSearch", "DiswotScoring", "DiswotTestSupport"])
 let cliTests = Target.testTarget(name: "diswotTests", dependencies: ["DiswotTestSupport"])
 
 // MARK: - Package
@@ -76,8 +80,8 @@ let package = Package(
   ],
   targets: [
     cOpenBLAS, cZeroMQ, cSQLite,
-    json, tensor, models, data, scoring, commandLine,
+    json, tensor, models, data, scoring, search, commandLine,
     diswot, bench,
-    testSupport, tensorTests, modelsTests, dataTests, commandLineTests, scoringTests, cliTests,
+    testSupport, tensorTests, modelsTests, dataTests, commandLineTests, scoringTests, searchTests, cliTests,
   ]
 )

@@ -1,0 +1,54 @@
+/// How a search proposes candidates and when it stops.
+public struct SearchConfiguration: Sendable, Codable, Equatable {
+  /// Aging evolution, or uniform random sampling as the baseline.
+  public enum Strategy: String, Sendable, Codable, CaseIterable {
+    case evolution
+    case random
+  }
+
+  public var strategy: Strategy
+  /// Population size P of aging evolution (the first P candidates are random).
+  public var population: Int
+  /// Tournament size S: members sampled per step, the best of which is mutated.
+  public var sample: Int
+  /// Evaluations the search may spend (cached duplicates are free).
+  public var budget: Int
+  public var seed: UInt64
+  /// Tries to find a feasible, unseen candidate before the search declares the
+  /// constraints unsatisfiable or the space exhausted.
+  public var maxAttempts: Int
+
+  public init(
+    strategy: Strategy = .evolution, population: Int = 10, sample: Int = 3, budget: Int = 100, seed: UInt64 = 0,
+    maxAttempts: Int = 10_000
+  ) {
+    self.strategy = strategy
+    self.population = population
+    self.sample = sample
+    self.budget = budget
+    self.seed = seed
+    self.maxAttempts = maxAttempts
+  }
+
+  /// Checks the settings, naming the first that is out of range.
+  public func validate() throws(SearchError) {
+    guard (1...100_000).contains(population) else { throw .invalidConfiguration("population must be between 1 and 100000, got \(population)") }
+    guard (1...population).contains(sample) else { throw .invalidConfiguration("tournament sample must be between 1 and the population (\(population)), got \(sample)") }
+    guard (1...10_000_000).contains(budget) else { throw .invalidConfiguration("budget must be between 1 and 10000000, got \(budget)") }
+    guard (1...10_000_000).contains(maxAttempts) else { throw .invalidConfiguration("maxAttempts must be between 1 and 10000000, got \(maxAttempts)") }
+  }
+}
+
+/// Errors of the search engine.
+public enum SearchError: Error, Equatable, CustomStringConvertible {
+  case invalidConfiguration(String)
+  /// A checkpoint that does not describe a valid engine state.
+  case invalidState(String)
+
+  public var description: String {
+    switch self {
+    case .invalidConfiguration(let m): return "invalid search configuration: \(m)"
+    case .invalidState(let m): return "invalid search state: \(m)"
+    }
+  }
+}
