@@ -26,14 +26,21 @@ public final class CandidateScorer {
 
   private static var scoringMode: ForwardMode { .training(updateRunningStatistics: false) }
 
-  public init(teacher model: any Classifier, probe: ProbeBatch, proxies: [Proxy], forceClassGram: Bool = false) throws {
+  /// `studentChannelOptions`, when known (a search space's possible final widths), makes
+  /// every student use the class-Gram semantic form unless all of them match the teacher's
+  /// channels: scores are only comparable within one form.
+  public init(
+    teacher model: any Classifier, probe: ProbeBatch, proxies: [Proxy], forceClassGram: Bool = false,
+    studentChannelOptions: Set<Int>? = nil
+  ) throws {
     guard model.classCount == probe.classCount else {
       throw ScoringError.invalidArgument("the teacher has \(model.classCount) classes, the probe labels \(probe.classCount)")
     }
     self.probe = probe
     self.proxies = proxies
-    self.forceClassGram = forceClassGram
-    teacher = try TeacherReference(output: model.classify(probe.images, mode: Self.scoringMode), labels: probe.labels)
+    let reference = try TeacherReference(output: model.classify(probe.images, mode: Self.scoringMode), labels: probe.labels)
+    teacher = reference
+    self.forceClassGram = forceClassGram || studentChannelOptions.map { $0 != [reference.features.c] } ?? false
   }
 
   private var needsDisWOT: Bool { proxies.contains { $0 == .diswot || $0 == .semantic || $0 == .relation } }

@@ -46,7 +46,9 @@ public final class ScoringSession {
     classCount = teacher.classCount
     teacherDescription = description
     let probe = try Self.makeProbe(spec, space: space, classCount: classCount, metadata: weights?.metadata ?? [:])
-    scorer = try CandidateScorer(teacher: teacher, probe: probe, proxies: spec.proxies, forceClassGram: spec.forceClassGram)
+    scorer = try CandidateScorer(
+      teacher: teacher, probe: probe, proxies: spec.proxies, forceClassGram: spec.forceClassGram,
+      studentChannelOptions: space.featureChannelOptions)
   }
 
   /// Scores one architecture of the space: averages `repeats` freshly initialised

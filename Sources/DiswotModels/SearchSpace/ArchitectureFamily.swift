@@ -68,6 +68,19 @@ public enum ArchitectureFamily: Sendable, Equatable {
     }.joined(separator: ";")
   }
 
+  /// Every channel count the last feature map of an architecture of the space can have
+  /// (what decides whether DisWOT's per-class semantic form applies).
+  func featureChannelOptions(of space: SearchSpace) -> Set<Int> {
+    switch self {
+    case .resnetCIFAR:
+      return Set(space.choices[space.choiceIndex("widths")!].options.last!.compactMap(\.intValue))
+    case .nasBench201(let channels, _):
+      return [4 * channels]
+    case .mobileNetV2(let settings):
+      return [settings.lastWidth]
+    }
+  }
+
   /// The network a genotype describes.
   func build(_ g: Genotype, in space: SearchSpace, classCount: Int) throws(ModelError) -> any Classifier {
     switch self {

@@ -51,6 +51,9 @@ public struct SearchSpace: Sendable {
     return try SearchSpaceReader(source: source).read(json)
   }
 
+  /// Every channel count the last feature map of one of its architectures can have.
+  public var featureChannelOptions: Set<Int> { family.featureChannelOptions(of: self) }
+
   /// The index of the choice called `name`.
   func choiceIndex(_ name: String) -> Int? { choices.firstIndex { $0.name == name } }
 }

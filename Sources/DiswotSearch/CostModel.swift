@@ -1,0 +1,86 @@
+import DiswotModels
+import DiswotTensor
+
+/// Limits a search must respect; nil means unconstrained.
+public struct Constraints: Sendable, Codable, Equatable {
+  public var maxParams: Int?
+  public var maxMACs: Int?
+  /// Batch-1 forward latency on this machine, in milliseconds.
+  public var maxLatencyMilliseconds: Double?
+
+  public init(maxParams: Int? = nil, maxMACs: Int? = nil, maxLatencyMilliseconds: Double? = nil) {
+    self.maxParams = maxParams
+    self.maxMACs = maxMACs
+    self.maxLatencyMilliseconds = maxLatencyMilliseconds
+  }
+
+  enum CodingKeys: String, CodingKey {
+    case maxParams = "max_params", maxMACs = "max_macs", maxLatencyMilliseconds = "max_latency_ms"
+  }
+}
+
+/// Parameters, MACs and (when a latency limit asks for it) measured latency of the
+/// architectures of one space, each computed once and cached by key, so a search that
+/// resamples many times pays for each architecture once.
+public final class CostModel {
+  public struct Costs: Sendable, Codable, Equatable {
+    public var params: Int
+    public var macs: Int
+    public var latencyMilliseconds: Double?
+  }
+
+  public let space: SearchSpace
+  public let constraints: Constraints
+  private var cache: [String: Costs] = [:]
+
+  public init(space: SearchSpace, constraints: Constraints) {
+    self.space = space
+    self.constraints = constraints
+  }
+
+  /// The costs of `g`; nil when the architecture cannot be built (the space's own limits).
+  public func costs(of g: Genotype) -> Costs? {
+    let key = space.key(of: g)
+    if let cached = cache[key] { return cached }
+    guard let model = try? space.build(g), let macs = try? model.macs(height: space.inputShape[1], width: space.inputShape[2]) else {
+      return nil
+    }
+    var costs = Costs(params: model.parameterCount, macs: macs)
+    if constraints.maxLatencyMilliseconds != nil, costs.fitsStatic(constraints) {
+      costs.latencyMilliseconds = Self.latency(of: model, inputShape: space.inputShape)
+    }
+    cache[key] = costs
+    return costs
+  }
+
+  /// Whether `g` satisfies every constraint.
+  public func isFeasible(_ g: Genotype) -> Bool {
+    guard let c = costs(of: g), c.fitsStatic(constraints) else { return false }
+    if let limit = constraints.maxLatencyMilliseconds { return (c.latencyMilliseconds ?? .infinity) <= limit }
+    return true
+  }
+
+  /// Median of 5 batch-1 inference passes after a warm-up, in milliseconds.
+  static func latency(of model: any Classifier, inputShape: [Int]) -> Double {
+    var rng = SeededGenerator(seed: 0)
+    model.initialize(.kaimingNormalFanOut, using: &rng)
+    let x = Tensor.normal([1] + inputShape, using: &rng)
+    let clock = ContinuousClock()
+    var samples: [Double] = []
+    for run in 0..<6 {
+      let start = clock.now
+      _ = try? model.forward(x, mode: .inference)
+      let d = clock.now - start
+      if run > 0 { samples.append(Double(d.components.seconds) * 1e3 + Double(d.components.attoseconds) * 1e-15) }
+    }
+    return samples.sorted()[samples.count / 2]
+  }
+}
+
+extension CostModel.Costs {
+  /// Within the parameter and MAC limits (latency is checked separately: it is measured
+  /// only for architectures that pass these).
+  func fitsStatic(_ c: Constraints) -> Bool {
+    (c.maxParams.map { params <= $0 } ?? true) && (c.maxMACs.map { macs <= $0 } ?? true)
+  }
+}

@@ -1,0 +1,46 @@
+import DiswotCommandLine
+import DiswotJSON
+import DiswotScoring
+import DiswotTensor
+
+/// The options that describe a scoring set-up, shared by `score` and `search` (and, with
+/// the daemon, `search start`) so every command reads them the same way.
+enum ScoringOptions {
+  static let options: [OptionSpec] = [
+    .value("space", valueName: "file|name", help: "Search space: a JSON file or a name in SearchSpaces/."),
+    .value("teacher", valueName: "name", default: "resnet56", help: "Teacher: a named ResNet (resnet20…resnet110)."),
+    .value("teacher-arch", valueName: "json", help: "Teacher: an architecture of the space instead of a name."),
+    .value("teacher-weights", valueName: "file", help: "Pretrained teacher weights (safetensors); default: random init."),
+    .value("teacher-shortcut", valueName: "A|B", help: "Shortcut of a randomly initialised named teacher (default A)."),
+    .value("data", valueName: "spec", default: "gaussian", help: "Probe data: gaussian, or cifar10:DIR / cifar100:DIR (train split)."),
+    .value("batch", valueName: "n", default: "64", help: "Probe batch size."),
+    .value("classes", valueName: "k", help: "Number of classes (default: the teacher weights' or the space's)."),
+    .value("seed", valueName: "n", default: "0", help: "Seed for the probe batch, initialisations and sampling."),
+    .value("repeats", valueName: "r", default: "1", help: "Average each score over r student initialisations."),
+    .value("init", valueName: "scheme", default: "kaiming-fan-out", help: "Initialisation: kaiming-fan-out or pytorch-default."),
+    .flag("class-gram", help: "Use the class-Gram semantic form even when channel counts agree."),
+    .value("threads", valueName: "n", help: "Worker threads (default: all cores)."),
+  ]
+
+  /// Configures threads and builds the spec from the parsed options.
+  static func spec(_ args: ParsedArguments, proxies: [Proxy]) throws -> ScoringSpec {
+    Parallel.configure(threads: try args.int("threads", default: Parallel.defaultThreads, range: 1...256))
+    let teacherArch = try args.string("teacher-arch").map { try parseJSON($0, option: "--teacher-arch") }
+    return ScoringSpec(
+      space: try args.require("space"),
+      teacher: .init(
+        name: teacherArch == nil ? args.string("teacher") : nil, arch: teacherArch,
+        weights: args.string("teacher-weights"), shortcut: args.string("teacher-shortcut")),
+      data: args.string("data", default: "gaussian"), batch: try args.int("batch", range: 2...ProbeBatch.maxBatch)!,
+      classes: try args.int("classes", range: 2...100_000), proxies: proxies, seed: try seed(args),
+      repeats: try args.int("repeats", range: 1...100)!, initialization: args.string("init", default: "kaiming-fan-out"),
+      forceClassGram: args.flag("class-gram"))
+  }
+
+  static func seed(_ args: ParsedArguments) throws -> UInt64 { UInt64(try args.int("seed", range: 0...Int.max)!) }
+
+  static func parseJSON(_ text: String, option: String) throws -> JSONValue {
+    guard let json = JSONValue.parse(text) else { throw CommandLineError.usage("\(option) is not valid JSON: \(text)") }
+    return json
+  }
+}

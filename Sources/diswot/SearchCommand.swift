@@ -1,0 +1,127 @@
+import DiswotCommandLine
+import DiswotJSON
+import DiswotModels
+import DiswotScoring
+import DiswotSearch
+import Foundation
+
+/// `diswot search --local`: an evolutionary search in this process.
+enum SearchCommand {
+  static let spec = CommandSpec(
+    "search", abstract: "Search a space for the best student under a budget.",
+    discussion: """
+      With --local the search runs in this process: aging evolution (or random search) \
+      proposes candidates, each is scored like 'diswot score' does, and candidates over the \
+      parameter, MAC or latency limits are never evaluated. The same seed gives the same \
+      search.
+      """,
+    options: [
+      .flag("local", help: "Run the search in this process (the daemon comes with diswotd)."),
+      .value("proxy", valueName: "name", default: "diswot", help: "What to maximise: \(Proxy.allCases.map(\.rawValue).joined(separator: ", ")) (semantic and relation are minimised)."),
+      .value("strategy", valueName: "evolution|random", default: "evolution", help: "Aging evolution, or random search as a baseline."),
+      .value("population", valueName: "P", default: "10", help: "Population size of aging evolution."),
+      .value("sample", valueName: "S", default: "3", help: "Tournament size."),
+      .value("budget", valueName: "N", default: "100", help: "Evaluations to spend."),
+      .value("max-params", valueName: "n", help: "Largest parameter count allowed."),
+      .value("max-macs", valueName: "n", help: "Largest MAC count (one image) allowed."),
+      .value("max-latency-ms", valueName: "ms", help: "Largest batch-1 forward latency on this machine."),
+      .value("top", valueName: "k", default: "5", help: "How many of the best architectures to report."),
+      .json,
+      .value("jsonl", valueName: "file", help: "Write every evaluation as a JSON line to this file."),
+    ] + ScoringOptions.options)
+
+  /// One reported architecture.
+  struct Entry: Encodable {
+    var arch: JSONValue
+    var key: String
+    var score: Double
+    var params: Int
+    var macs: Int
+  }
+
+  /// What `--json` prints.
+  struct Report: Encodable {
+    var best: [Entry]
+    var pareto: [Entry]
+    var evaluations: Int
+    var evaluationsToBest: Int?
+    var status: String
+    var proxy: String
+    var seconds: Double
+
+    enum CodingKeys: String, CodingKey {
+      case best, pareto, evaluations, status, proxy, seconds
+      case evaluationsToBest = "evaluations_to_best"
+    }
+  }
+
+  static func run(_ args: ParsedArguments) throws {
+    guard args.flag("local") else {
+      throw args.usageError("searches through the daemon are not available yet; run with --local")
+    }
+    guard let proxy = Proxy(rawValue: args.string("proxy", default: "diswot")) else {
+      throw args.usageError("unknown proxy '\(args.string("proxy", default: ""))' (known: \(Proxy.allCases.map(\.rawValue).joined(separator: ", ")))")
+    }
+    let session = try ScoringSession(spec: try ScoringOptions.spec(args, proxies: [proxy]))
+    guard let strategy = SearchConfiguration.Strategy(rawValue: args.string("strategy", default: "evolution")) else {
+      throw args.usageError("--strategy must be evolution or random")
+    }
+    var engine = try SearchEngine(configuration: SearchConfiguration(
+      strategy: strategy, population: try args.int("population", range: 1...100_000)!,
+      sample: try args.int("sample", range: 1...100_000)!, budget: try args.int("budget", range: 1...10_000_000)!,
+      seed: try ScoringOptions.seed(args)))
+    let costs = CostModel(space: session.space, constraints: Constraints(
+      maxParams: try args.int("max-params", range: 1...Int(1e12)), maxMACs: try args.int("max-macs", range: 1...Int(1e15)),
+      maxLatencyMilliseconds: try args.double("max-latency-ms", range: 0.001...1e6)))
+    let jsonl = try args.string("jsonl").map { try JSONLinesWriter(path: $0) }
+    defer { jsonl?.close() }
+    Log.info("searching \(session.space.name) (\(Int(session.space.size)) architectures) for \(proxy.rawValue) against \(session.teacherDescription), \(strategy.rawValue), budget \(engine.configuration.budget)")
+
+    let start = Date()
+    let sign: Double = proxy.higherIsBetter ? 1 : -1
+    var evaluations: [String: ScoringSession.Evaluation] = [:]
+    let bar = ProgressBar(total: engine.configuration.budget, label: "search")
+    while !engine.isDone {
+      let proposals = engine.propose(1, space: session.space, isFeasible: costs.isFeasible)
+      if proposals.isEmpty { break }
+      for p in proposals {
+        let evaluation = try session.evaluate(p.genotype)
+        evaluations[p.key] = evaluation
+        engine.record(key: p.key, score: sign * evaluation.scores[proxy.rawValue]!)
+        try jsonl?.write(evaluation)
+        bar.advance(detail: "best \(String(format: "%.5g", sign * (engine.best?.score ?? .nan))) \(engine.best?.key ?? "")")
+      }
+    }
+    bar.finish()
+    if case .infeasible(let why) = engine.status, engine.history.isEmpty {
+      throw CommandLineError.failure("the constraints cannot be met: \(why)")
+    }
+    if case .infeasible(let why) = engine.status { Log.warning("stopped early: \(why)") }
+    if engine.status == .exhausted { Log.warning("every reachable architecture was evaluated before the budget ran out") }
+
+    let entry = { (e: SearchEngine.Evaluation) -> Entry in
+      let ev = evaluations[e.key]!
+      return Entry(arch: ev.arch, key: e.key, score: sign * e.score, params: ev.params, macs: ev.macs)
+    }
+    let report = Report(
+      best: engine.best(try args.int("top", range: 1...10_000)!).map(entry),
+      pareto: paretoFront(engine.history, score: { $0.score }, cost: { evaluations[$0.key]!.macs }).map(entry),
+      evaluations: engine.history.count, evaluationsToBest: engine.evaluationsToBest, status: "\(engine.status)",
+      proxy: proxy.rawValue, seconds: Date().timeIntervalSince(start))
+    if args.flag("json") { try JSONOutput.print(report) } else { printReport(report) }
+  }
+
+  static func printReport(_ r: Report) {
+    func table(_ entries: [Entry]) -> String {
+      var t = Table(headers: ["#", "key", r.proxy, "params", "MMACs"])
+      for (i, e) in entries.enumerated() {
+        t.append(["\(i + 1)", e.key, String(format: "%.6g", e.score), "\(e.params)", String(format: "%.2f", Double(e.macs) / 1e6)])
+      }
+      return t.render()
+    }
+    print("Best \(r.best.count) of \(r.evaluations) evaluations (best first seen after \(r.evaluationsToBest ?? 0), \(String(format: "%.1f", r.seconds)) s):")
+    print(table(r.best), terminator: "")
+    print("\nPareto front, \(r.proxy) against MACs:")
+    print(table(r.pareto), terminator: "")
+  }
+}
