@@ -32,6 +32,10 @@ let scoring = Target.target(
   name: "DiswotScoring", dependencies: ["DiswotTensor", "DiswotModels", "DiswotData", "DiswotJSON"])
 /// The search engine: aging evolution and random search as a checkpointable state machine.
 let search = Target.target(name: "DiswotSearch", dependencies: ["DiswotTensor", "DiswotModels"])
+/// Knowledge-distillation losses, optimisers and the trainer.
+let distillation = Target.target(
+  name: "DiswotDistillation",
+  dependencies: ["DiswotTensor", "DiswotModels", "DiswotScoring", "DiswotData", "DiswotJSON", "COpenBLAS"])
 /// Dataset readers (CIFAR-10/100 binary, MNIST IDX) and input normalisation.
 let data = Target.target(name: "DiswotData", dependencies: ["DiswotTensor"])
 /// Argument parsing and terminal conventions shared by every executable.
@@ -67,6 +71,8 @@ let scoringTests = Target.testTarget(
   name: "DiswotScoringTests", dependencies: ["DiswotScoring", "DiswotTestSupport"])
 let searchTests = Target.testTarget(
   name: "DiswotSearchTests", dependencies: ["DiswotSearch", "DiswotScoring", "DiswotTestSupport"])
+let distillationTests = Target.testTarget(
+  name: "DiswotDistillationTests", dependencies: ["DiswotDistillation", "DiswotTestSupport"])
 let cliTests = Target.testTarget(name: "diswotTests", dependencies: ["DiswotTestSupport"])
 
 // MARK: - Package
@@ -80,8 +86,8 @@ let package = Package(
   ],
   targets: [
     cOpenBLAS, cZeroMQ, cSQLite,
-    json, tensor, models, data, scoring, search, commandLine,
+    json, tensor, models, data, scoring, search, distillation, commandLine,
     diswot, bench,
-    testSupport, tensorTests, modelsTests, dataTests, commandLineTests, scoringTests, searchTests, cliTests,
+    testSupport, tensorTests, modelsTests, dataTests, commandLineTests, scoringTests, searchTests, distillationTests, cliTests,
   ]
 )
