@@ -38,25 +38,6 @@ public func crossEntropyLoss(
     value: core.value, logitsGradient: LossMath.tensor([b, k], core.gradient), correct: core.correct)
 }
 
-/// Number of samples whose largest logit is at the label (top-1 correct); ties go to the
-/// lowest class index.
-/// logits: [B, K], labels: B values in 0..<K
-public func top1Correct(logits: Tensor, labels: [Int]) throws(LossError) -> Int {
-  let (b, k) = try validateLogits(logits, labels: labels)
-  return logits.withUnsafeBufferPointer { z in
-    var correct = 0
-    for i in 0..<b where argmax(z.baseAddress! + i * k, k) == labels[i] { correct += 1 }
-    return correct
-  }
-}
-
-/// Index of the first largest of `count` values (NaN never wins).
-private func argmax(_ row: UnsafePointer<Float>, _ count: Int) -> Int {
-  var best = 0
-  for j in 1..<max(count, 1) where row[j] > row[best] { best = j }
-  return best
-}
-
 /// Checks logits are [B, K] with B, K > 0 and labels are B values in 0..<K.
 func validateLogits(_ logits: Tensor, labels: [Int]) throws(LossError) -> (batch: Int, classes: Int) {
   guard logits.rank == 2, logits.shape[0] > 0, logits.shape[1] > 0 else {
