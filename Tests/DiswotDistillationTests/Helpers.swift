@@ -1,16 +1,8 @@
 @testable import DiswotDistillation
 import DiswotTensor
+import DiswotTestSupport
 import XCTest
 
-/// Asserts |actual − expected| ≤ rel·|expected| + abs.
-func assertRelativelyClose(
-  _ actual: Double, _ expected: Double, rel: Double = 1e-6, abs: Double = 1e-12,
-  _ message: String = "", file: StaticString = #filePath, line: UInt = #line
-) {
-  XCTAssertLessThanOrEqual(
-    Swift.abs(actual - expected), rel * Swift.abs(expected) + abs,
-    "\(actual) vs expected \(expected) \(message)", file: file, line: line)
-}
 
 /// Central finite differences (f(x + εe_i) − f(x − εe_i)) / 2ε of a Double function,
 /// one input element at a time.

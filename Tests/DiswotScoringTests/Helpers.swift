@@ -1,16 +1,8 @@
 import DiswotModels
 import DiswotTensor
+import DiswotTestSupport
 import XCTest
 
-/// Asserts |actual − expected| ≤ rel·|expected| + abs.
-func assertRelativelyClose(
-  _ actual: Double, _ expected: Double, rel: Double = 1e-5, abs: Double = 1e-12,
-  _ message: String = "", file: StaticString = #filePath, line: UInt = #line
-) {
-  XCTAssertLessThanOrEqual(
-    Swift.abs(actual - expected), rel * Swift.abs(expected) + abs,
-    "\(actual) vs expected \(expected) \(message)", file: file, line: line)
-}
 
 /// A fresh CIFAR ResNet with Kaiming fan-out weights drawn from `seed`.
 func randomResNet(_ description: ResNetDescription, seed: UInt64) -> ResNetCIFAR {

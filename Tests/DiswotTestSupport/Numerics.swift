@@ -26,3 +26,13 @@ public func assertClose(
 public func tensor(_ shape: [Int], _ values: [Float]) -> Tensor {
   try! Tensor(shape: shape, storage: values)
 }
+
+/// Asserts |actual − expected| ≤ rel·|expected| + abs, for Double results.
+public func assertRelativelyClose(
+  _ actual: Double, _ expected: Double, rel: Double = 1e-6, abs: Double = 1e-12,
+  _ message: String = "", file: StaticString = #filePath, line: UInt = #line
+) {
+  XCTAssertLessThanOrEqual(
+    Swift.abs(actual - expected), rel * Swift.abs(expected) + abs,
+    "\(actual) vs expected \(expected) \(message)", file: file, line: line)
+}
