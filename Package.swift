@@ -18,12 +18,14 @@ let cSQLite = Target.systemLibrary(
 
 // MARK: - Libraries
 
+/// Crash-safe file reads, atomic replacement and flushed appends (POSIX).
+let files = Target.target(name: "DiswotFiles")
 /// An untyped JSON value, for readers that validate field by field and ad-hoc output.
 let json = Target.target(name: "DiswotJSON")
 
 /// Tensors, kernels (convolution, batch norm, pooling, …) and safetensors I/O.
 let tensor = Target.target(
-  name: "DiswotTensor", dependencies: ["COpenBLAS", "DiswotJSON"],
+  name: "DiswotTensor", dependencies: ["COpenBLAS", "DiswotJSON", "DiswotFiles"],
   swiftSettings: [.unsafeFlags(["-Ounchecked"])])
 /// Layers, CIFAR ResNets and other model families, parameter naming and counting.
 let models = Target.target(name: "DiswotModels", dependencies: ["DiswotTensor", "DiswotJSON"])
@@ -35,7 +37,7 @@ let search = Target.target(name: "DiswotSearch", dependencies: ["DiswotTensor", 
 /// Knowledge-distillation losses, optimisers and the trainer.
 let distillation = Target.target(
   name: "DiswotDistillation",
-  dependencies: ["DiswotTensor", "DiswotModels", "DiswotScoring", "DiswotData", "DiswotJSON", "COpenBLAS"])
+  dependencies: ["DiswotTensor", "DiswotModels", "DiswotScoring", "DiswotData", "DiswotJSON", "DiswotFiles", "COpenBLAS"])
 /// Dataset readers (CIFAR-10/100 binary, MNIST IDX) and input normalisation.
 let data = Target.target(name: "DiswotData", dependencies: ["DiswotTensor"])
 /// Argument parsing and terminal conventions shared by every executable.
@@ -86,7 +88,7 @@ let package = Package(
   ],
   targets: [
     cOpenBLAS, cZeroMQ, cSQLite,
-    json, tensor, models, data, scoring, search, distillation, commandLine,
+    files, json, tensor, models, data, scoring, search, distillation, commandLine,
     diswot, bench,
     testSupport, tensorTests, modelsTests, dataTests, commandLineTests, scoringTests, searchTests, distillationTests, cliTests,
   ]

@@ -1,3 +1,4 @@
+import DiswotFiles
 /// The contents of a safetensors file: named tensors plus string metadata.
 ///
 /// safetensors (Hugging Face's format) is how checkpoints travel between this engine and
@@ -24,7 +25,7 @@ public struct SafetensorsFile: Sendable, Equatable {
   public static func read(path: String) throws(SafetensorsError) -> SafetensorsFile {
     let bytes: [UInt8]
     do {
-      bytes = try FileIO.readAll(path: path)
+      bytes = try DurableFile.readAll(path: path)
     } catch {
       throw .unreadable(file: path, reason: error.reason)
     }
@@ -57,7 +58,7 @@ public struct SafetensorsFile: Sendable, Equatable {
     let bytes = try SafetensorsWriter.encode(
       tensors: tensors, metadata: metadata, destination: path)
     do {
-      try FileIO.writeAtomically(path: path, bytes: bytes)
+      try DurableFile.writeAtomically(path: path, bytes: bytes)
     } catch {
       throw .unwritable(file: path, reason: error.reason)
     }

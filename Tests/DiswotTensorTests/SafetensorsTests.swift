@@ -113,7 +113,7 @@ final class SafetensorsTests: XCTestCase {
     XCTAssertThrowsError(try SafetensorsFile.read(path: "/nonexistent/x.safetensors")) { error in
       XCTAssertEqual(
         (error as? SafetensorsError)?.description,
-        "cannot read safetensors file /nonexistent/x.safetensors: cannot open: No such file or directory"
+        "cannot read safetensors file /nonexistent/x.safetensors: cannot open /nonexistent/x.safetensors: No such file or directory"
       )
     }
   }

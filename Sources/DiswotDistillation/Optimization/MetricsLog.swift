@@ -1,3 +1,4 @@
+import DiswotFiles
 import Foundation
 
 #if canImport(Glibc)

@@ -1,3 +1,4 @@
+import DiswotFiles
 import DiswotJSON
 import DiswotTensor
 import Foundation

@@ -5,12 +5,14 @@
 #endif
 
 /// A failed file operation, with the system's own message (`strerror`).
-struct DurableFileError: Error {
-  let reason: String
+public struct DurableFileError: Error, CustomStringConvertible {
+  public let reason: String
   /// The file (or a directory on its path) does not exist.
-  let isMissing: Bool
+  public let isMissing: Bool
 
-  static func lastError(_ action: String) -> DurableFileError {
+  public var description: String { reason }
+
+  public static func lastError(_ action: String) -> DurableFileError {
     let code = errno
     return DurableFileError(reason: "\(action): \(String(cString: strerror(code)))", isMissing: code == ENOENT)
   }
@@ -18,9 +20,9 @@ struct DurableFileError: Error {
 
 /// Whole-file reads, crash-safe replacement and flushed appends over POSIX calls, for
 /// training checkpoints and logs that must survive the process being killed at any moment.
-enum DurableFile {
+public enum DurableFile {
   /// The complete contents of the file at `path`.
-  static func readAll(path: String) throws(DurableFileError) -> [UInt8] {
+  public static func readAll(path: String) throws(DurableFileError) -> [UInt8] {
     let descriptor = open(path, O_RDONLY | O_CLOEXEC)
     guard descriptor >= 0 else { throw .lastError("cannot open \(path)") }
     defer { close(descriptor) }
@@ -42,7 +44,7 @@ enum DurableFile {
   /// a crash, sees either the old file or the complete new one: the bytes go to a
   /// temporary file beside it, are flushed, and the temporary file is renamed over `path`
   /// (then the directory is flushed so the rename itself is durable).
-  static func writeAtomically(path: String, bytes: [UInt8]) throws(DurableFileError) {
+  public static func writeAtomically(path: String, bytes: [UInt8]) throws(DurableFileError) {
     let temporary = "\(path).tmp-\(getpid())-\(UInt32.random(in: .min ... .max))"
     let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
     guard descriptor >= 0 else { throw .lastError("cannot create \(temporary)") }
@@ -67,7 +69,7 @@ enum DurableFile {
   }
 
   /// Writes every byte to an open descriptor (retrying short writes and EINTR).
-  static func writeAll(_ descriptor: Int32, _ bytes: [UInt8], path: String) throws(DurableFileError) {
+  public static func writeAll(_ descriptor: Int32, _ bytes: [UInt8], path: String) throws(DurableFileError) {
     var written = 0
     while written < bytes.count {
       let count = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress! + written, $0.count - written) }
