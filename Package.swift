@@ -40,6 +40,8 @@ let distillation = Target.target(
   dependencies: ["DiswotTensor", "DiswotModels", "DiswotScoring", "DiswotData", "DiswotJSON", "DiswotFiles", "COpenBLAS"])
 /// Dataset readers (CIFAR-10/100 binary, MNIST IDX) and input normalisation.
 let data = Target.target(name: "DiswotData", dependencies: ["DiswotTensor"])
+/// The daemon's durable state in SQLite (WAL).
+let store = Target.target(name: "DiswotStore", dependencies: ["CSQLite", "DiswotJSON"])
 /// Argument parsing and terminal conventions shared by every executable.
 let commandLine = Target.target(name: "DiswotCommandLine", dependencies: ["DiswotJSON"])
 
@@ -53,6 +55,13 @@ let diswot = Target.executableTarget(
 let bench = Target.executableTarget(
   name: "diswot-bench",
   dependencies: ["DiswotTensor", "DiswotModels", "DiswotScoring", "DiswotCommandLine", "COpenBLAS"])
+
+// MARK: - Test helpers
+
+/// `diswot-store-crashtest`: writes evaluations in a loop until killed; DiswotStoreTests
+/// `kill -9`s it mid-write to prove the store survives. Not a product; tests only.
+let storeCrashTest = Target.executableTarget(
+  name: "diswot-store-crashtest", dependencies: ["DiswotStore", "DiswotJSON"])
 
 // MARK: - Tests
 
@@ -75,6 +84,7 @@ let searchTests = Target.testTarget(
   name: "DiswotSearchTests", dependencies: ["DiswotSearch", "DiswotScoring", "DiswotTestSupport"])
 let distillationTests = Target.testTarget(
   name: "DiswotDistillationTests", dependencies: ["DiswotDistillation", "DiswotTestSupport"])
+let storeTests = Target.testTarget(name: "DiswotStoreTests", dependencies: ["DiswotStore", "DiswotTestSupport"])
 let cliTests = Target.testTarget(name: "diswotTests", dependencies: ["DiswotTestSupport"])
 
 // MARK: - Package
@@ -88,8 +98,8 @@ let package = Package(
   ],
   targets: [
     cOpenBLAS, cZeroMQ, cSQLite,
-    files, json, tensor, models, data, scoring, search, distillation, commandLine,
-    diswot, bench,
-    testSupport, tensorTests, modelsTests, dataTests, commandLineTests, scoringTests, searchTests, distillationTests, cliTests,
+    files, json, tensor, models, data, scoring, search, distillation, store, commandLine,
+    diswot, bench, storeCrashTest,
+    testSupport, tensorTests, modelsTests, dataTests, commandLineTests, scoringTests, searchTests, distillationTests, storeTests, cliTests,
   ]
 )
