@@ -24,18 +24,32 @@ public struct ForwardMode {
   public var batchNorm: BatchNormMode
   /// Optional observer of intermediate results; nil on every hot path.
   public var observer: ForwardObserver?
+  /// Whether each layer keeps what its `backward` needs (inputs, ReLU outputs, batch-norm
+  /// statistics). Off by default, so scoring and evaluation keep nothing beyond their
+  /// outputs; a forward pass without it also drops what an earlier pass kept.
+  public var recordsForBackward: Bool
 
-  public init(batchNorm: BatchNormMode, observer: ForwardObserver? = nil) {
+  public init(batchNorm: BatchNormMode, observer: ForwardObserver? = nil, recordsForBackward: Bool = false) {
     self.batchNorm = batchNorm
     self.observer = observer
+    self.recordsForBackward = recordsForBackward
   }
 
   /// Running batch-norm statistics, no observer.
   public static var inference: ForwardMode { ForwardMode(batchNorm: .inference) }
 
-  /// Batch statistics, updating the running ones only when asked.
-  public static func training(updateRunningStatistics: Bool) -> ForwardMode {
-    ForwardMode(batchNorm: .training(updateRunningStatistics: updateRunningStatistics))
+  /// Batch statistics, updating the running ones only when asked; recording for a
+  /// backward pass only when asked.
+  public static func training(updateRunningStatistics: Bool, recordForBackward: Bool = false) -> ForwardMode {
+    ForwardMode(
+      batchNorm: .training(updateRunningStatistics: updateRunningStatistics),
+      recordsForBackward: recordForBackward)
+  }
+
+  /// One step of training: batch statistics, running statistics updated, recorded for
+  /// the backward pass that follows.
+  public static var trainingStep: ForwardMode {
+    training(updateRunningStatistics: true, recordForBackward: true)
   }
 }
 
@@ -57,15 +71,39 @@ public enum StateKind: Sendable, Equatable {
 /// A building block of a network.
 ///
 /// Layers are reference types because they own mutable state (weights, running
-/// statistics and, with the backward pass, cached activations and gradients) whose
+/// statistics, the activations a backward pass needs and parameter gradients) whose
 /// identity matters: an optimiser updates the very tensors a layer reads.
+///
+/// Training contract (what a trainer and an optimiser rely on):
+/// - `forward` in a mode with `recordsForBackward` keeps what `backward` needs; each
+///   layer keeps one record, that of its last forward pass (a layer applied twice in a
+///   step is not supported). Any forward pass without the flag drops the record.
+/// - `backward(dy)` takes dL/d(output) of that recorded pass and returns dL/d(input). It
+///   ADDS each parameter's gradient into the parameter's gradient buffer and changes
+///   nothing else (no weights, no running statistics, not the record), so calling it
+///   twice doubles the gradients. Without a recorded pass it throws
+///   `TensorError.invalidArgument` naming the layer.
+/// - `visitParameters` visits every learned parameter with its gradient buffer, in the
+///   same order and under the same names as `visitState` visits its `.parameter`
+///   entries. A gradient has its value's shape; buffers are allocated (zeroed) on first
+///   use and then reused for the layer's lifetime. An optimiser may update values (in
+///   place or by assignment, same shape) and may modify gradients (e.g. clip them).
+/// - `zeroGradients` sets every gradient buffer to zero without reallocating; a trainer
+///   calls it once per step before `backward`.
 public protocol Layer: AnyObject {
   /// Runs the layer on a batch.
   func forward(_ x: Tensor, mode: ForwardMode) throws(TensorError) -> Tensor
+  /// dL/d(input) of the last recording forward pass from dL/d(output), accumulating
+  /// parameter gradients (see the contract above).
+  func backward(_ dy: Tensor) throws(TensorError) -> Tensor
   /// Output shape and multiply-accumulate count for an input shape, without computing.
   func outputShapeAndMACs(input: [Int]) throws(TensorError) -> (shape: [Int], macs: Int)
   /// Visits every state tensor under its PyTorch `state_dict` name, in PyTorch's order.
   func visitState(prefix: String, _ visit: (String, StateKind, inout Tensor) throws -> Void) rethrows
+  /// Visits every learned parameter as (name, value, gradient), in `visitState` order.
+  func visitParameters(prefix: String, _ visit: (String, inout Tensor, inout Tensor) throws -> Void) rethrows
+  /// Sets every parameter gradient to zero, keeping the buffers.
+  func zeroGradients()
   /// Direct children, in forward order (empty for leaves); lets whole-network passes
   /// such as initialisation walk any architecture without knowing its type.
   var sublayers: [Layer] { get }
@@ -73,6 +111,11 @@ public protocol Layer: AnyObject {
 
 extension Layer {
   public var sublayers: [Layer] { [] }
+
+  /// Composites zero their children; leaves with parameters zero their own buffers.
+  public func zeroGradients() {
+    for child in sublayers { child.zeroGradients() }
+  }
 }
 
 extension Layer {
@@ -93,4 +136,38 @@ func qualified(_ prefix: String, _ name: String) -> String {
 public func relu6(_ x: inout Tensor, _ mode: ForwardMode) {
   relu6_forward(&x)
   mode.observer?.observeActivation(x)
+}
+
+/// ReLU6's gradient through the output a composite kept from its forward pass. Takes
+/// ownership of `dy`, so a temporary gradient is masked in place rather than copied.
+func relu6Backward(output: Tensor, _ dy: consuming Tensor) throws(TensorError) -> Tensor {
+  try relu6_backward(output: output, dOutput: &dy)
+  return dy
+}
+
+/// ReLU's gradient through the output a composite kept from its forward pass (in place
+/// on a temporary `dy`, as `relu6Backward`).
+func reluBackward(output: Tensor, _ dy: consuming Tensor) throws(TensorError) -> Tensor {
+  try relu_backward(output: output, dOutput: &dy)
+  return dy
+}
+
+/// The error of a backward pass with nothing recorded to differentiate.
+func missingRecord(_ layer: String) -> TensorError {
+  .invalidArgument(
+    "\(layer).backward needs the last forward pass to record for backward "
+      + "(ForwardMode.recordsForBackward, e.g. .trainingStep); it did not")
+}
+
+/// Makes `gradient` a buffer of `value`'s shape: zeros on first use, kept afterwards.
+@inline(__always)
+func prepareGradient(_ gradient: inout Tensor?, for value: Tensor) {
+  if gradient?.shape != value.shape { gradient = Tensor(zeros: value.shape) }
+}
+
+/// Zeroes a gradient buffer in place (nothing to do before it exists).
+@inline(__always)
+func zeroFill(_ gradient: inout Tensor?) {
+  guard gradient != nil else { return }
+  gradient!.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
 }

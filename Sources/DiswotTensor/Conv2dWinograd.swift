@@ -110,7 +110,7 @@ private func kernelTransform1D(
   store(g2, out + 5 * step)
 }
 
-/// How a batch is cut into tiles and work units; shared by forward and (later) backward.
+/// How a batch is cut into tiles and work units; shared by forward and backward passes.
 ///
 /// A unit is either several whole images (small images) or a band of tile rows of one
 /// image (large images), so every unit holds about `targetTiles` tiles: enough rows for

@@ -39,3 +39,29 @@ public func concat_channels_forward(_ inputs: [Tensor]) throws(TensorError) -> T
   }
   return y
 }
+
+/// The gradient of a channel concatenation: dy split back into one tensor per input.
+/// (A sum `add_forward` needs no backward kernel: both operands receive dy unchanged.)
+/// dOutput: [N, ΣC_i, H, W], channels: C_i of each input -> [N, C_i, H, W] each
+public func concat_channels_backward(_ dOutput: Tensor, channels: [Int]) throws(TensorError) -> [Tensor] {
+  guard dOutput.rank == 4, channels.allSatisfy({ $0 >= 0 }), channels.reduce(0, +) == dOutput.c else {
+    throw .shapeMismatch("cannot split a gradient \(dOutput.shape) into channel groups \(channels)")
+  }
+  let (n, hw) = (dOutput.n, dOutput.h * dOutput.w)
+  var parts: [Tensor] = []
+  var offset = 0
+  dOutput.withUnsafeBufferPointer { dyp in
+    for c in channels {
+      var part = Tensor(zeros: [n, c, dOutput.h, dOutput.w])
+      part.withUnsafeMutableBufferPointer { pp in
+        for img in 0..<n {
+          (pp.baseAddress! + img * c * hw).update(
+            from: dyp.baseAddress! + (img * dOutput.c + offset) * hw, count: c * hw)
+        }
+      }
+      parts.append(part)
+      offset += c
+    }
+  }
+  return parts
+}

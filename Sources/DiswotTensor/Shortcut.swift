@@ -31,3 +31,40 @@ public func shortcut_a_forward(_ x: Tensor, outChannels: Int, stride: Int) throw
   }
   return y
 }
+
+/// The option-A shortcut's gradient: the kept (middle) channels of dy go back to the
+/// subsampled positions they came from; the other input positions and the padded
+/// channels get nothing.
+/// dOutput: [N, outChannels, ceil(H/stride), ceil(W/stride)], inputShape: [N, C, H, W]
+/// -> dInput: [N, C, H, W]
+public func shortcut_a_backward(
+  _ dOutput: Tensor, inputShape: [Int], stride: Int
+) throws(TensorError) -> Tensor {
+  guard inputShape.count == 4, inputShape.allSatisfy({ $0 >= 0 }), stride >= 1 else {
+    throw .shapeMismatch("option-A shortcut got input shape \(inputShape)")
+  }
+  let (n, c, h, w) = (inputShape[0], inputShape[1], inputShape[2], inputShape[3])
+  let (oh, ow) = ((h + stride - 1) / stride, (w + stride - 1) / stride)
+  guard dOutput.rank == 4, dOutput.n == n, dOutput.c >= c, (dOutput.c - c) % 2 == 0,
+    dOutput.h == oh, dOutput.w == ow
+  else {
+    throw .shapeMismatch("option-A shortcut from \(inputShape) cannot take an output gradient \(dOutput.shape)")
+  }
+  let outChannels = dOutput.c
+  let before = (outChannels - c) / 2
+  var dx = Tensor(zeros: inputShape)
+  dOutput.withUnsafeBufferPointer { dyp in
+    dx.withUnsafeMutableBufferPointer { dxp in
+      for img in 0..<n {
+        for ch in 0..<c {
+          let src = dyp.baseAddress! + (img * outChannels + before + ch) * oh * ow
+          let dst = dxp.baseAddress! + (img * c + ch) * h * w
+          for oy in 0..<oh {
+            for ox in 0..<ow { dst[oy * stride * w + ox * stride] = src[oy * ow + ox] }
+          }
+        }
+      }
+    }
+  }
+  return dx
+}

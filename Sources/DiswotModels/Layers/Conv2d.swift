@@ -10,6 +10,11 @@ public final class Conv2d: Layer {
   private var winogradWeights: WinogradWeights?
   /// [out], or nil for `bias=False` (every convolution followed by batch norm).
   public var bias: Tensor?
+  /// dL/dweight and dL/dbias, accumulated by `backward` (nil until first needed).
+  public private(set) var weightGradient: Tensor?
+  public private(set) var biasGradient: Tensor?
+  /// The input of the last recording forward pass.
+  private var recordedInput: Tensor?
 
   public init(_ geometry: Conv2dGeometry, bias: Bool = false) throws(TensorError) {
     try geometry.validate()
@@ -19,11 +24,27 @@ public final class Conv2d: Layer {
   }
 
   public func forward(_ x: Tensor, mode: ForwardMode) throws(TensorError) -> Tensor {
+    recordedInput = mode.recordsForBackward ? x : nil
     guard Conv2dAlgorithm(geometry) == .winograd else {
       return try conv2d_forward(x, weight: weight, bias: bias, geometry: geometry)
     }
     if winogradWeights == nil { winogradWeights = try winogradTransformWeights(weight, geometry: geometry) }
     return try conv2d_forward(x, winogradWeights: winogradWeights!, bias: bias, geometry: geometry)
+  }
+
+  public func backward(_ dy: Tensor) throws(TensorError) -> Tensor {
+    try backward(dy, computeInputGradient: true)!
+  }
+
+  /// The backward pass, skipping dx when `computeInputGradient` is false (a network's
+  /// first convolution: nothing upstream needs it, and it costs as much as the forward).
+  public func backward(_ dy: Tensor, computeInputGradient: Bool) throws(TensorError) -> Tensor? {
+    guard let x = recordedInput else { throw missingRecord("Conv2d") }
+    prepareGradient(&weightGradient, for: weight)
+    if let bias { prepareGradient(&biasGradient, for: bias) }
+    return try conv2d_backward(
+      x, weight: weight, dOutput: dy, geometry: geometry, dWeight: &weightGradient!, dBias: &biasGradient,
+      computeInputGradient: computeInputGradient)
   }
 
   public func outputShapeAndMACs(input: [Int]) throws(TensorError) -> (shape: [Int], macs: Int) {
@@ -38,5 +59,19 @@ public final class Conv2d: Layer {
   public func visitState(prefix: String, _ visit: (String, StateKind, inout Tensor) throws -> Void) rethrows {
     try visit(qualified(prefix, "weight"), .parameter, &weight)
     if bias != nil { try visit(qualified(prefix, "bias"), .parameter, &bias!) }
+  }
+
+  public func visitParameters(prefix: String, _ visit: (String, inout Tensor, inout Tensor) throws -> Void) rethrows {
+    prepareGradient(&weightGradient, for: weight)
+    try visit(qualified(prefix, "weight"), &weight, &weightGradient!)
+    if bias != nil {
+      prepareGradient(&biasGradient, for: bias!)
+      try visit(qualified(prefix, "bias"), &bias!, &biasGradient!)
+    }
+  }
+
+  public func zeroGradients() {
+    zeroFill(&weightGradient)
+    zeroFill(&biasGradient)
   }
 }

@@ -6,6 +6,11 @@ public final class Linear: Layer {
   public var weight: Tensor
   /// [out]
   public var bias: Tensor
+  /// dL/dweight and dL/dbias, accumulated by `backward` (nil until first needed).
+  public private(set) var weightGradient: Tensor?
+  public private(set) var biasGradient: Tensor?
+  /// The input of the last recording forward pass.
+  private var recordedInput: Tensor?
 
   public init(inFeatures: Int, outFeatures: Int) {
     weight = Tensor(zeros: [outFeatures, inFeatures])
@@ -16,7 +21,15 @@ public final class Linear: Layer {
   public var outFeatures: Int { weight.shape[0] }
 
   public func forward(_ x: Tensor, mode: ForwardMode) throws(TensorError) -> Tensor {
-    try linear_forward(x, weight: weight, bias: bias)
+    recordedInput = mode.recordsForBackward ? x : nil
+    return try linear_forward(x, weight: weight, bias: bias)
+  }
+
+  public func backward(_ dy: Tensor) throws(TensorError) -> Tensor {
+    guard let x = recordedInput else { throw missingRecord("Linear") }
+    prepareGradient(&weightGradient, for: weight)
+    prepareGradient(&biasGradient, for: bias)
+    return try linear_backward(x, weight: weight, dOutput: dy, dWeight: &weightGradient!, dBias: &biasGradient)!
   }
 
   public func outputShapeAndMACs(input: [Int]) throws(TensorError) -> (shape: [Int], macs: Int) {
@@ -29,5 +42,17 @@ public final class Linear: Layer {
   public func visitState(prefix: String, _ visit: (String, StateKind, inout Tensor) throws -> Void) rethrows {
     try visit(qualified(prefix, "weight"), .parameter, &weight)
     try visit(qualified(prefix, "bias"), .parameter, &bias)
+  }
+
+  public func visitParameters(prefix: String, _ visit: (String, inout Tensor, inout Tensor) throws -> Void) rethrows {
+    prepareGradient(&weightGradient, for: weight)
+    prepareGradient(&biasGradient, for: bias)
+    try visit(qualified(prefix, "weight"), &weight, &weightGradient!)
+    try visit(qualified(prefix, "bias"), &bias, &biasGradient!)
+  }
+
+  public func zeroGradients() {
+    zeroFill(&weightGradient)
+    zeroFill(&biasGradient)
   }
 }

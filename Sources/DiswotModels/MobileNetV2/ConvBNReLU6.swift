@@ -6,6 +6,8 @@ import DiswotTensor
 public final class ConvBNReLU6: Layer {
   public let conv: Conv2d
   public let bn: BatchNorm2d
+  /// The output (after ReLU6) of the last recording forward pass.
+  private var recordedOutput: Tensor?
 
   public init(_ geometry: Conv2dGeometry) throws(TensorError) {
     conv = try Conv2d(geometry)
@@ -16,7 +18,19 @@ public final class ConvBNReLU6: Layer {
   public func forward(_ x: Tensor, mode: ForwardMode) throws(TensorError) -> Tensor {
     var out = try bn.forward(try conv.forward(x, mode: mode), mode: mode)
     relu6(&out, mode)
+    recordedOutput = mode.recordsForBackward ? out : nil
     return out
+  }
+
+  public func backward(_ dy: Tensor) throws(TensorError) -> Tensor {
+    try backward(dy, computeInputGradient: true)!
+  }
+
+  /// The backward pass, skipping dx when `computeInputGradient` is false (a stem).
+  public func backward(_ dy: Tensor, computeInputGradient: Bool) throws(TensorError) -> Tensor? {
+    guard let output = recordedOutput else { throw missingRecord("ConvBNReLU6") }
+    let d = try bn.backward(try relu6Backward(output: output, dy))
+    return try conv.backward(d, computeInputGradient: computeInputGradient)
   }
 
   public var sublayers: [Layer] { [conv, bn] }
@@ -28,5 +42,10 @@ public final class ConvBNReLU6: Layer {
   public func visitState(prefix: String, _ visit: (String, StateKind, inout Tensor) throws -> Void) rethrows {
     try conv.visitState(prefix: qualified(prefix, "0"), visit)
     try bn.visitState(prefix: qualified(prefix, "1"), visit)
+  }
+
+  public func visitParameters(prefix: String, _ visit: (String, inout Tensor, inout Tensor) throws -> Void) rethrows {
+    try conv.visitParameters(prefix: qualified(prefix, "0"), visit)
+    try bn.visitParameters(prefix: qualified(prefix, "1"), visit)
   }
 }

@@ -17,6 +17,8 @@ public final class InvertedResidual: Layer {
   public let projectBN: BatchNorm2d
   /// stride 1 and in == out: the input is added to the output.
   public let residual: Bool
+  /// Whether the last forward pass recorded for backward (the sub-layers keep the data).
+  private var recorded = false
 
   public init(inChannels: Int, outChannels: Int, stride: Int, expansion: Int, kernel: Int) throws(TensorError) {
     let hidden = inChannels * expansion
@@ -31,11 +33,21 @@ public final class InvertedResidual: Layer {
 
   /// x: [N, C_in, H, W] -> [N, C_out, ceil(H/stride), ceil(W/stride)]
   public func forward(_ x: Tensor, mode: ForwardMode) throws(TensorError) -> Tensor {
+    recorded = false
     var out = try expand?.forward(x, mode: mode) ?? x
     out = try depthwise.forward(out, mode: mode)
     out = try projectBN.forward(try project.forward(out, mode: mode), mode: mode)
     if residual { try add_forward(&out, x) }
+    recorded = mode.recordsForBackward
     return out
+  }
+
+  public func backward(_ dy: Tensor) throws(TensorError) -> Tensor {
+    guard recorded else { throw missingRecord("InvertedResidual") }
+    var dx = try depthwise.backward(try project.backward(try projectBN.backward(dy)))
+    if let expand { dx = try expand.backward(dx) }
+    if residual { try add_forward(&dx, dy) }
+    return dx
   }
 
   public var sublayers: [Layer] {
@@ -57,5 +69,14 @@ public final class InvertedResidual: Layer {
     try depthwise.visitState(prefix: next(), visit)
     try project.visitState(prefix: next(), visit)
     try projectBN.visitState(prefix: next(), visit)
+  }
+
+  public func visitParameters(prefix: String, _ visit: (String, inout Tensor, inout Tensor) throws -> Void) rethrows {
+    var index = 0
+    func next() -> String { defer { index += 1 }; return qualified(prefix, "conv.\(index)") }
+    if let expand { try expand.visitParameters(prefix: next(), visit) }
+    try depthwise.visitParameters(prefix: next(), visit)
+    try project.visitParameters(prefix: next(), visit)
+    try projectBN.visitParameters(prefix: next(), visit)
   }
 }

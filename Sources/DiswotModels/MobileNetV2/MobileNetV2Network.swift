@@ -15,6 +15,8 @@ public final class MobileNetV2Network: Classifier {
   public let blocks: [InvertedResidual]
   public let head: ConvBNReLU6
   public let classifier: Linear
+  /// The feature map's shape in the last recording `classify` (the head keeps the map).
+  private var recordedFeatureShape: [Int]?
 
   public init(_ description: MobileNetV2Description) throws(ModelError) {
     try description.validate()
@@ -49,11 +51,22 @@ public final class MobileNetV2Network: Classifier {
   /// x: [N, 3, H, W] -> features [N, lastWidth, H/S, W/S] (after the head's ReLU6; S the
   /// product of all strides, sizes rounded up), pooled [N, lastWidth], logits [N, K]
   public func classify(_ x: Tensor, mode: ForwardMode) throws(TensorError) -> ClassifierOutput {
+    recordedFeatureShape = nil
     var out = try stem.forward(x, mode: mode)
     for block in blocks { out = try block.forward(out, mode: mode) }
     out = try head.forward(out, mode: mode)
     let pooled = try global_avgpool_forward(out)
-    return ClassifierOutput(features: out, pooled: pooled, logits: try classifier.forward(pooled, mode: mode))
+    let logits = try classifier.forward(pooled, mode: mode)
+    if mode.recordsForBackward { recordedFeatureShape = out.shape }
+    return ClassifierOutput(features: out, pooled: pooled, logits: logits)
+  }
+
+  public func backward(dLogits: Tensor, dFeatures: Tensor?, computeInputGradient: Bool) throws(TensorError) -> Tensor? {
+    guard let featureShape = recordedFeatureShape else { throw missingRecord("MobileNetV2Network") }
+    var d = try classifierHeadBackward(classifier, featureShape: featureShape, dLogits: dLogits, dFeatures: dFeatures)
+    d = try head.backward(d)
+    for block in blocks.reversed() { d = try block.backward(d) }
+    return try stem.backward(d, computeInputGradient: computeInputGradient)
   }
 
   public var sublayers: [Layer] { [stem] + blocks + [head, classifier] }
@@ -77,5 +90,14 @@ public final class MobileNetV2Network: Classifier {
     }
     try head.visitState(prefix: qualified(prefix, "features.\(blocks.count + 1)"), visit)
     try classifier.visitState(prefix: qualified(prefix, "classifier.1"), visit)
+  }
+
+  public func visitParameters(prefix: String, _ visit: (String, inout Tensor, inout Tensor) throws -> Void) rethrows {
+    try stem.visitParameters(prefix: qualified(prefix, "features.0"), visit)
+    for (i, block) in blocks.enumerated() {
+      try block.visitParameters(prefix: qualified(prefix, "features.\(i + 1)"), visit)
+    }
+    try head.visitParameters(prefix: qualified(prefix, "features.\(blocks.count + 1)"), visit)
+    try classifier.visitParameters(prefix: qualified(prefix, "classifier.1"), visit)
   }
 }

@@ -23,6 +23,9 @@ public final class NASBench201Cell: Layer {
   public let channels: Int
   /// One per genotype edge, in `NASBench201Genotype.edges` order.
   public let edges: [Edge]
+  /// The input shape of the last recording forward pass (every node has this shape);
+  /// the convolution edges keep their own records.
+  private var recordedShape: [Int]?
 
   static let pool = Pool2dGeometry(kernel: 3, stride: 1, padding: 1)
 
@@ -54,6 +57,7 @@ public final class NASBench201Cell: Layer {
     guard x.rank == 4, x.c == channels else {
       throw .shapeMismatch("NAS-Bench-201 cell over \(channels) channels got input \(x.shape)")
     }
+    recordedShape = nil
     var nodes = [x]
     for i in 1...3 {
       var sum: Tensor?
@@ -70,7 +74,32 @@ public final class NASBench201Cell: Layer {
       }
       nodes.append(sum ?? Tensor(zeros: x.shape))
     }
+    if mode.recordsForBackward { recordedShape = x.shape }
     return nodes[3]
+  }
+
+  /// Nodes from the output back: when node i is reached every consumer of it (a later
+  /// node) has added its share, so its gradient is complete and flows on along each of
+  /// its incoming edges. A node no path connects to the output gets no gradient, and the
+  /// edges out of it none either (their parameters' gradients stay as they were).
+  public func backward(_ dy: Tensor) throws(TensorError) -> Tensor {
+    guard let shape = recordedShape else { throw missingRecord("NASBench201Cell") }
+    var gradients: [Tensor?] = [nil, nil, nil, dy]
+    for i in stride(from: 3, through: 1, by: -1) {
+      guard let dNode = gradients[i] else { continue }
+      for j in 0..<i {
+        let term: Tensor
+        switch edges[i * (i - 1) / 2 + j] {
+        case .zero: continue
+        case .identity: term = dNode
+        case .conv(let op): term = try op.backward(dNode)
+        case .avgPool:
+          term = try avgpool2d_backward(dNode, inputShape: shape, geometry: Self.pool, countIncludePad: false)
+        }
+        if gradients[j] == nil { gradients[j] = term } else { try add_forward(&gradients[j]!, term) }
+      }
+    }
+    return gradients[0] ?? Tensor(zeros: shape)
   }
 
   public var sublayers: [Layer] {
@@ -92,6 +121,12 @@ public final class NASBench201Cell: Layer {
   public func visitState(prefix: String, _ visit: (String, StateKind, inout Tensor) throws -> Void) rethrows {
     for (e, edge) in edges.enumerated() {
       if case .conv(let op) = edge { try op.visitState(prefix: qualified(prefix, "layers.\(e)"), visit) }
+    }
+  }
+
+  public func visitParameters(prefix: String, _ visit: (String, inout Tensor, inout Tensor) throws -> Void) rethrows {
+    for (e, edge) in edges.enumerated() {
+      if case .conv(let op) = edge { try op.visitParameters(prefix: qualified(prefix, "layers.\(e)"), visit) }
     }
   }
 }

@@ -32,6 +32,8 @@ public final class NASBench201Network: Classifier {
   /// `lastact.0`, followed by a ReLU.
   public let lastBN: BatchNorm2d
   public let classifier: Linear
+  /// The feature map (after the last ReLU) of the last recording `classify`.
+  private var recordedFeatures: Tensor?
 
   public init(_ description: NASBench201Description) throws(ModelError) {
     try description.validate()
@@ -68,12 +70,23 @@ public final class NASBench201Network: Classifier {
   /// x: [N, 3, H, W] -> features [N, 4C, H/4, W/4] (after the last batch norm and ReLU),
   /// pooled [N, 4C], logits [N, K]
   public func classify(_ x: Tensor, mode: ForwardMode) throws(TensorError) -> ClassifierOutput {
+    recordedFeatures = nil
     var out = try stemBN.forward(try stemConv.forward(x, mode: mode), mode: mode)
     for cell in cells { out = try cell.layer.forward(out, mode: mode) }
     out = try lastBN.forward(out, mode: mode)
     relu(&out, mode)
     let pooled = try global_avgpool_forward(out)
-    return ClassifierOutput(features: out, pooled: pooled, logits: try classifier.forward(pooled, mode: mode))
+    let logits = try classifier.forward(pooled, mode: mode)
+    if mode.recordsForBackward { recordedFeatures = out }
+    return ClassifierOutput(features: out, pooled: pooled, logits: logits)
+  }
+
+  public func backward(dLogits: Tensor, dFeatures: Tensor?, computeInputGradient: Bool) throws(TensorError) -> Tensor? {
+    guard let features = recordedFeatures else { throw missingRecord("NASBench201Network") }
+    var d = try classifierHeadBackward(classifier, featureShape: features.shape, dLogits: dLogits, dFeatures: dFeatures)
+    d = try lastBN.backward(try reluBackward(output: features, d))
+    for cell in cells.reversed() { d = try cell.layer.backward(d) }
+    return try stemConv.backward(try stemBN.backward(d), computeInputGradient: computeInputGradient)
   }
 
   public var sublayers: [Layer] { [stemConv, stemBN] + cells.map(\.layer) + [lastBN, classifier] }
@@ -97,5 +110,15 @@ public final class NASBench201Network: Classifier {
     }
     try lastBN.visitState(prefix: qualified(prefix, "lastact.0"), visit)
     try classifier.visitState(prefix: qualified(prefix, "classifier"), visit)
+  }
+
+  public func visitParameters(prefix: String, _ visit: (String, inout Tensor, inout Tensor) throws -> Void) rethrows {
+    try stemConv.visitParameters(prefix: qualified(prefix, "stem.0"), visit)
+    try stemBN.visitParameters(prefix: qualified(prefix, "stem.1"), visit)
+    for (i, cell) in cells.enumerated() {
+      try cell.layer.visitParameters(prefix: qualified(prefix, "cells.\(i)"), visit)
+    }
+    try lastBN.visitParameters(prefix: qualified(prefix, "lastact.0"), visit)
+    try classifier.visitParameters(prefix: qualified(prefix, "classifier"), visit)
   }
 }

@@ -12,6 +12,8 @@ public final class NASBench201ReductionBlock: Layer {
   public let convB: ReLUConvBN
   /// `downsample.1`, applied after the parameter-free `downsample.0` average pool.
   public let downsample: Conv2d
+  /// The input shape of the last recording forward pass.
+  private var recordedShape: [Int]?
 
   static let pool = Pool2dGeometry(kernel: 2, stride: 2)
 
@@ -24,9 +26,19 @@ public final class NASBench201ReductionBlock: Layer {
   /// x: [N, C_in, H, W] -> [N, C_out, H/2, W/2] (even H and W; odd ones leave the two
   /// branches a row apart, which the sum rejects, as in PyTorch)
   public func forward(_ x: Tensor, mode: ForwardMode) throws(TensorError) -> Tensor {
+    recordedShape = nil
     var out = try convB.forward(try convA.forward(x, mode: mode), mode: mode)
     try add_forward(&out, try downsample.forward(try avgpool2d_forward(x, geometry: Self.pool), mode: mode))
+    if mode.recordsForBackward { recordedShape = x.shape }
     return out
+  }
+
+  /// Both branches start from the input, so their gradients add there.
+  public func backward(_ dy: Tensor) throws(TensorError) -> Tensor {
+    guard let shape = recordedShape else { throw missingRecord("NASBench201ReductionBlock") }
+    var dx = try convA.backward(try convB.backward(dy))
+    try add_forward(&dx, try avgpool2d_backward(try downsample.backward(dy), inputShape: shape, geometry: Self.pool))
+    return dx
   }
 
   public var sublayers: [Layer] { [convA, convB, downsample] }
@@ -48,5 +60,11 @@ public final class NASBench201ReductionBlock: Layer {
     try convA.visitState(prefix: qualified(prefix, "conv_a"), visit)
     try convB.visitState(prefix: qualified(prefix, "conv_b"), visit)
     try downsample.visitState(prefix: qualified(prefix, "downsample.1"), visit)
+  }
+
+  public func visitParameters(prefix: String, _ visit: (String, inout Tensor, inout Tensor) throws -> Void) rethrows {
+    try convA.visitParameters(prefix: qualified(prefix, "conv_a"), visit)
+    try convB.visitParameters(prefix: qualified(prefix, "conv_b"), visit)
+    try downsample.visitParameters(prefix: qualified(prefix, "downsample.1"), visit)
   }
 }

@@ -9,6 +9,9 @@ import DiswotTensor
 public final class ReLUConvBN: Layer {
   public let conv: Conv2d
   public let bn: BatchNorm2d
+  /// The rectified copy of the last recording forward pass's input (also the
+  /// convolution's recorded input, so keeping it copies nothing).
+  private var recordedRectified: Tensor?
 
   public init(_ geometry: Conv2dGeometry) throws(TensorError) {
     conv = try Conv2d(geometry)
@@ -19,7 +22,13 @@ public final class ReLUConvBN: Layer {
   public func forward(_ x: Tensor, mode: ForwardMode) throws(TensorError) -> Tensor {
     var rectified = x
     relu(&rectified, mode)
+    recordedRectified = mode.recordsForBackward ? rectified : nil
     return try bn.forward(try conv.forward(rectified, mode: mode), mode: mode)
+  }
+
+  public func backward(_ dy: Tensor) throws(TensorError) -> Tensor {
+    guard let rectified = recordedRectified else { throw missingRecord("ReLUConvBN") }
+    return try reluBackward(output: rectified, try conv.backward(try bn.backward(dy)))
   }
 
   public var sublayers: [Layer] { [conv, bn] }
@@ -31,5 +40,10 @@ public final class ReLUConvBN: Layer {
   public func visitState(prefix: String, _ visit: (String, StateKind, inout Tensor) throws -> Void) rethrows {
     try conv.visitState(prefix: qualified(prefix, "op.1"), visit)
     try bn.visitState(prefix: qualified(prefix, "op.2"), visit)
+  }
+
+  public func visitParameters(prefix: String, _ visit: (String, inout Tensor, inout Tensor) throws -> Void) rethrows {
+    try conv.visitParameters(prefix: qualified(prefix, "op.1"), visit)
+    try bn.visitParameters(prefix: qualified(prefix, "op.2"), visit)
   }
 }

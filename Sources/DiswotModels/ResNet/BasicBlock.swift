@@ -16,6 +16,10 @@ public final class BasicBlock: Layer {
   public let conv2: Conv2d
   public let bn2: BatchNorm2d
   public let shortcut: Shortcut
+  /// The last recording forward pass: the first ReLU's output, the block's output (after
+  /// its final ReLU) and the input's shape (for the option-A shortcut's gradient). Both
+  /// tensors are also the next layers' inputs, so keeping them copies nothing.
+  private var record: (hidden: Tensor, output: Tensor, inputShape: [Int])?
 
   /// A block from `inChannels` to `outChannels`; a projection or padding shortcut is
   /// used only when the stride or the width changes, as in both reference codes.
@@ -37,8 +41,10 @@ public final class BasicBlock: Layer {
 
   /// x: [N, C_in, H, W] -> [N, C_out, H/stride, W/stride]
   public func forward(_ x: Tensor, mode: ForwardMode) throws(TensorError) -> Tensor {
+    record = nil
     var out = try bn1.forward(try conv1.forward(x, mode: mode), mode: mode)
     relu(&out, mode)
+    let hidden = out
     out = try bn2.forward(try conv2.forward(out, mode: mode), mode: mode)
     switch shortcut {
     case .identity:
@@ -49,7 +55,26 @@ public final class BasicBlock: Layer {
       try add_forward(&out, try bn.forward(try conv.forward(x, mode: mode), mode: mode))
     }
     relu(&out, mode)
+    if mode.recordsForBackward { record = (hidden, out, x.shape) }
     return out
+  }
+
+  /// The sum before the last ReLU feeds both the residual branch and the shortcut, so
+  /// its gradient reaches the input along both and the two add.
+  public func backward(_ dy: Tensor) throws(TensorError) -> Tensor {
+    guard let record else { throw missingRecord("BasicBlock") }
+    let dSum = try reluBackward(output: record.output, dy)
+    let dHidden = try reluBackward(output: record.hidden, try conv2.backward(try bn2.backward(dSum)))
+    var dx = try conv1.backward(try bn1.backward(dHidden))
+    switch shortcut {
+    case .identity:
+      try add_forward(&dx, dSum)
+    case .optionA(_, let stride):
+      try add_forward(&dx, try shortcut_a_backward(dSum, inputShape: record.inputShape, stride: stride))
+    case .optionB(let conv, let bn):
+      try add_forward(&dx, try conv.backward(try bn.backward(dSum)))
+    }
+    return dx
   }
 
   public var sublayers: [Layer] {
@@ -74,6 +99,17 @@ public final class BasicBlock: Layer {
     if case .optionB(let conv, let bn) = shortcut {
       try conv.visitState(prefix: qualified(prefix, "downsample.0"), visit)
       try bn.visitState(prefix: qualified(prefix, "downsample.1"), visit)
+    }
+  }
+
+  public func visitParameters(prefix: String, _ visit: (String, inout Tensor, inout Tensor) throws -> Void) rethrows {
+    try conv1.visitParameters(prefix: qualified(prefix, "conv1"), visit)
+    try bn1.visitParameters(prefix: qualified(prefix, "bn1"), visit)
+    try conv2.visitParameters(prefix: qualified(prefix, "conv2"), visit)
+    try bn2.visitParameters(prefix: qualified(prefix, "bn2"), visit)
+    if case .optionB(let conv, let bn) = shortcut {
+      try conv.visitParameters(prefix: qualified(prefix, "downsample.0"), visit)
+      try bn.visitParameters(prefix: qualified(prefix, "downsample.1"), visit)
     }
   }
 }

@@ -10,6 +10,8 @@ public final class ResNetCIFAR: Classifier {
   /// stages[s][j] is `layer{s+1}.{j}`.
   public let stages: [[BasicBlock]]
   public let classifier: Linear
+  /// The last recording `classify`: the stem's ReLU output and the feature map's shape.
+  private var record: (stem: Tensor, featureShape: [Int])?
 
   public init(_ description: ResNetDescription) throws(ModelError) {
     try description.validate()
@@ -48,13 +50,26 @@ public final class ResNetCIFAR: Classifier {
 
   /// x: [N, 3, H, W] -> features [N, C, H/4, W/4], pooled [N, C], logits [N, K]
   public func classify(_ x: Tensor, mode: ForwardMode) throws(TensorError) -> ClassifierOutput {
+    record = nil
     var out = try bn1.forward(try conv1.forward(x, mode: mode), mode: mode)
     relu(&out, mode)
+    let stem = out
     for stage in stages {
       for block in stage { out = try block.forward(out, mode: mode) }
     }
     let pooled = try global_avgpool_forward(out)
-    return ClassifierOutput(features: out, pooled: pooled, logits: try classifier.forward(pooled, mode: mode))
+    let logits = try classifier.forward(pooled, mode: mode)
+    if mode.recordsForBackward { record = (stem, out.shape) }
+    return ClassifierOutput(features: out, pooled: pooled, logits: logits)
+  }
+
+  public func backward(dLogits: Tensor, dFeatures: Tensor?, computeInputGradient: Bool) throws(TensorError) -> Tensor? {
+    guard let record else { throw missingRecord("ResNetCIFAR") }
+    var d = try classifierHeadBackward(
+      classifier, featureShape: record.featureShape, dLogits: dLogits, dFeatures: dFeatures)
+    for block in stages.joined().reversed() { d = try block.backward(d) }
+    d = try bn1.backward(try reluBackward(output: record.stem, d))
+    return try conv1.backward(d, computeInputGradient: computeInputGradient)
   }
 
   public var sublayers: [Layer] { [conv1, bn1] + Array(stages.joined()) + [classifier] }
@@ -79,5 +94,16 @@ public final class ResNetCIFAR: Classifier {
       }
     }
     try classifier.visitState(prefix: qualified(prefix, description.classifierName), visit)
+  }
+
+  public func visitParameters(prefix: String, _ visit: (String, inout Tensor, inout Tensor) throws -> Void) rethrows {
+    try conv1.visitParameters(prefix: qualified(prefix, "conv1"), visit)
+    try bn1.visitParameters(prefix: qualified(prefix, "bn1"), visit)
+    for (s, stage) in stages.enumerated() {
+      for (j, block) in stage.enumerated() {
+        try block.visitParameters(prefix: qualified(prefix, "layer\(s + 1).\(j)"), visit)
+      }
+    }
+    try classifier.visitParameters(prefix: qualified(prefix, description.classifierName), visit)
   }
 }
