@@ -50,7 +50,10 @@ let commandLine = Target.target(name: "DiswotCommandLine", dependencies: ["Diswo
 /// `diswot`: the user's command-line tool.
 let diswot = Target.executableTarget(
   name: "diswot",
-  dependencies: ["DiswotTensor", "DiswotModels", "DiswotData", "DiswotScoring", "DiswotSearch", "DiswotJSON", "DiswotCommandLine"])
+  dependencies: [
+    "DiswotTensor", "DiswotModels", "DiswotData", "DiswotScoring", "DiswotSearch", "DiswotDistillation", "DiswotJSON",
+    "DiswotCommandLine",
+  ])
 /// `diswot-bench`: performance measurements behind Scripts/bench.sh.
 let bench = Target.executableTarget(
   name: "diswot-bench",

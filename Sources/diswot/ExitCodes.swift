@@ -1,5 +1,6 @@
 import DiswotCommandLine
 import DiswotData
+import DiswotDistillation
 import DiswotModels
 import DiswotScoring
 import DiswotTensor
@@ -12,3 +13,4 @@ extension DatasetError: ExitCodeProviding { public var exitCode: ExitCode { .dat
 extension TensorError: ExitCodeProviding { public var exitCode: ExitCode { .dataError } }
 extension ScoringError: ExitCodeProviding { public var exitCode: ExitCode { .dataError } }
 extension SearchSpaceError: ExitCodeProviding { public var exitCode: ExitCode { .dataError } }
+extension TrainingError: ExitCodeProviding { public var exitCode: ExitCode { .dataError } }

@@ -1,0 +1,281 @@
+import DiswotData
+import DiswotFiles
+import DiswotJSON
+import DiswotModels
+import DiswotTensor
+import Foundation
+
+/// Trains a student, with or without a teacher, as a library: `diswot train` and the
+/// daemon's training workers both drive it, with a progress callback, cancellation and a
+/// run directory that makes every run resumable.
+///
+/// Run directory: `spec.json` (the run's settings), `checkpoint.json` (epoch, step,
+/// optimiser and schedule state) naming `checkpoint-<step>.safetensors` (student weights,
+/// and the FitNet regressor's under `regressor.`), `metrics.jsonl` (one line per epoch) and,
+/// at the end, `student.safetensors` with PyTorch names and the architecture and
+/// normalisation in its metadata.
+public final class Trainer {
+  public let spec: TrainingSpec
+  public let directory: String
+  let student: any Classifier
+  let teacher: (any Classifier)?
+  /// FitNet's learned 1×1 regressor from the student's to the teacher's channels.
+  let regressor: Conv2d?
+  static let regressorPrefix = "regressor"
+  let train: Dataset
+  let test: Dataset
+  let normalization: Normalization
+  let schedule: LearningRateSchedule
+  var sgd: SGD
+  var state: TrainingState
+  private let studentMetadata: [String: String]
+
+  /// What the progress callback receives after every step.
+  public struct Progress: Sendable {
+    public var epoch: Int
+    public var epochs: Int
+    public var step: Int
+    public var steps: Int
+    public var loss: Double
+    public var trainAccuracy: Double
+    public var learningRate: Double
+    public var imagesPerSecond: Double
+  }
+
+  /// The finished run.
+  public struct Result: Sendable, Codable {
+    public var epochs: Int
+    public var testAccuracy: Double
+    public var testCorrect: Int
+    public var testSamples: Int
+    public var studentPath: String
+    public var seconds: Double
+
+    enum CodingKeys: String, CodingKey {
+      case epochs, seconds
+      case testAccuracy = "test_accuracy", testCorrect = "test_correct", testSamples = "test_samples"
+      case studentPath = "student"
+    }
+  }
+
+  static func path(_ directory: String, _ name: String) -> String { directory + "/" + name }
+
+  /// Starts a new run in `directory` (created; must not hold a run already), or, with
+  /// `resume`, continues the run there from its last checkpoint (`spec` is then read from
+  /// the directory and the argument ignored).
+  public init(spec given: TrainingSpec?, directory: String, resume: Bool) throws {
+    self.directory = directory
+    let specPath = Self.path(directory, "spec.json")
+    let fm = FileManager.default
+    let spec: TrainingSpec
+    if resume {
+      guard let data = fm.contents(atPath: specPath) else {
+        throw TrainingError.directory("\(directory) holds no run to resume (no spec.json)")
+      }
+      spec = try JSONDecoder().decode(TrainingSpec.self, from: data)
+    } else {
+      guard let given else { throw TrainingError.invalidSpec("no training settings given") }
+      if fm.fileExists(atPath: specPath) {
+        throw TrainingError.directory("\(directory) already holds a run; use --resume to continue it or choose another --out")
+      }
+      spec = given
+    }
+    try spec.validate()
+    self.spec = spec
+
+    let data = try DataSpec(parsing: spec.data)
+    var train = try data.load(.train, limit: spec.trainLimit)
+    var test = try data.load(.test, limit: spec.testLimit)
+    let teacherFile = try spec.teacher.map { try SafetensorsFile.read(path: $0.weights) }
+    teacher = try teacherFile.map { try ModelZoo.load($0, name: spec.teacher?.name) }
+    if let mean = teacherFile?.metadata["mean"], let std = teacherFile?.metadata["std"] {
+      normalization = try Normalization(mean: mean, std: std, channels: train.imageShape[0])
+    } else if let fallback = data.defaultNormalization {
+      normalization = fallback
+    } else {
+      throw TrainingError.invalidSpec("no normalisation known for \(data)")
+    }
+    try train.normalize(normalization)
+    try test.normalize(normalization)
+    self.train = train
+    self.test = test
+    if let teacher, teacher.classCount != train.classCount {
+      throw TrainingError.invalidSpec("the teacher has \(teacher.classCount) classes, \(data) has \(train.classCount)")
+    }
+
+    let (model, metadata) = try Self.makeStudent(spec.student, classCount: train.classCount, inputShape: train.imageShape)
+    student = model
+    studentMetadata = metadata.merging(
+      ["mean": normalization.mean.map { "\($0)" }.joined(separator: ","),
+       "std": normalization.std.map { "\($0)" }.joined(separator: ","),
+       "dataset": spec.data.split(separator: ":").first.map(String.init) ?? spec.data,
+       "trained_by": "diswot train", "distill": spec.distill.rawValue]) { a, _ in a }
+    regressor = try Self.makeRegressor(spec, student: model, teacher: teacher, inputShape: [1] + train.imageShape)
+    schedule = try LearningRateSchedule(parsing: spec.schedule, baseLearningRate: spec.learningRate, totalEpochs: spec.epochs)
+    sgd = try SGD(momentum: spec.momentum, weightDecay: spec.weightDecay, nesterov: spec.nesterov)
+
+    if resume {
+      state = try TrainingState.read(from: Self.path(directory, "checkpoint.json"))
+      try sgd.restore(state.optimizer)
+      try loadCheckpointWeights()
+    } else {
+      try fm.createDirectory(atPath: directory, withIntermediateDirectories: true)
+      var rng = SeededGenerator(seed: spec.seed)
+      student.initialize(.kaimingNormalFanOut, using: &rng)
+      regressor?.initialize(.pytorchDefault, using: &rng)
+      let encoder = JSONEncoder()
+      encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+      try DurableFile.writeAtomically(path: specPath, bytes: Array(try encoder.encode(spec)))
+      state = TrainingState(seed: spec.seed, optimizer: sgd.state, schedule: schedule)
+    }
+  }
+
+  private static func makeStudent(
+    _ s: TrainingSpec.Student, classCount: Int, inputShape: [Int]
+  ) throws -> (any Classifier, [String: String]) {
+    if let name = s.name {
+      guard let shortcut = ShortcutType(rawValue: (s.shortcut ?? "A").uppercased()) else {
+        throw TrainingError.invalidSpec("student shortcut must be A or B, got \(s.shortcut!)")
+      }
+      let model = try ResNetCIFAR(ModelZoo.description(named: name, shortcut: shortcut, classCount: classCount))
+      return (model, model.metadata)
+    }
+    let space = try SearchSpace.load(path: SearchSpaceLocator.resolve(s.space!))
+    guard space.inputShape == inputShape else {
+      throw TrainingError.invalidSpec("space \(space.name) takes \(space.inputShape) images, the data has \(inputShape)")
+    }
+    let g = try space.genotype(fromJSON: s.arch!)
+    let model = try space.build(g, classCount: classCount)
+    return (model, model.metadata.merging(["space": space.name, "arch": space.json(of: g).compactText, "key": space.key(of: g)]) { a, _ in a })
+  }
+
+  /// FitNet needs a regressor when it is the method; 1×1, student channels → teacher channels.
+  private static func makeRegressor(
+    _ spec: TrainingSpec, student: any Classifier, teacher: (any Classifier)?, inputShape: [Int]
+  ) throws -> Conv2d? {
+    guard spec.distill == .fitnet, let teacher else { return nil }
+    let studentChannels = try featureChannels(student, inputShape: inputShape)
+    let teacherChannels = try featureChannels(teacher, inputShape: inputShape)
+    return try Conv2d(Conv2dGeometry(inChannels: studentChannels, outChannels: teacherChannels, kernel: 1), bias: true)
+  }
+
+  private static func featureChannels(_ model: any Classifier, inputShape: [Int]) throws -> Int {
+    try model.classify(Tensor(zeros: inputShape), mode: .inference).features.c
+  }
+}
+
+// MARK: - Checkpoints
+
+extension Trainer {
+  /// Everything trainable or tracked, under the names the checkpoint stores.
+  func checkpointTensors() -> [(name: String, tensor: Tensor)] {
+    var entries = student.stateDict()
+    if let regressor {
+      entries += regressor.stateDict().map { (Self.regressorPrefix + "." + $0.name, $0.tensor) }
+    }
+    return entries
+  }
+
+  /// Weights first (a new file per step), then the state that names them, then the old
+  /// weights removed: a crash at any point leaves a consistent checkpoint behind.
+  func saveCheckpoint(epochSums: [String: JSONValue]) throws {
+    let previous = state.configuration["weights"]?.stringValue
+    let weightsName = "checkpoint-\(state.globalStep).safetensors"
+    try SafetensorsFile.write(path: Self.path(directory, weightsName), tensors: checkpointTensors(), metadata: studentMetadata)
+    state.optimizer = sgd.state
+    state.configuration["weights"] = .string(weightsName)
+    state.configuration["epoch_sums"] = .object(epochSums)
+    try state.write(to: Self.path(directory, "checkpoint.json"))
+    if let previous, previous != weightsName { try? FileManager.default.removeItem(atPath: Self.path(directory, previous)) }
+  }
+
+  private func loadCheckpointWeights() throws {
+    guard let name = state.configuration["weights"]?.stringValue else {
+      throw TrainingError.directory("checkpoint.json names no weights file")
+    }
+    let file = try SafetensorsFile.read(path: Self.path(directory, name))
+    let prefix = Self.regressorPrefix + "."
+    try student.loadState(file.tensors.filter { !$0.key.hasPrefix(prefix) })
+    if let regressor {
+      try regressor.loadState(Dictionary(uniqueKeysWithValues: file.tensors.filter { $0.key.hasPrefix(prefix) }
+        .map { (String($0.key.dropFirst(prefix.count)), $0.value) }))
+    }
+  }
+}
+
+// MARK: - The run
+
+extension Trainer {
+  /// Trains to the last epoch (or until `isCancelled` says stop, after checkpointing,
+  /// throwing `CancellationError`), evaluating on the test split after every epoch.
+  public func run(progress: (Progress) -> Void = { _ in }, isCancelled: () -> Bool = { false }) throws -> Result {
+    let start = Date()
+    let metrics = try MetricsLog(directory: directory, discardingFromEpoch: state.epoch)
+    defer { metrics.close() }
+    let augmentation = spec.augment ? Augmentation.cifar(normalization: normalization) : .none
+    var lastTest = (correct: 0, total: test.count)
+    while state.epoch < spec.epochs {
+      let epoch = state.epoch
+      let loader = try BatchLoader(
+        dataset: train, batchSize: spec.batch, epoch: epoch, seed: spec.seed, augmentation: augmentation,
+        startBatch: state.stepInEpoch)
+      defer { loader.cancel() }
+      var sums = state.configuration["epoch_sums"]?.objectValue?.compactMapValues(\.doubleValue) ?? [:]
+      let epochStart = Date()
+      while let batch = loader.next() {
+        let lr = schedule.learningRate(epoch: epoch, step: batch.index, stepsPerEpoch: loader.batchCount)
+        let stepStart = Date()
+        let step = try trainStep(images: batch.images, labels: batch.labels, learningRate: lr)
+        let n = Double(batch.labels.count)
+        for (key, value) in [("loss", step.total), ("ce", step.crossEntropy), ("kd", step.kd), ("feature", step.feature)] {
+          sums[key, default: 0] += value * n
+        }
+        sums["correct", default: 0] += Double(step.correct)
+        sums["images", default: 0] += n
+        sums["seconds", default: 0] += Date().timeIntervalSince(stepStart)
+        state.stepInEpoch = batch.index + 1
+        state.globalStep += 1
+        progress(Progress(
+          epoch: epoch, epochs: spec.epochs, step: batch.index + 1, steps: loader.batchCount,
+          loss: sums["loss"]! / sums["images"]!, trainAccuracy: sums["correct"]! / sums["images"]!, learningRate: lr,
+          imagesPerSecond: sums["images"]! / max(sums["seconds"]!, 1e-9)))
+        let interval = spec.checkpointEverySteps
+        if isCancelled() || (interval > 0 && state.globalStep % interval == 0 && state.stepInEpoch < loader.batchCount) {
+          try saveCheckpoint(epochSums: sums.mapValues { .double($0) })
+          if isCancelled() { throw CancellationError() }
+        }
+      }
+      lastTest = try evaluate(test)
+      let images = sums["images"] ?? 0
+      try metrics.append(EpochMetrics(
+        epoch: epoch, learningRate: schedule.learningRate(epoch: epoch, step: 0, stepsPerEpoch: loader.batchCount),
+        losses: ["total": (sums["loss"] ?? 0) / max(images, 1), "ce": (sums["ce"] ?? 0) / max(images, 1),
+                 "kd": (sums["kd"] ?? 0) / max(images, 1), "feature": (sums["feature"] ?? 0) / max(images, 1)],
+        trainAccuracy: (sums["correct"] ?? 0) / max(images, 1),
+        testAccuracy: Double(lastTest.correct) / Double(max(lastTest.total, 1)),
+        imagesPerSecond: images / max(sums["seconds"] ?? 0, 1e-9), seconds: Date().timeIntervalSince(epochStart)))
+      let accuracy = Double(lastTest.correct) / Double(max(lastTest.total, 1))
+      if accuracy > (state.bestTestAccuracy ?? -1) { (state.bestTestAccuracy, state.bestEpoch) = (accuracy, epoch) }
+      state.epoch += 1
+      state.stepInEpoch = 0
+      try saveCheckpoint(epochSums: [:])
+    }
+    if state.epoch == spec.epochs && lastTest.correct == 0 { lastTest = try evaluate(test) }  // resumed after the last epoch
+    let studentPath = Self.path(directory, "student.safetensors")
+    try SafetensorsFile.write(path: studentPath, tensors: student.stateDict(), metadata: studentMetadata)
+    return Result(
+      epochs: spec.epochs, testAccuracy: Double(lastTest.correct) / Double(max(lastTest.total, 1)),
+      testCorrect: lastTest.correct, testSamples: lastTest.total, studentPath: studentPath,
+      seconds: Date().timeIntervalSince(start))
+  }
+
+  /// Top-1 hits of the student (inference-mode batch norm) on a normalised dataset.
+  func evaluate(_ data: Dataset) throws -> (correct: Int, total: Int) {
+    var correct = 0
+    for lo in stride(from: 0, to: data.count, by: spec.batch) {
+      let (images, labels) = data.batch(lo..<min(lo + spec.batch, data.count))
+      correct += top1Correct(logits: try student.forward(images, mode: .inference), labels: labels)
+    }
+    return (correct, data.count)
+  }
+}

@@ -1,0 +1,106 @@
+import DiswotCommandLine
+import DiswotDistillation
+import DiswotJSON
+import DiswotTensor
+import Foundation
+
+/// `diswot train`: train a student, by knowledge distillation from a teacher or alone.
+enum TrainCommand {
+  static let spec = CommandSpec(
+    "train", abstract: "Train a student by knowledge distillation (or plain supervised training).",
+    discussion: """
+      The student is a named model (--student resnet20) or an architecture of a search space \
+      (--space F --arch JSON). With --teacher-weights it is distilled: loss = γ·CE + α·KD + \
+      β·feature loss (RepDistiller's convention; defaults γ 0.1, α 0.9, T 4, β per method). \
+      Without a teacher it trains on the labels alone. --out DIR receives spec.json, \
+      checkpoints, metrics.jsonl and, at the end, student.safetensors (PyTorch names); \
+      --resume DIR continues an interrupted run exactly.
+      """,
+    options: [
+      .value("student", valueName: "name", help: "Student: a named ResNet (resnet20, …)."),
+      .value("student-shortcut", valueName: "A|B", help: "Shortcut of a named student (default A)."),
+      .value("space", valueName: "file|name", help: "Student from a search space, with --arch."),
+      .value("arch", valueName: "json", help: "The student's architecture in --space."),
+      .value("teacher", valueName: "name", help: "Expected teacher architecture (checked against the weights)."),
+      .value("teacher-weights", valueName: "file", help: "Teacher weights (safetensors); omit to train without a teacher."),
+      .value("data", valueName: "spec", help: "Dataset: cifar10:DIR, cifar100:DIR or mnist:DIR."),
+      .value("train-limit", valueName: "n", help: "Train on the first n images only."),
+      .value("test-limit", valueName: "n", help: "Evaluate on the first n test images only."),
+      .value("epochs", valueName: "n", default: "240", help: "Epochs."),
+      .value("batch", valueName: "n", default: "64", help: "Batch size."),
+      .value("lr", valueName: "rate", default: "0.05", help: "Base learning rate."),
+      .value("schedule", valueName: "spec", default: "multistep:150,180,210", help: "multistep:E1,E2,…[,gamma=G] | cosine[:min=LR], +warmup:W, +per-step."),
+      .value("momentum", valueName: "m", default: "0.9", help: "SGD momentum."),
+      .value("weight-decay", valueName: "wd", default: "0.0005", help: "Weight decay."),
+      .flag("nesterov", help: "Nesterov momentum."),
+      .value("distill", valueName: "method", default: "kd", help: "kd, sp, ickd, at, fitnet, diswot or none."),
+      .value("gamma", valueName: "γ", help: "Weight of cross-entropy (default 0.1 with a teacher, 1 without)."),
+      .value("alpha", valueName: "α", help: "Weight of Hinton KD (default 0.9)."),
+      .value("beta", valueName: "β", help: "Weight of the feature loss (default per method)."),
+      .value("T", valueName: "temperature", help: "KD temperature (default 4)."),
+      .value("label-smoothing", valueName: "ε", default: "0", help: "Label smoothing of the cross-entropy."),
+      .flag("no-augment", help: "Train without random crops and flips."),
+      .value("seed", valueName: "n", default: "0", help: "Seed for initialisation, shuffling and augmentation."),
+      .value("checkpoint-every", valueName: "steps", default: "0", help: "Also checkpoint every n steps (0: at epoch ends)."),
+      .value("out", valueName: "dir", help: "Run directory for a new run."),
+      .value("resume", valueName: "dir", help: "Continue the run in this directory (other settings are read from it)."),
+      .value("threads", valueName: "n", help: "Worker threads (default: all cores)."),
+      .json,
+    ])
+
+  static func run(_ args: ParsedArguments) throws {
+    Parallel.configure(threads: try args.int("threads", default: Parallel.defaultThreads, range: 1...256))
+    let trainer: Trainer
+    if let directory = args.string("resume") {
+      trainer = try Trainer(spec: nil, directory: directory, resume: true)
+      Log.info("resuming \(directory) at epoch \(trainer.spec.epochs)")
+    } else {
+      guard let directory = args.string("out") else { throw args.usageError("give --out DIR for a new run, or --resume DIR") }
+      trainer = try Trainer(spec: try trainingSpec(args), directory: directory, resume: false)
+    }
+    let bar = ProgressBar(total: nil, label: "train")
+    let result = try trainer.run { p in
+      bar.update(completed: p.epoch * p.steps + p.step, detail: String(
+        format: "epoch %d/%d step %d/%d loss %.4f acc %.3f lr %.4g %.0f img/s",
+        p.epoch + 1, p.epochs, p.step, p.steps, p.loss, p.trainAccuracy, p.learningRate, p.imagesPerSecond))
+    }
+    bar.finish()
+    if args.flag("json") {
+      try JSONOutput.print(result)
+    } else {
+      print(String(format: "test accuracy %.2f %% (%d/%d) after %d epochs, %.0f s; student: %@",
+                   result.testAccuracy * 100, result.testCorrect, result.testSamples, result.epochs, result.seconds, result.studentPath))
+    }
+  }
+
+  static func trainingSpec(_ args: ParsedArguments) throws -> TrainingSpec {
+    let arch = try args.string("arch").map { text throws in
+      guard let json = JSONValue.parse(text) else { throw CommandLineError.usage("--arch is not valid JSON: \(text)") }
+      return json
+    }
+    let teacher = args.string("teacher-weights").map { TrainingSpec.Teacher(name: args.string("teacher"), weights: $0) }
+    guard let distill = FeatureDistillation(rawValue: args.string("distill", default: "kd")) else {
+      throw args.usageError("--distill must be one of \(FeatureDistillation.allCases.map(\.rawValue).joined(separator: ", "))")
+    }
+    let method = teacher == nil ? FeatureDistillation.none : distill
+    var weights = LossWeights.cifarDefault(for: method)
+    if let g = try args.double("gamma", range: 0...1e6) { weights.crossEntropy = g }
+    if let a = try args.double("alpha", range: 0...1e6) { weights.kd = a }
+    if let b = try args.double("beta", range: 0...1e9) { weights.feature = b }
+    if let t = try args.double("T", range: 0.01...1000) { weights.temperature = t }
+    if teacher == nil && args.isSet("distill") && distill != .none {
+      throw args.usageError("--distill \(distill.rawValue) needs --teacher-weights")
+    }
+    return TrainingSpec(
+      student: .init(name: args.string("student"), shortcut: args.string("student-shortcut"), space: args.string("space"), arch: arch),
+      teacher: teacher, data: try args.require("data"),
+      trainLimit: try args.int("train-limit", range: 1...10_000_000), testLimit: try args.int("test-limit", range: 1...10_000_000),
+      epochs: try args.int("epochs", range: 1...100_000)!, batch: try args.int("batch", range: 1...4096)!,
+      learningRate: try args.double("lr", range: 1e-9...100)!, schedule: args.string("schedule", default: "multistep:150,180,210"),
+      momentum: try args.double("momentum", range: 0...1)!, weightDecay: try args.double("weight-decay", range: 0...1)!,
+      nesterov: args.flag("nesterov"), distill: method, weights: weights,
+      labelSmoothing: try args.double("label-smoothing", range: 0...0.999)!, augment: !args.flag("no-augment"),
+      seed: UInt64(try args.int("seed", range: 0...Int.max)!),
+      checkpointEverySteps: try args.int("checkpoint-every", range: 0...10_000_000)!)
+  }
+}
