@@ -7,10 +7,10 @@ import PackageDescription
 let cOpenBLAS = Target.systemLibrary(
   name: "COpenBLAS", path: "Sources/COpenBLAS", pkgConfig: "openblas",
   providers: [.apt(["libopenblas-dev"])])
-/// ZeroMQ (with CURVE): the daemon's client, worker and event sockets.
+/// ZeroMQ (with CURVE): the daemon's client, worker and event sockets. No pkg-config:
+/// libzmq's adds `-isystem` flags SwiftPM refuses, and zmq.h is on the default path.
 let cZeroMQ = Target.systemLibrary(
-  name: "CZeroMQ", path: "Sources/CZeroMQ", pkgConfig: "libzmq",
-  providers: [.apt(["libzmq3-dev"])])
+  name: "CZeroMQ", path: "Sources/CZeroMQ", providers: [.apt(["libzmq3-dev"])])
 /// SQLite: the daemon's durable state.
 let cSQLite = Target.systemLibrary(
   name: "CSQLite", path: "Sources/CSQLite", pkgConfig: "sqlite3",
@@ -42,6 +42,8 @@ let distillation = Target.target(
 let data = Target.target(name: "DiswotData", dependencies: ["DiswotTensor"])
 /// The daemon's durable state in SQLite (WAL).
 let store = Target.target(name: "DiswotStore", dependencies: ["CSQLite", "DiswotJSON"])
+/// ZeroMQ sockets, CURVE/ZAP and the versioned diswot wire protocol.
+let wire = Target.target(name: "DiswotWire", dependencies: ["CZeroMQ", "DiswotJSON"])
 /// Argument parsing and terminal conventions shared by every executable.
 let commandLine = Target.target(name: "DiswotCommandLine", dependencies: ["DiswotJSON"])
 
@@ -88,6 +90,7 @@ let searchTests = Target.testTarget(
 let distillationTests = Target.testTarget(
   name: "DiswotDistillationTests", dependencies: ["DiswotDistillation", "DiswotTestSupport"])
 let storeTests = Target.testTarget(name: "DiswotStoreTests", dependencies: ["DiswotStore", "DiswotTestSupport"])
+let wireTests = Target.testTarget(name: "DiswotWireTests", dependencies: ["DiswotWire", "DiswotTestSupport"])
 let cliTests = Target.testTarget(name: "diswotTests", dependencies: ["DiswotTestSupport"])
 
 // MARK: - Package
@@ -101,8 +104,8 @@ let package = Package(
   ],
   targets: [
     cOpenBLAS, cZeroMQ, cSQLite,
-    files, json, tensor, models, data, scoring, search, distillation, store, commandLine,
+    files, json, tensor, models, data, scoring, search, distillation, store, wire, commandLine,
     diswot, bench, storeCrashTest,
-    testSupport, tensorTests, modelsTests, dataTests, commandLineTests, scoringTests, searchTests, distillationTests, storeTests, cliTests,
+    testSupport, tensorTests, modelsTests, dataTests, commandLineTests, scoringTests, searchTests, distillationTests, storeTests, wireTests, cliTests,
   ]
 )
