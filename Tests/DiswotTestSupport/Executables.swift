@@ -17,6 +17,17 @@ public enum Executables {
     public var crashed: Bool
   }
 
+  /// Starts `name` without waiting (for tests that kill it); output goes to /dev/null.
+  public static func start(_ name: String, _ arguments: [String]) throws -> Process {
+    let process = Process()
+    process.executableURL = buildDirectory.appendingPathComponent(name)
+    process.arguments = arguments
+    process.standardOutput = FileHandle.nullDevice
+    process.standardError = FileHandle.nullDevice
+    try process.run()
+    return process
+  }
+
   /// Runs `name` (e.g. "diswot") with `arguments`, waiting for it to finish.
   public static func run(_ name: String, _ arguments: [String], file: StaticString = #filePath, line: UInt = #line) throws -> Result {
     let url = buildDirectory.appendingPathComponent(name)

@@ -1,0 +1,74 @@
+import DiswotDistillation
+import DiswotModels
+import DiswotTensor
+import DiswotTestSupport
+import XCTest
+
+final class TrainerTests: XCTestCase {
+  func temporaryDirectory() -> String {
+    FileManager.default.temporaryDirectory.appendingPathComponent("diswot-train-\(UUID())").path
+  }
+
+  /// A few epochs on a few hundred images: the loss falls and test accuracy rises.
+  func testShortTrainingLearns() throws {
+    let data = try SyntheticCIFAR.write(train: 320, test: 160)
+    defer { try? FileManager.default.removeItem(at: data) }
+    let out = temporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: out) }
+    let spec = TrainingSpec(
+      student: .init(name: "resnet8"), data: "cifar10:\(data.path)", epochs: 3, batch: 32, learningRate: 0.05,
+      schedule: "cosine", seed: 1)
+    let result = try Trainer(spec: spec, directory: out, resume: false).run()
+    let metrics = try MetricsLog.read(directory: out)
+    XCTAssertEqual(metrics.map(\.epoch), [0, 1, 2])
+    XCTAssertLessThan(metrics.last!.losses["total"]!, metrics.first!.losses["total"]!, "loss falls")
+    XCTAssertGreaterThan(metrics.last!.testAccuracy!, metrics.first!.testAccuracy!, "accuracy rises")
+    XCTAssertGreaterThan(result.testAccuracy, 0.3, "well above chance (0.1)")
+    XCTAssertEqual(result.testAccuracy, metrics.last!.testAccuracy)
+    // The exported student reloads by name and scores the same.
+    let file = try SafetensorsFile.read(path: result.studentPath)
+    XCTAssertEqual(file.metadata["arch"], "resnet8")
+    XCTAssertNoThrow(try ModelZoo.load(file, name: "resnet8"))
+  }
+
+  /// KD from a teacher: the distillation losses run, gradients flow, every method trains.
+  func testEveryDistillationMethodRuns() throws {
+    let data = try SyntheticCIFAR.write(train: 64, test: 32)
+    defer { try? FileManager.default.removeItem(at: data) }
+    // A teacher to distil from: a quickly trained resnet8 (option A).
+    let teacherDir = temporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: teacherDir) }
+    let teacher = try Trainer(spec: TrainingSpec(
+      student: .init(name: "resnet8"), data: "cifar10:\(data.path)", epochs: 1, batch: 32, schedule: "cosine", seed: 2),
+      directory: teacherDir, resume: false).run()
+    for method in FeatureDistillation.allCases where method != .none {
+      let out = temporaryDirectory()
+      defer { try? FileManager.default.removeItem(atPath: out) }
+      let spec = TrainingSpec(
+        student: .init(name: "resnet8"), teacher: .init(weights: teacher.studentPath), data: "cifar10:\(data.path)",
+        epochs: 1, batch: 32, schedule: "cosine", distill: method, seed: 3)
+      let result = try Trainer(spec: spec, directory: out, resume: false).run()
+      let losses = try XCTUnwrap(try MetricsLog.read(directory: out).first?.losses)
+      XCTAssertTrue(losses.values.allSatisfy(\.isFinite), "\(method): \(losses)")
+      XCTAssertGreaterThan(losses["kd"]!, 0, "\(method)")
+      if method.usesFeatureLoss { XCTAssertGreaterThan(losses["feature"]!, 0, "\(method)") }
+      XCTAssertTrue(result.testAccuracy.isFinite)
+    }
+  }
+
+  func testBadSettingsAndDirectoriesAreClearErrors() throws {
+    let data = try SyntheticCIFAR.write(train: 10, test: 10)
+    defer { try? FileManager.default.removeItem(at: data) }
+    let out = temporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: out) }
+    XCTAssertThrowsError(try Trainer(spec: nil, directory: out, resume: true)) { XCTAssertTrue("\($0)".contains("no run to resume")) }
+    let bad = TrainingSpec(student: .init(name: "resnet8"), data: "cifar10:\(data.path)", epochs: 0)
+    XCTAssertThrowsError(try Trainer(spec: bad, directory: out, resume: false)) { XCTAssertTrue("\($0)".contains("epochs")) }
+    var kdWithoutTeacher = TrainingSpec(student: .init(name: "resnet8"), data: "cifar10:\(data.path)", epochs: 1)
+    kdWithoutTeacher.distill = .sp
+    XCTAssertThrowsError(try Trainer(spec: kdWithoutTeacher, directory: out, resume: false))
+    let ok = TrainingSpec(student: .init(name: "resnet8"), data: "cifar10:\(data.path)", epochs: 1, batch: 8)
+    _ = try Trainer(spec: ok, directory: out, resume: false)
+    XCTAssertThrowsError(try Trainer(spec: ok, directory: out, resume: false)) { XCTAssertTrue("\($0)".contains("already holds a run")) }
+  }
+}

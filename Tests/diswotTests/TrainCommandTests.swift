@@ -1,0 +1,66 @@
+import DiswotTestSupport
+import Foundation
+import XCTest
+
+/// `diswot train` end to end, as real processes: kill -9 mid-epoch and resume, and the
+/// exported student through `diswot eval`.
+final class TrainCommandTests: XCTestCase {
+  func json(_ text: String) throws -> [String: Any] {
+    try XCTUnwrap(JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+  }
+
+  func testKilledMidEpochThenResumedMatchesAnUninterruptedRun() throws {
+    let data = try SyntheticCIFAR.write(train: 480, test: 120)
+    let root = FileManager.default.temporaryDirectory.appendingPathComponent("diswot-resume-\(UUID())")
+    defer {
+      try? FileManager.default.removeItem(at: data)
+      try? FileManager.default.removeItem(at: root)
+    }
+    let settings = ["--student", "resnet8", "--data", "cifar10:\(data.path)", "--epochs", "3", "--batch", "16",
+                    "--lr", "0.05", "--schedule", "cosine", "--checkpoint-every", "5", "--seed", "7", "--json"]
+    let straight = try Executables.run("diswot", ["train", "--out", root.appendingPathComponent("a").path] + settings)
+    XCTAssertEqual(straight.status, 0, straight.standardError)
+    let expected = try json(straight.standardOutput)
+
+    let b = root.appendingPathComponent("b").path
+    let victim = try Executables.start("diswot", ["train", "--out", b] + settings)
+    // Kill it once a mid-epoch checkpoint of the second epoch exists.
+    let deadline = Date().addingTimeInterval(120)
+    var killedMidEpoch = false
+    while victim.isRunning && Date() < deadline {
+      if let state = try? json(String(contentsOfFile: b + "/checkpoint.json", encoding: .utf8)),
+        (state["epoch"] as? Int ?? 0) >= 1, (state["step_in_epoch"] as? Int ?? 0) > 0
+      {
+        kill(victim.processIdentifier, SIGKILL)
+        killedMidEpoch = true
+        break
+      }
+      usleep(5_000)
+    }
+    victim.waitUntilExit()
+    XCTAssertTrue(killedMidEpoch, "the run finished before a mid-epoch checkpoint could be interrupted")
+    let resumed = try Executables.run("diswot", ["train", "--resume", b, "--json"])
+    XCTAssertEqual(resumed.status, 0, resumed.standardError)
+    let result = try json(resumed.standardOutput)
+    let (want, got) = (expected["test_accuracy"] as! Double, result["test_accuracy"] as! Double)
+    XCTAssertEqual(got, want, accuracy: 0.005, "resumed \(got) vs uninterrupted \(want)")
+    let epochs = try String(contentsOfFile: b + "/metrics.jsonl", encoding: .utf8).split(separator: "\n")
+      .map { try json(String($0))["epoch"] as! Int }
+    XCTAssertEqual(epochs, [0, 1, 2], "each epoch logged exactly once")
+
+    // The exported student gives the trainer's test accuracy through `diswot eval`.
+    let eval = try Executables.run("diswot", ["eval", "--weights", b + "/student.safetensors", "--data", "cifar10:\(data.path)", "--json"])
+    XCTAssertEqual(eval.status, 0, eval.standardError)
+    XCTAssertEqual(try json(eval.standardOutput)["correct"] as? Int, result["test_correct"] as? Int)
+  }
+
+  func testUsageErrors() throws {
+    let noOut = try Executables.run("diswot", ["train", "--student", "resnet8", "--data", "cifar10:/x"])
+    XCTAssertEqual(noOut.status, 2)
+    let badDistill = try Executables.run("diswot", ["train", "--student", "resnet8", "--data", "cifar10:/x", "--out", "/tmp/x", "--distill", "magic"])
+    XCTAssertEqual(badDistill.status, 2)
+    let noTeacher = try Executables.run("diswot", ["train", "--student", "resnet8", "--data", "cifar10:/x", "--out", "/tmp/x", "--distill", "sp"])
+    XCTAssertEqual(noTeacher.status, 2)
+    XCTAssertTrue(noTeacher.standardError.contains("needs --teacher-weights"), noTeacher.standardError)
+  }
+}
