@@ -59,7 +59,7 @@ let diswot = Target.executableTarget(
 /// `diswot-bench`: performance measurements behind Scripts/bench.sh.
 let bench = Target.executableTarget(
   name: "diswot-bench",
-  dependencies: ["DiswotTensor", "DiswotModels", "DiswotScoring", "DiswotCommandLine", "COpenBLAS"])
+  dependencies: ["DiswotTensor", "DiswotModels", "DiswotScoring", "DiswotDistillation", "DiswotCommandLine", "COpenBLAS"])
 
 // MARK: - Test helpers
 

@@ -26,6 +26,14 @@ let bench = CommandSpec(
         .value("threads", valueName: "n", help: "Engine threads (default: all cores)."),
         .json,
       ]),
+    CommandSpec(
+      "train", abstract: "Training steps at batch 64: plain ResNet-20 and KD from a ResNet-56 teacher.",
+      options: [
+        .value("batch", valueName: "n", default: "64", help: "Images per step."),
+        .value("repeats", valueName: "n", default: "10", help: "Timed steps; the fastest counts."),
+        .value("threads", valueName: "n", help: "Engine threads (default: all cores)."),
+        .json,
+      ]),
   ])
 
 runMain {
@@ -64,7 +72,20 @@ runMain {
       print(String(format: "%d candidates in %.2f s: %.1f candidates/s, student convolutions %.1f GFLOP/s = %.3f × sgemm",
                    r.candidates, r.seconds, r.candidatesPerSecond, r.convGFLOPS, r.ratio))
     }
+  case ["train"]:
+    let sgemm = Timing.sgemmGFLOPS(threads: System.coreCount)
+    let results = try TrainBench.run(batch: try args.int("batch", range: 2...1024)!, steps: try args.int("repeats", range: 1...1000)!, sgemm: sgemm)
+    if args.flag("json") {
+      try JSONOutput.print(results)
+    } else {
+      print(String(format: "sgemm 2048³ (OpenBLAS, %d threads, best of 3): %.1f GFLOP/s", System.coreCount, sgemm))
+      var table = Table(headers: ["training step", "batch", "images/s", "conv GFLOP/s", "÷ sgemm"])
+      for r in results {
+        table.append([r.mode, "\(r.batch)", String(format: "%.0f", r.imagesPerSecond), String(format: "%.1f", r.convGFLOPS), String(format: "%.3f", r.ratio)])
+      }
+      print(table.render(), terminator: "")
+    }
   default:
-    throw args.usageError("choose a benchmark: engine, score")
+    throw args.usageError("choose a benchmark: engine, score, train")
   }
 }
