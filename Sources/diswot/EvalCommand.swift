@@ -56,7 +56,7 @@ enum EvalCommand {
     Parallel.configure(threads: try args.int("threads", default: Parallel.defaultThreads, range: 1...256))
 
     let file = try SafetensorsFile.read(path: weightsPath)
-    let model = try ModelZoo.load(file, name: args.string("model"))
+    let model = try ModelZoo.loadAny(file, name: args.string("model"))
     var dataset = try spec.load(split, limit: limit)
     guard dataset.imageShape.first == model.inputChannels else {
       throw CommandLineError.data("the model takes \(model.inputChannels)-channel images, the data has \(dataset.imageShape)")
@@ -75,7 +75,7 @@ enum EvalCommand {
     bar.finish()
     let seconds = Date().timeIntervalSince(start)
     let report = Report(
-      model: model.description.name, weights: weightsPath, data: spec.description, split: split.rawValue,
+      model: model.metadata["key"] ?? model.metadata["arch"] ?? "model", weights: weightsPath, data: spec.description, split: split.rawValue,
       normalization: normalization.description, correct: correct, samples: dataset.count,
       accuracy: Double(correct) / Double(dataset.count), seconds: seconds,
       imagesPerSecond: Double(dataset.count) / seconds)

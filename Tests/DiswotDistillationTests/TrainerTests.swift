@@ -71,4 +71,25 @@ final class TrainerTests: XCTestCase {
     _ = try Trainer(spec: ok, directory: out, resume: false)
     XCTAssertThrowsError(try Trainer(spec: ok, directory: out, resume: false)) { XCTAssertTrue("\($0)".contains("already holds a run")) }
   }
+
+  /// A student from a search space is saved with its space and genotype, and
+  /// `ModelZoo.loadAny` rebuilds it from the file alone.
+  func testSearchSpaceStudentRoundTrips() throws {
+    let data = try SyntheticCIFAR.write(train: 64, test: 32)
+    defer { try? FileManager.default.removeItem(at: data) }
+    let out = temporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: out) }
+    let space = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+      .deletingLastPathComponent().appendingPathComponent("SearchSpaces/resnet-cifar-depth.json").path
+    let spec = TrainingSpec(
+      student: .init(space: space, arch: ["depths": [1, 3, 1], "widths": [16, 32, 64]]), data: "cifar10:\(data.path)",
+      epochs: 1, batch: 32, schedule: "cosine", seed: 4)
+    let result = try Trainer(spec: spec, directory: out, resume: false).run()
+    let file = try SafetensorsFile.read(path: result.studentPath)
+    XCTAssertEqual(file.metadata["key"], "depths=1,3,1;widths=16,32,64")
+    let model = try ModelZoo.loadAny(file)
+    XCTAssertEqual(model.parameterCount, try SearchSpace.load(path: space).build(
+      SearchSpace.load(path: space).genotype(fromJSON: ["depths": [1, 3, 1], "widths": [16, 32, 64]])).parameterCount)
+    XCTAssertTrue(file.tensors.keys.contains("layer2.0.downsample.0.weight"), "option-B names")
+  }
 }

@@ -1,3 +1,5 @@
+import DiswotJSON
+import DiswotTensor
 import Foundation
 
 /// Finds a search-space file from a path or a bare name such as `resnet-cifar-depth`.
@@ -34,5 +36,23 @@ public enum SearchSpaceLocator {
       url.deleteLastPathComponent()
     }
     return result
+  }
+}
+
+extension ModelZoo {
+  /// Builds the network a weights file describes and loads it: a student trained from a
+  /// search space carries `space` and `genotype` in its metadata (rebuilt from that space);
+  /// anything else is read as a CIFAR ResNet (`load(_:name:)`).
+  public static func loadAny(_ file: SafetensorsFile, name: String? = nil) throws -> any Classifier {
+    guard let spaceName = file.metadata["space"], let archText = file.metadata["genotype"] else {
+      return try load(file, name: name)
+    }
+    let space = try SearchSpace.load(path: SearchSpaceLocator.resolve(spaceName))
+    guard let arch = JSONValue.parse(archText) else {
+      throw ModelError.stateMismatch("metadata 'genotype' is not valid JSON: \(archText)")
+    }
+    let model = try space.build(space.genotype(fromJSON: arch), classCount: classCount(in: file))
+    try model.loadState(file.tensors)
+    return model
   }
 }
