@@ -19,6 +19,17 @@ public protocol ForwardObserver: AnyObject {
   func observeBatchNorm(variance: [Float])
 }
 
+/// Sees what flows back into each convolution and linear layer during a backward pass.
+/// Gradient-based zero-cost proxies need more than parameter gradients (Fisher reads every
+/// Conv2d's and Linear's output with dL/d(output), the reference's backward hook on an
+/// identity after each such layer), and composite layers never expose those tensors.
+public protocol BackwardObserver: AnyObject {
+  /// Called by each `Conv2d` and `Linear` at the start of its `backward`, in backward
+  /// order, with the output of its recorded forward pass and dL/d(that output) (same
+  /// shape: [N, C, H, W] or [N, K]). `layer` is the Conv2d or Linear itself.
+  func observeOutputGradient(layer: Layer, output: Tensor, dOutput: Tensor)
+}
+
 /// Everything a forward pass needs besides its input.
 public struct ForwardMode {
   public var batchNorm: BatchNormMode
@@ -28,11 +39,20 @@ public struct ForwardMode {
   /// statistics). Off by default, so scoring and evaluation keep nothing beyond their
   /// outputs; a forward pass without it also drops what an earlier pass kept.
   public var recordsForBackward: Bool
+  /// Optional observer of the backward passes of this (recording) forward pass: each
+  /// Conv2d and Linear then also keeps its output and the observer with its record, and
+  /// reports to it from every `backward` of that record. Ignored without
+  /// `recordsForBackward`; nil on every hot path (training keeps nothing extra).
+  public var backwardObserver: BackwardObserver?
 
-  public init(batchNorm: BatchNormMode, observer: ForwardObserver? = nil, recordsForBackward: Bool = false) {
+  public init(
+    batchNorm: BatchNormMode, observer: ForwardObserver? = nil, recordsForBackward: Bool = false,
+    backwardObserver: BackwardObserver? = nil
+  ) {
     self.batchNorm = batchNorm
     self.observer = observer
     self.recordsForBackward = recordsForBackward
+    self.backwardObserver = backwardObserver
   }
 
   /// Running batch-norm statistics, no observer.
@@ -90,6 +110,9 @@ public enum StateKind: Sendable, Equatable {
 ///   place or by assignment, same shape) and may modify gradients (e.g. clip them).
 /// - `zeroGradients` sets every gradient buffer to zero without reallocating; a trainer
 ///   calls it once per step before `backward`.
+/// - A recording forward pass with a `ForwardMode.backwardObserver` makes every Conv2d
+///   and Linear report its output and dL/d(output) to that observer in each `backward` of
+///   the record (see `BackwardObserver`); nothing else changes.
 public protocol Layer: AnyObject {
   /// Runs the layer on a batch.
   func forward(_ x: Tensor, mode: ForwardMode) throws(TensorError) -> Tensor

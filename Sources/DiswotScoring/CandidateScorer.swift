@@ -5,10 +5,15 @@ import DiswotTensor
 ///
 /// The teacher's forward pass and everything derived from it (classifier gradient,
 /// relation matrix) happen once, in `init`; scoring a candidate then costs one student
-/// forward pass (plus two more per repeat for Zen-score, only when asked for). Both
-/// networks run with training-mode batch norm that does not update running statistics,
-/// so scoring never changes a model. A score is a pure function of (teacher, probe
-/// batch, student weights).
+/// forward pass (plus two more per repeat for Zen-score, and for the gradient-based
+/// proxies one recording forward pass with a backward pass for the loss (grad_norm, snip,
+/// fisher) and one for the input Jacobian (jacob_cov), and a batch-1 forward and backward
+/// pass for synflow, with two more forward passes when it overflows Float; each only when
+/// asked for). Both networks run with training-mode batch norm
+/// that does not update running statistics (synflow bypasses batch norm and restores
+/// every state tensor it changes), so scoring never changes a model's weights or
+/// statistics; gradient buffers are left zeroed. A score is a pure function of (teacher,
+/// probe batch, student weights).
 public final class CandidateScorer {
   public let probe: ProbeBatch
   public let proxies: [Proxy]
@@ -78,6 +83,10 @@ public final class CandidateScorer {
       var rng = SeededGenerator(seed: zenSeed)
       scores[Proxy.zen.rawValue] = try zenScore(
         forward: { x, mode in try student.classify(x, mode: mode) }, inputShape: shape, repeats: 1, rng: &rng)
+    }
+    if proxies.contains(where: \.isGradientBased) {
+      let values = try gradientProxyScores(proxies, model: student, images: probe.images, labels: probe.labels)
+      for (proxy, value) in values { scores[proxy.rawValue] = value }
     }
     return Result(scores: scores, semanticForm: form)
   }

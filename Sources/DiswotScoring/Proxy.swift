@@ -14,12 +14,39 @@ public enum Proxy: String, Sendable, Codable, CaseIterable {
   case nwot
   /// Zen-score: feature sensitivity to Gaussian input perturbation (Lin et al. 2021).
   case zen
+  /// Σ over Conv2d and Linear weights of ‖∂L/∂W‖₂, L the probe batch's mean cross-entropy
+  /// (Abdelfattah et al., ICLR 2021, "Zero-Cost Proxies for Lightweight NAS").
+  case gradNorm = "grad_norm"
+  /// SNIP saliency Σ |∂L/∂W ⊙ W| over Conv2d and Linear weights (Lee et al. 2019, as in
+  /// Abdelfattah et al. 2021).
+  case snip
+  /// SynFlow Σ |∂R/∂W ⊙ W| with every parameter made positive, batch norm bypassed and R
+  /// the sum of the logits on one all-ones image (Tanaka et al. 2020, as in Abdelfattah et al.).
+  case synflow
+  /// Fisher: Σ over Conv2d and Linear outputs of ½·mean over the batch of (Σ_spatial
+  /// act·∂L/∂act)², per channel, weighted by the layer's fan-in (Turner et al. 2020, as in
+  /// Abdelfattah et al.).
+  case fisher
+  /// Jacobian covariance: −Σ log(λ + k) + 1/(λ + k) over the eigenvalues of the correlation
+  /// matrix of the input gradients of the summed logits (Mellor et al. 2020 v1, k = 1e-5).
+  case jacobCov = "jacob_cov"
 
   /// Whether a larger value predicts a better student (used when ranking and searching).
   public var higherIsBetter: Bool {
     switch self {
     case .semantic, .relation: return false
     case .diswot, .params, .macs, .nwot, .zen: return true
+    // The reference code reports every gradient-based proxy so that larger predicts a more
+    // accurate network (its rank correlations with accuracy are positive).
+    case .gradNorm, .snip, .synflow, .fisher, .jacobCov: return true
+    }
+  }
+
+  /// The proxies that need backward passes (`gradientProxyScores` computes them).
+  public var isGradientBased: Bool {
+    switch self {
+    case .gradNorm, .snip, .synflow, .fisher, .jacobCov: return true
+    case .diswot, .semantic, .relation, .params, .macs, .nwot, .zen: return false
     }
   }
 

@@ -12,7 +12,8 @@ enum ScoreCommand {
     discussion: """
       Each candidate is built from the space, initialised (seeded by --seed and its key, so \
       the same candidate always gets the same weights) and scored on one probe batch against \
-      the teacher, whose features are computed once. Both run with training-mode batch norm. \
+      the teacher, whose features are computed once. Both run with training-mode batch norm \
+      (synflow bypasses it, as its reference does). \
       Without --teacher-weights the teacher is randomly initialised, as in the published \
       DisWOT search code.
       """,

@@ -15,6 +15,9 @@ public final class Conv2d: Layer {
   public private(set) var biasGradient: Tensor?
   /// The input of the last recording forward pass.
   private var recordedInput: Tensor?
+  /// The output of the last recording forward pass and who watches its gradient, kept
+  /// only when that pass had a `ForwardMode.backwardObserver`.
+  private var observedOutput: (output: Tensor, observer: BackwardObserver)?
 
   public init(_ geometry: Conv2dGeometry, bias: Bool = false) throws(TensorError) {
     try geometry.validate()
@@ -25,11 +28,16 @@ public final class Conv2d: Layer {
 
   public func forward(_ x: Tensor, mode: ForwardMode) throws(TensorError) -> Tensor {
     recordedInput = mode.recordsForBackward ? x : nil
-    guard Conv2dAlgorithm(geometry) == .winograd else {
-      return try conv2d_forward(x, weight: weight, bias: bias, geometry: geometry)
+    observedOutput = nil
+    let y: Tensor
+    if Conv2dAlgorithm(geometry) == .winograd {
+      if winogradWeights == nil { winogradWeights = try winogradTransformWeights(weight, geometry: geometry) }
+      y = try conv2d_forward(x, winogradWeights: winogradWeights!, bias: bias, geometry: geometry)
+    } else {
+      y = try conv2d_forward(x, weight: weight, bias: bias, geometry: geometry)
     }
-    if winogradWeights == nil { winogradWeights = try winogradTransformWeights(weight, geometry: geometry) }
-    return try conv2d_forward(x, winogradWeights: winogradWeights!, bias: bias, geometry: geometry)
+    if mode.recordsForBackward, let observer = mode.backwardObserver { observedOutput = (y, observer) }
+    return y
   }
 
   public func backward(_ dy: Tensor) throws(TensorError) -> Tensor {
@@ -40,6 +48,9 @@ public final class Conv2d: Layer {
   /// first convolution: nothing upstream needs it, and it costs as much as the forward).
   public func backward(_ dy: Tensor, computeInputGradient: Bool) throws(TensorError) -> Tensor? {
     guard let x = recordedInput else { throw missingRecord("Conv2d") }
+    if let observedOutput {
+      observedOutput.observer.observeOutputGradient(layer: self, output: observedOutput.output, dOutput: dy)
+    }
     prepareGradient(&weightGradient, for: weight)
     if let bias { prepareGradient(&biasGradient, for: bias) }
     return try conv2d_backward(

@@ -11,6 +11,9 @@ public final class Linear: Layer {
   public private(set) var biasGradient: Tensor?
   /// The input of the last recording forward pass.
   private var recordedInput: Tensor?
+  /// The output of the last recording forward pass and who watches its gradient, kept
+  /// only when that pass had a `ForwardMode.backwardObserver`.
+  private var observedOutput: (output: Tensor, observer: BackwardObserver)?
 
   public init(inFeatures: Int, outFeatures: Int) {
     weight = Tensor(zeros: [outFeatures, inFeatures])
@@ -22,11 +25,17 @@ public final class Linear: Layer {
 
   public func forward(_ x: Tensor, mode: ForwardMode) throws(TensorError) -> Tensor {
     recordedInput = mode.recordsForBackward ? x : nil
-    return try linear_forward(x, weight: weight, bias: bias)
+    observedOutput = nil
+    let y = try linear_forward(x, weight: weight, bias: bias)
+    if mode.recordsForBackward, let observer = mode.backwardObserver { observedOutput = (y, observer) }
+    return y
   }
 
   public func backward(_ dy: Tensor) throws(TensorError) -> Tensor {
     guard let x = recordedInput else { throw missingRecord("Linear") }
+    if let observedOutput {
+      observedOutput.observer.observeOutputGradient(layer: self, output: observedOutput.output, dOutput: dy)
+    }
     prepareGradient(&weightGradient, for: weight)
     prepareGradient(&biasGradient, for: bias)
     return try linear_backward(x, weight: weight, dOutput: dy, dWeight: &weightGradient!, dBias: &biasGradient)!
