@@ -47,19 +47,40 @@ let wire = Target.target(name: "DiswotWire", dependencies: ["CZeroMQ", "DiswotJS
 /// Argument parsing and terminal conventions shared by every executable.
 let commandLine = Target.target(name: "DiswotCommandLine", dependencies: ["DiswotJSON"])
 
+// MARK: - The service (diswotd and its workers, as a library so tests reach it)
+
+/// The daemon's event loop (client, worker and event sockets; searches fed to workers;
+/// training jobs; durable state) and the worker's loop (Paranoid Pirate, scoring sessions,
+/// the trainer on a background thread). `diswotd` and `diswot-worker` are thin mains over it.
+let daemon = Target.target(
+  name: "DiswotDaemon",
+  dependencies: [
+    "DiswotWire", "DiswotStore", "DiswotSearch", "DiswotScoring", "DiswotModels", "DiswotDistillation", "DiswotData",
+    "DiswotTensor", "DiswotJSON", "DiswotFiles", "DiswotCommandLine",
+  ])
+
 // MARK: - Executables
 
-/// `diswot`: the user's command-line tool.
+/// `diswot`: the user's command-line tool (local commands, and the daemon's client).
 let diswot = Target.executableTarget(
   name: "diswot",
   dependencies: [
     "DiswotTensor", "DiswotModels", "DiswotData", "DiswotScoring", "DiswotSearch", "DiswotDistillation", "DiswotJSON",
-    "DiswotCommandLine",
+    "DiswotCommandLine", "DiswotWire",
   ])
+/// `diswotd`: the daemon. Serves clients, farms candidates out to workers, keeps state in SQLite.
+let diswotd = Target.executableTarget(
+  name: "diswotd", dependencies: ["DiswotDaemon", "DiswotCommandLine", "DiswotWire"])
+/// `diswot-worker`: an evaluator process (scoring and training) that connects to diswotd.
+let worker = Target.executableTarget(
+  name: "diswot-worker", dependencies: ["DiswotDaemon", "DiswotCommandLine", "DiswotWire"])
 /// `diswot-bench`: performance measurements behind Scripts/bench.sh.
 let bench = Target.executableTarget(
   name: "diswot-bench",
-  dependencies: ["DiswotTensor", "DiswotModels", "DiswotScoring", "DiswotDistillation", "DiswotCommandLine", "COpenBLAS"])
+  dependencies: [
+    "DiswotTensor", "DiswotModels", "DiswotScoring", "DiswotDistillation", "DiswotCommandLine", "DiswotWire", "DiswotJSON",
+    "COpenBLAS",
+  ])
 
 // MARK: - Test helpers
 
@@ -92,6 +113,13 @@ let distillationTests = Target.testTarget(
 let storeTests = Target.testTarget(name: "DiswotStoreTests", dependencies: ["DiswotStore", "DiswotTestSupport"])
 let wireTests = Target.testTarget(name: "DiswotWireTests", dependencies: ["DiswotWire", "DiswotTestSupport"])
 let cliTests = Target.testTarget(name: "diswotTests", dependencies: ["DiswotTestSupport"])
+/// The daemon, workers and client as real processes on loopback (kill -9, restarts,
+/// malformed requests, CURVE); reads the store directly to check exactly-once scoring.
+let daemonTests = Target.testTarget(
+  name: "DiswotDaemonTests",
+  dependencies: [
+    "DiswotDaemon", "DiswotWire", "DiswotStore", "DiswotSearch", "DiswotModels", "DiswotScoring", "DiswotJSON", "DiswotTestSupport",
+  ])
 
 // MARK: - Package
 
@@ -100,12 +128,15 @@ let package = Package(
   platforms: [.macOS(.v13)],
   products: [
     .executable(name: "diswot", targets: ["diswot"]),
+    .executable(name: "diswotd", targets: ["diswotd"]),
+    .executable(name: "diswot-worker", targets: ["diswot-worker"]),
     .library(name: "DiswotModels", targets: ["DiswotModels"]),
   ],
   targets: [
     cOpenBLAS, cZeroMQ, cSQLite,
-    files, json, tensor, models, data, scoring, search, distillation, store, wire, commandLine,
-    diswot, bench, storeCrashTest,
+    files, json, tensor, models, data, scoring, search, distillation, store, wire, commandLine, daemon,
+    diswot, diswotd, worker, bench, storeCrashTest,
     testSupport, tensorTests, modelsTests, dataTests, commandLineTests, scoringTests, searchTests, distillationTests, storeTests, wireTests, cliTests,
+    daemonTests,
   ]
 )

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Performance figures for Docs/benchmarks.md (not part of the test suite).
 # Usage: Scripts/bench.sh [diswot-bench arguments]   (default: every benchmark)
+#   Scripts/bench.sh engine | score | broker | daemon-search [--help for options]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 Scripts/bootstrap.sh
-swift build -c release --product diswot-bench >&2
+# The service benchmarks run real diswotd and diswot-worker processes beside diswot-bench.
+for product in diswot-bench diswotd diswot-worker; do swift build -c release --product "$product" >&2; done
 bench=.build/release/diswot-bench
 if [ $# -gt 0 ]; then exec "$bench" "$@"; fi
 echo "== engine: ResNet-56 forward, batch 64"
@@ -13,3 +15,9 @@ echo "== score: all resnet-cifar-depth candidates against ResNet-56, batch 64"
 "$bench" score
 echo "== train: ResNet-20 training steps, plain and KD from ResNet-56, batch 64"
 "$bench" train
+echo "== broker: no-op tasks through diswotd, 2 workers"
+"$bench" broker --tasks 50000 --workers 2
+echo "== daemon search: resnet-cifar-depth against ResNet-56, 1 then 2 single-threaded workers"
+"$bench" daemon-search --workers 1,2 --budget 64
+echo "== daemon search with no-op workers: the daemon's engine + SQLite path"
+"$bench" daemon-search --workers 2 --noop --space nas-bench-201 --budget 2000

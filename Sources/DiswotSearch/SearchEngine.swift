@@ -139,6 +139,61 @@ public struct SearchEngine: Sendable, Codable, Equatable {
     return nil
   }
 
+  // MARK: - Checkpoints without the history
+
+  /// Everything of the engine except its history, for callers that keep the history
+  /// themselves, in order (the daemon's evaluations table): its size does not grow with
+  /// the search, so it can be written with every evaluation.
+  public struct Checkpoint: Sendable, Codable, Equatable {
+    public var configuration: SearchConfiguration
+    /// How many evaluations the history holds (checked on restore).
+    public var evaluations: Int
+    public var population: [Int]
+    public var pending: [Proposal]
+    public var spent: Int
+    public var status: Status
+    var rng: SeededGenerator
+
+    enum CodingKeys: String, CodingKey {
+      case configuration, evaluations, population, pending, spent, status, rng
+    }
+  }
+
+  /// The engine's state apart from its history.
+  public var checkpoint: Checkpoint {
+    Checkpoint(
+      configuration: configuration, evaluations: history.count, population: population, pending: pending, spent: spent,
+      status: status, rng: rng)
+  }
+
+  /// The engine a `checkpoint` was taken of, given its history: every scored candidate in
+  /// the order it was recorded (the evaluation index is the position, 1-based).
+  public init(checkpoint: Checkpoint, history: [(key: String, genotype: Genotype, score: Double)]) throws(SearchError) {
+    try checkpoint.configuration.validate()
+    guard history.count == checkpoint.evaluations else {
+      throw .invalidState("the checkpoint counts \(checkpoint.evaluations) evaluations, the history has \(history.count)")
+    }
+    guard checkpoint.population.allSatisfy({ (0..<history.count).contains($0) }),
+      checkpoint.population.count <= checkpoint.configuration.population
+    else { throw .invalidState("population members outside the history") }
+    guard checkpoint.spent == history.count + checkpoint.pending.count, checkpoint.spent <= checkpoint.configuration.budget else {
+      throw .invalidState("spent \(checkpoint.spent) is not the \(history.count) evaluations plus \(checkpoint.pending.count) pending")
+    }
+    configuration = checkpoint.configuration
+    rng = checkpoint.rng
+    population = checkpoint.population
+    pending = checkpoint.pending
+    spent = checkpoint.spent
+    status = checkpoint.status
+    for (i, h) in history.enumerated() {
+      guard h.score.isFinite, scored[h.key] == nil, !pending.contains(where: { $0.key == h.key }) else {
+        throw .invalidState("history entry \(i + 1) (\(h.key)) is repeated, pending or not finite")
+      }
+      scored[h.key] = i
+      self.history.append(Evaluation(key: h.key, genotype: h.genotype, score: h.score, index: i + 1))
+    }
+  }
+
   /// The best of `sample` distinct members drawn uniformly from the population.
   private mutating func tournamentWinner() -> Genotype {
     var candidates = population

@@ -65,6 +65,9 @@ public enum WireProtocol {
   /// The ZAP domain the daemon's CURVE server sockets use.
   public static let zapDomain = "diswot"
 
+  /// The software version peers report (`version` command, READY).
+  public static let softwareVersion = "0.6.0"
+
   /// A fresh request id (a lowercase UUID).
   public static func newRequestID() -> String { UUID().uuidString.lowercased() }
 
@@ -109,6 +112,8 @@ public enum WorkerCommand: String, Sendable, CaseIterable, Codable {
   case progress = "PROGRESS"
   /// worker → daemon: a training job ended.
   case done = "DONE"
+  /// daemon → worker: stop a TASK or TRAIN job (the search or job was cancelled or paused).
+  case cancel = "CANCEL"
   /// both ways: the sender is going away (or, from the daemon, the worker must reconnect).
   case disconnect = "DISCONNECT"
 }
@@ -765,24 +770,63 @@ public struct TaskResult: WorkerPayload, Equatable {
   }
 }
 
-/// TRAIN: `{"job_id": "…", "spec": {…}}`; the job spec is defined with the trainer.
+/// TRAIN: `{"job_id": "…", "spec": {TrainingSpec}, "directory": "…"?}`: the trainer's
+/// settings (`TrainingSpec` as JSON) and the run directory on the worker's machine, where
+/// the worker resumes from the last checkpoint if there is one.
 public struct TrainJob: WorkerPayload, Equatable {
   public static let command = WorkerCommand.train
   public var jobID: String
   public var spec: [String: JSONValue]
+  /// The run directory (`<state dir>/jobs/<job id>` on the daemon's machine); nil lets the
+  /// worker choose (its `--jobs-dir`).
+  public var directory: String?
 
-  public init(jobID: String, spec: [String: JSONValue]) {
+  public init(jobID: String, spec: [String: JSONValue], directory: String? = nil) {
     self.jobID = jobID
     self.spec = spec
+    self.directory = directory
   }
 
   public init(body: [String: JSONValue]) throws(ProtocolError) {
     let f = Fields(body, "TRAIN")
     jobID = try f.identifier("job_id")
     spec = try f.object("spec")
+    directory = try f.optionalString("directory", maxBytes: 4096)
   }
 
-  public var body: [String: JSONValue] { ["job_id": .string(jobID), "spec": .object(spec)] }
+  public var body: [String: JSONValue] {
+    var body: [String: JSONValue] = ["job_id": .string(jobID), "spec": .object(spec)]
+    if let directory { body["directory"] = .string(directory) }
+    return body
+  }
+}
+
+/// CANCEL: `{"task_id": "…"}` or `{"job_id": "…"}`: stop that work. A cancelled TASK needs
+/// no RESULT (the daemon ignores one that arrives); a cancelled TRAIN job checkpoints and
+/// ends with a DONE carrying an error.
+public struct WorkerCancel: WorkerPayload, Equatable {
+  public static let command = WorkerCommand.cancel
+  public var taskID: String?
+  public var jobID: String?
+
+  public init(taskID: String? = nil, jobID: String? = nil) {
+    self.taskID = taskID
+    self.jobID = jobID
+  }
+
+  public init(body: [String: JSONValue]) throws(ProtocolError) {
+    let f = Fields(body, "CANCEL")
+    taskID = try f.optionalString("task_id", maxBytes: 128)
+    jobID = try f.optionalString("job_id", maxBytes: 128)
+    guard (taskID == nil) != (jobID == nil) else {
+      throw ProtocolError(.invalidArgument, "CANCEL: give exactly one of 'task_id' and 'job_id'")
+    }
+  }
+
+  public var body: [String: JSONValue] {
+    if let taskID { return ["task_id": .string(taskID)] }
+    return ["job_id": .string(jobID ?? "")]
+  }
 }
 
 /// PROGRESS: `{"job_id": "…", "progress": {"epoch": 3, "epochs": 200, "loss": 1.2, …}}`.

@@ -34,13 +34,32 @@ let bench = CommandSpec(
         .value("threads", valueName: "n", help: "Engine threads (default: all cores)."),
         .json,
       ]),
+    CommandSpec(
+      "broker", abstract: "Round trips of no-op tasks through diswotd (no store, no engine): broker capacity.",
+      options: [
+        .value("tasks", valueName: "n", default: "50000", help: "One-candidate tasks to send."),
+        .value("workers", valueName: "n", default: "2", help: "No-op local workers."),
+        .json,
+      ]),
+    CommandSpec(
+      "daemon-search", abstract: "A whole search through diswotd with 1, 2, … single-threaded local workers.",
+      options: [
+        .value("workers", valueName: "list", default: "1,2", help: "Worker counts to run, one search each."),
+        .value("space", valueName: "name", default: "resnet-cifar-depth", help: "Search space."),
+        .value("teacher", valueName: "name", default: "resnet56", help: "Randomly initialised teacher."),
+        .value("batch", valueName: "n", default: "64", help: "Probe batch size."),
+        .value("budget", valueName: "n", default: "64", help: "Evaluations (random search)."),
+        .flag("noop", help: "No-op workers: measures the daemon's engine, SQLite and dispatch path."),
+        .json,
+      ]),
   ])
 
 runMain {
   let args = try bench.parse()
   Log.configure(from: args)
-  let threads = try args.int("threads", default: Parallel.defaultThreads, range: 1...256)
-  Parallel.configure(threads: threads)
+  if ["engine", "score", "train"].contains(args.subcommandPath.first ?? "") {
+    Parallel.configure(threads: try args.int("threads", default: Parallel.defaultThreads, range: 1...256))
+  }
   switch args.subcommandPath {
   case ["engine"]:
     let batch = try args.int("batch", range: 1...1024)!
@@ -85,7 +104,31 @@ runMain {
       }
       print(table.render(), terminator: "")
     }
+  case ["broker"]:
+    let r = try DaemonBench.broker(tasks: try args.int("tasks", range: 1...100_000_000)!, workers: try args.int("workers", range: 1...64)!)
+    if args.flag("json") {
+      try JSONOutput.print(r)
+    } else {
+      print(String(format: "broker: %d no-op tasks through diswotd to %d workers in %.2f s: %.0f tasks/s", r.tasks, r.workers, r.seconds, r.tasksPerSecond))
+    }
+  case ["daemon-search"]:
+    var results: [DaemonBench.SearchResult] = []
+    for workers in args.list("workers").compactMap({ Int($0) }) {
+      let r = try DaemonBench.search(
+        workers: workers, noop: args.flag("noop"), space: args.string("space", default: "resnet-cifar-depth"),
+        teacher: args.string("teacher", default: "resnet56"), batch: try args.int("batch", range: 2...4096)!,
+        budget: try args.int("budget", range: 1...1_000_000)!)
+      results.append(r)
+      if !args.flag("json") {
+        print(String(format: "%d worker%@: %d evaluations in %.2f s = %.2f/s, %.2f/s after the first result (worker time %.1f s)%@",
+                     r.workers, r.workers == 1 ? "" : "s", r.evaluations, r.seconds, r.evaluationsPerSecond, r.steadyEvaluationsPerSecond,
+                     r.workerSeconds,
+                     results.count > 1 ? String(format: "; %.2f× / %.2f× the first", r.evaluationsPerSecond / results[0].evaluationsPerSecond,
+                                                r.steadyEvaluationsPerSecond / results[0].steadyEvaluationsPerSecond) : ""))
+      }
+    }
+    if args.flag("json") { try JSONOutput.print(results) }
   default:
-    throw args.usageError("choose a benchmark: engine, score, train")
+    throw args.usageError("choose a benchmark: engine, score, train, broker, daemon-search")
   }
 }

@@ -5,7 +5,8 @@ import DiswotScoring
 import DiswotSearch
 import Foundation
 
-/// `diswot search --local`: an evolutionary search in this process.
+/// `diswot search --local`: an evolutionary search in this process; `diswot search start`
+/// and its siblings (SearchDaemonCommands.swift): the same search through diswotd.
 enum SearchCommand {
   static let spec = CommandSpec(
     "search", abstract: "Search a space for the best student under a budget.",
@@ -13,10 +14,11 @@ enum SearchCommand {
       With --local the search runs in this process: aging evolution (or random search) \
       proposes candidates, each is scored like 'diswot score' does, and candidates over the \
       parameter, MAC or latency limits are never evaluated. The same seed gives the same \
-      search.
+      search. 'diswot search start' runs it through diswotd on its workers instead (same \
+      options), and the other subcommands follow and steer daemon searches.
       """,
     options: [
-      .flag("local", help: "Run the search in this process (the daemon comes with diswotd)."),
+      .flag("local", help: "Run the search in this process (else use a subcommand: start, status, …)."),
       .value("proxy", valueName: "name", default: "diswot", help: "What to maximise: \(Proxy.allCases.map(\.rawValue).joined(separator: ", ")) (semantic and relation are minimised)."),
       .value("strategy", valueName: "evolution|random", default: "evolution", help: "Aging evolution, or random search as a baseline."),
       .value("population", valueName: "P", default: "10", help: "Population size of aging evolution."),
@@ -28,7 +30,8 @@ enum SearchCommand {
       .value("top", valueName: "k", default: "5", help: "How many of the best architectures to report."),
       .json,
       .value("jsonl", valueName: "file", help: "Write every evaluation as a JSON line to this file."),
-    ] + ScoringOptions.options)
+    ] + ScoringOptions.options,
+    subcommands: SearchDaemonCommands.subcommands, runnable: true)
 
   /// One reported architecture.
   struct Entry: Encodable {
@@ -39,8 +42,9 @@ enum SearchCommand {
     var macs: Int
   }
 
-  /// What `--json` prints.
+  /// What `--json` prints (`id` only for daemon searches).
   struct Report: Encodable {
+    var id: String?
     var best: [Entry]
     var pareto: [Entry]
     var evaluations: Int
@@ -50,29 +54,20 @@ enum SearchCommand {
     var seconds: Double
 
     enum CodingKeys: String, CodingKey {
-      case best, pareto, evaluations, status, proxy, seconds
+      case id, best, pareto, evaluations, status, proxy, seconds
       case evaluationsToBest = "evaluations_to_best"
     }
   }
 
   static func run(_ args: ParsedArguments) throws {
     guard args.flag("local") else {
-      throw args.usageError("searches through the daemon are not available yet; run with --local")
+      throw args.usageError("give --local to search in this process, or a subcommand (start, status, list, best, cancel, pause, resume) to use diswotd")
     }
-    guard let proxy = Proxy(rawValue: args.string("proxy", default: "diswot")) else {
-      throw args.usageError("unknown proxy '\(args.string("proxy", default: ""))' (known: \(Proxy.allCases.map(\.rawValue).joined(separator: ", ")))")
-    }
+    let proxy = try proxy(args)
     let session = try ScoringSession(spec: try ScoringOptions.spec(args, proxies: [proxy]))
-    guard let strategy = SearchConfiguration.Strategy(rawValue: args.string("strategy", default: "evolution")) else {
-      throw args.usageError("--strategy must be evolution or random")
-    }
-    var engine = try SearchEngine(configuration: SearchConfiguration(
-      strategy: strategy, population: try args.int("population", range: 1...100_000)!,
-      sample: try args.int("sample", range: 1...100_000)!, budget: try args.int("budget", range: 1...10_000_000)!,
-      seed: try ScoringOptions.seed(args)))
-    let costs = CostModel(space: session.space, constraints: Constraints(
-      maxParams: try args.int("max-params", range: 1...Int(1e12)), maxMACs: try args.int("max-macs", range: 1...Int(1e15)),
-      maxLatencyMilliseconds: try args.double("max-latency-ms", range: 0.001...1e6)))
+    let strategy = try configuration(args).strategy
+    var engine = try SearchEngine(configuration: try configuration(args))
+    let costs = CostModel(space: session.space, constraints: try constraints(args))
     let jsonl = try args.string("jsonl").map { try JSONLinesWriter(path: $0) }
     defer { jsonl?.close() }
     Log.info("searching \(session.space.name) (\(Int(session.space.size)) architectures) for \(proxy.rawValue) against \(session.teacherDescription), \(strategy.rawValue), budget \(engine.configuration.budget)")
@@ -104,11 +99,37 @@ enum SearchCommand {
       return Entry(arch: ev.arch, key: e.key, score: sign * e.score, params: ev.params, macs: ev.macs)
     }
     let report = Report(
-      best: engine.best(try args.int("top", range: 1...10_000)!).map(entry),
+      id: nil, best: engine.best(try args.int("top", range: 1...10_000)!).map(entry),
       pareto: paretoFront(engine.history, score: { $0.score }, cost: { evaluations[$0.key]!.macs }).map(entry),
       evaluations: engine.history.count, evaluationsToBest: engine.evaluationsToBest, status: "\(engine.status)",
       proxy: proxy.rawValue, seconds: Date().timeIntervalSince(start))
     if args.flag("json") { try JSONOutput.print(report) } else { printReport(report) }
+  }
+
+  /// The objective (`--proxy`).
+  static func proxy(_ args: ParsedArguments) throws -> Proxy {
+    guard let proxy = Proxy(rawValue: args.string("proxy", default: "diswot")) else {
+      throw args.usageError("unknown proxy '\(args.string("proxy", default: ""))' (known: \(Proxy.allCases.map(\.rawValue).joined(separator: ", ")))")
+    }
+    return proxy
+  }
+
+  /// Strategy, population, tournament, budget and seed, as `--local` and `start` read them.
+  static func configuration(_ args: ParsedArguments) throws -> SearchConfiguration {
+    guard let strategy = SearchConfiguration.Strategy(rawValue: args.string("strategy", default: "evolution")) else {
+      throw args.usageError("--strategy must be evolution or random")
+    }
+    return SearchConfiguration(
+      strategy: strategy, population: try args.int("population", range: 1...100_000)!,
+      sample: try args.int("sample", range: 1...100_000)!, budget: try args.int("budget", range: 1...10_000_000)!,
+      seed: try ScoringOptions.seed(args))
+  }
+
+  /// The parameter, MAC and latency limits.
+  static func constraints(_ args: ParsedArguments) throws -> Constraints {
+    Constraints(
+      maxParams: try args.int("max-params", range: 1...Int(1e12)), maxMACs: try args.int("max-macs", range: 1...Int(1e15)),
+      maxLatencyMilliseconds: try args.double("max-latency-ms", range: 0.001...1e6))
   }
 
   static func printReport(_ r: Report) {
@@ -119,6 +140,7 @@ enum SearchCommand {
       }
       return t.render()
     }
+    if let id = r.id { print("Search \(id), \(r.status):") }
     print("Best \(r.best.count) of \(r.evaluations) evaluations (best first seen after \(r.evaluationsToBest ?? 0), \(String(format: "%.1f", r.seconds)) s):")
     print(table(r.best), terminator: "")
     print("\nPareto front, \(r.proxy) against MACs:")

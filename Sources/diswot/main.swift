@@ -1,10 +1,21 @@
 import DiswotCommandLine
 
+/// `train` runs locally without a subcommand (TrainCommand) and through the daemon with one.
+let trainCommand: CommandSpec = {
+  var spec = TrainCommand.spec
+  spec.subcommands = TrainDaemonCommands.subcommands
+  spec.isRunnable = true
+  return spec
+}()
+
 /// The `diswot` command: every user-facing operation as a subcommand.
 let diswot = CommandSpec(
   "diswot", abstract: "Find the best student for a teacher before training, then distil it.",
   options: [.quiet, .verbose],
-  subcommands: [EvalCommand.spec, ScoreCommand.spec, RankCommand.spec, SearchCommand.spec, TrainCommand.spec])
+  subcommands: [
+    EvalCommand.spec, ScoreCommand.spec, RankCommand.spec, SearchCommand.spec, trainCommand,
+    ServiceCommands.workers, ServiceCommands.health, ServiceCommands.version, ServiceCommands.keygen,
+  ])
 
 runMain {
   let args = try diswot.parse()
@@ -14,7 +25,13 @@ runMain {
   case ["score"]: try ScoreCommand.run(args)
   case ["rank"]: try RankCommand.run(args)
   case ["search"]: try SearchCommand.run(args)
+  case let path where path.first == "search": try SearchDaemonCommands.run(args)
   case ["train"]: try TrainCommand.run(args)
+  case let path where path.first == "train": try TrainDaemonCommands.run(args)
+  case ["workers"]: try ServiceCommands.runWorkers(args)
+  case ["health"]: try ServiceCommands.runHealth(args)
+  case ["version"]: try ServiceCommands.runVersion(args)
+  case ["keygen"]: try ServiceCommands.runKeygen(args)
   default: throw args.usageError("unknown command")
   }
 }

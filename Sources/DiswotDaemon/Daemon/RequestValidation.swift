@@ -1,0 +1,159 @@
+import DiswotData
+import DiswotDistillation
+import DiswotJSON
+import DiswotModels
+import DiswotScoring
+import DiswotSearch
+import DiswotWire
+import Foundation
+
+/// Reading and checking request bodies. Every failure is a `WireError` the daemon sends
+/// back (`invalid_argument` unless said otherwise); nothing here allocates in proportion
+/// to a number taken from the request before that number was checked.
+enum RequestValidation {
+  /// Largest budget a search may ask for (engine limit 10⁷; more is not a real request).
+  static let maxBudget = 1_000_000
+  /// Largest `k` of `search.best`.
+  static let maxBest = 10_000
+
+  /// Rejects members other than `allowed`.
+  static func checkMembers(_ body: [String: JSONValue], allowed: Set<String>, command: String) throws(WireError) {
+    if let unknown = body.keys.sorted().first(where: { !allowed.contains($0) }) {
+      throw WireError(.invalidArgument, "\(command): unknown field '\(unknown)' (known: \(allowed.sorted().joined(separator: ", ")))")
+    }
+  }
+
+  /// A required id field (`id`, `search_id`).
+  static func id(_ body: [String: JSONValue], _ field: String = "id") throws(WireError) -> String {
+    guard let value = body[field] else { throw WireError(.invalidArgument, "missing field '\(field)'") }
+    guard let id = value.stringValue, (1...64).contains(id.utf8.count),
+      id.utf8.allSatisfy({ (0x21...0x7E).contains($0) })
+    else { throw WireError(.invalidArgument, "field '\(field)' must be an id (1-64 printable characters)") }
+    return id
+  }
+
+  /// An optional display name.
+  static func name(_ body: [String: JSONValue]) throws(WireError) -> String? {
+    guard let value = body["name"], value != .null else { return nil }
+    guard let name = value.stringValue, name.utf8.count <= 128 else {
+      throw WireError(.invalidArgument, "field 'name' must be a string of at most 128 bytes")
+    }
+    return name
+  }
+
+  // MARK: search.start
+
+  /// A checked `search.start`: the stored document (paths resolved), the space and a fresh engine.
+  static func searchStart(
+    _ body: [String: JSONValue], dataRoot: DataRoot
+  ) throws(WireError) -> (document: SearchDocument, space: SearchSpace, engine: SearchEngine) {
+    try checkMembers(body, allowed: ["scoring", "search", "constraints", "name"], command: "search.start")
+    guard let scoringJSON = body["scoring"] else { throw WireError(.invalidArgument, "missing field 'scoring'") }
+    guard let searchJSON = body["search"] else { throw WireError(.invalidArgument, "missing field 'search'") }
+    var scoring = try JSONCoding.decodeStrict(ScoringSpec.self, from: scoringJSON, path: "scoring")
+    let configuration = try JSONCoding.decodeStrict(SearchConfiguration.self, from: searchJSON, path: "search")
+    let constraints = try body["constraints"].flatMap { $0 == .null ? nil : $0 }.map { value throws(WireError) in
+      try JSONCoding.decodeStrict(Constraints.self, from: value, path: "constraints")
+    } ?? Constraints()
+
+    let space = try checkScoring(&scoring, dataRoot: dataRoot)
+    do { try configuration.validate() } catch { throw WireError(.invalidArgument, "search: \(error)") }
+    guard configuration.budget <= maxBudget else {
+      throw WireError(.invalidArgument, "search.budget must be at most \(maxBudget), got \(configuration.budget)")
+    }
+    if let p = constraints.maxParams, !(1...1_000_000_000_000).contains(p) {
+      throw WireError(.invalidArgument, "constraints.max_params must be between 1 and 10^12, got \(p)")
+    }
+    if let m = constraints.maxMACs, !(1...1_000_000_000_000_000).contains(m) {
+      throw WireError(.invalidArgument, "constraints.max_macs must be between 1 and 10^15, got \(m)")
+    }
+    if let l = constraints.maxLatencyMilliseconds, !(l > 0 && l <= 1e6) {
+      throw WireError(.invalidArgument, "constraints.max_latency_ms must be in (0, 10^6], got \(l)")
+    }
+    let engine: SearchEngine
+    do { engine = try SearchEngine(configuration: configuration) } catch { throw WireError(.invalidArgument, "search: \(error)") }
+    let document = SearchDocument(
+      scoring: scoring, search: configuration, constraints: constraints, name: try name(body))
+    return (document, space, engine)
+  }
+
+  /// Checks a scoring spec field by field and resolves its paths; returns the space.
+  static func checkScoring(_ scoring: inout ScoringSpec, dataRoot: DataRoot) throws(WireError) -> SearchSpace {
+    let (spaceSpec, spaceFile) = try dataRoot.resolveSpace(scoring.space)
+    scoring.space = spaceSpec
+    let space: SearchSpace
+    do { space = try SearchSpace.load(path: spaceFile) } catch { throw WireError(.invalidArgument, "scoring.space: \(error)") }
+    guard (2...ProbeBatch.maxBatch).contains(scoring.batch) else {
+      throw WireError(.invalidArgument, "scoring.batch must be between 2 and \(ProbeBatch.maxBatch), got \(scoring.batch)")
+    }
+    if let classes = scoring.classes, !(2...100_000).contains(classes) {
+      throw WireError(.invalidArgument, "scoring.classes must be between 2 and 100000, got \(classes)")
+    }
+    guard !scoring.proxies.isEmpty else { throw WireError(.invalidArgument, "scoring.proxies must name at least one proxy") }
+    guard scoring.proxies.count <= Proxy.allCases.count, Set(scoring.proxies).count == scoring.proxies.count else {
+      throw WireError(.invalidArgument, "scoring.proxies must not repeat a proxy")
+    }
+    guard (1...100).contains(scoring.repeats) else {
+      throw WireError(.invalidArgument, "scoring.repeats must be between 1 and 100, got \(scoring.repeats)")
+    }
+    guard InitializationScheme(rawValue: scoring.initialization) != nil else {
+      throw WireError(.invalidArgument, "scoring.initialization must be one of \(InitializationScheme.allCases.map(\.rawValue).joined(separator: ", "))")
+    }
+    scoring.data = try dataRoot.resolveData(scoring.data, what: "scoring.data")
+    let teacher = scoring.teacher
+    if let arch = teacher.arch {
+      guard teacher.name == nil else { throw WireError(.invalidArgument, "scoring.teacher: give a name or an architecture, not both") }
+      do { _ = try space.build(try space.genotype(fromJSON: arch)) } catch { throw WireError(.invalidArgument, "scoring.teacher.arch: \(error)") }
+    } else {
+      let shortcut = ShortcutType(rawValue: (teacher.shortcut ?? "A").uppercased())
+      guard let shortcut else { throw WireError(.invalidArgument, "scoring.teacher.shortcut must be A or B") }
+      do {
+        try ModelZoo.description(named: teacher.name ?? "resnet56", shortcut: shortcut, classCount: scoring.classes ?? space.classCount).validate()
+      } catch { throw WireError(.invalidArgument, "scoring.teacher.name: \(error)") }
+    }
+    if let weights = teacher.weights {
+      scoring.teacher.weights = try dataRoot.resolve(weights, what: "scoring.teacher.weights")
+    }
+    return space
+  }
+
+  // MARK: train.start
+
+  /// A checked `train.start` spec (student not yet filled in from a search).
+  static func trainingSpec(_ value: JSONValue, dataRoot: DataRoot) throws(WireError) -> TrainingSpec {
+    var spec = try JSONCoding.decodeStrict(TrainingSpec.self, from: value, path: "spec")
+    if let limit = spec.trainLimit, !(1...10_000_000).contains(limit) {
+      throw WireError(.invalidArgument, "spec.train_limit must be between 1 and 10^7, got \(limit)")
+    }
+    if let limit = spec.testLimit, !(1...10_000_000).contains(limit) {
+      throw WireError(.invalidArgument, "spec.test_limit must be between 1 and 10^7, got \(limit)")
+    }
+    spec.data = try dataRoot.resolveData(spec.data, what: "spec.data")
+    guard spec.data != "gaussian" else {
+      throw WireError(.invalidArgument, "spec.data: training needs a labelled dataset (cifar10:DIR, cifar100:DIR or mnist:DIR), not gaussian")
+    }
+    if let teacher = spec.teacher {
+      spec.teacher?.weights = try dataRoot.resolve(teacher.weights, what: "spec.teacher.weights")
+    }
+    return spec
+  }
+
+  /// Checks a complete training spec (student included) as the trainer will.
+  static func checkStudent(_ spec: inout TrainingSpec, dataRoot: DataRoot) throws(WireError) {
+    do { try spec.validate() } catch { throw WireError(.invalidArgument, "spec: \(error)") }
+    if let name = spec.student.name {
+      let shortcut = ShortcutType(rawValue: (spec.student.shortcut ?? "A").uppercased())
+      guard let shortcut else { throw WireError(.invalidArgument, "spec.student.shortcut must be A or B") }
+      do { try ModelZoo.description(named: name, shortcut: shortcut).validate() } catch {
+        throw WireError(.invalidArgument, "spec.student.name: \(error)")
+      }
+    } else if let spaceName = spec.student.space, let arch = spec.student.arch {
+      let (spaceSpec, file) = try dataRoot.resolveSpace(spaceName)
+      spec.student.space = spaceSpec
+      do {
+        let space = try SearchSpace.load(path: file)
+        _ = try space.build(try space.genotype(fromJSON: arch))
+      } catch { throw WireError(.invalidArgument, "spec.student.arch: \(error)") }
+    }
+  }
+}
