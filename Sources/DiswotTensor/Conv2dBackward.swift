@@ -140,8 +140,6 @@ func transposedConv2dWeight(_ weight: Tensor, geometry g: Conv2dGeometry) -> Ten
 
 // MARK: - im2col + sgemm
 
-/// Column-matrix floats aimed for per block, as in the forward pass.
-private let im2colBlockFloats = 1 << 16
 /// Weight-gradient partial sums are kept per chunk of images; at most this many chunks
 /// (enough to keep eight workers busy) …
 private let maxWeightGradientChunks = 8
@@ -163,16 +161,7 @@ private func im2colConv2dBackward(
   dWeight: inout Tensor, computeWeightGradient: Bool, computeInputGradient: Bool
 ) -> Tensor? {
   let g = s.geometry
-  let inPerGroup = g.inChannels / g.groups
-  let outPerGroup = g.outChannels / g.groups
-  let k = inPerGroup * g.kernelH * g.kernelW
-  let planeIn = s.height * s.width
-  let planeOut = s.outHeight * s.outWidth
-  let pointwise =
-    g.kernelH == 1 && g.kernelW == 1 && g.strideH == 1 && g.strideW == 1 && g.padH == 0
-    && g.padW == 0
-  let rowsPerBlock = min(s.outHeight, max(1, im2colBlockFloats / (k * s.outWidth)))
-  let colCount = pointwise ? 0 : k * rowsPerBlock * s.outWidth
+  let (inPerGroup, outPerGroup, k, planeIn, planeOut, pointwise, rowsPerBlock, colCount) = Im2colLayout(s).extents
   let weightCount = computeWeightGradient ? dWeight.count : 0
   let chunks = max(
     1, min(s.batch, maxWeightGradientChunks, weightGradientPartialFloats / max(weightCount, 1)))

@@ -9,24 +9,48 @@
 /// Column-matrix floats aimed for per block: 256 KiB, well inside a core's L2.
 private let im2colBlockFloats = 1 << 16
 
+/// The extents of an im2col lowering, shared by the forward and backward kernels.
+struct Im2colLayout {
+  let inPerGroup: Int
+  let outPerGroup: Int
+  /// Rows of the column matrix: C/groups · kH · kW.
+  let k: Int
+  let planeIn: Int
+  let planeOut: Int
+  /// 1×1, stride 1, no padding: the input planes already are the column matrix.
+  let pointwise: Bool
+  /// Output rows unfolded at a time, so the column buffer stays near `im2colBlockFloats`.
+  let rowsPerBlock: Int
+  /// Floats of one column buffer (0 for pointwise).
+  let colCount: Int
+
+  init(_ s: Conv2dShapes) {
+    let g = s.geometry
+    inPerGroup = g.inChannels / g.groups
+    outPerGroup = g.outChannels / g.groups
+    k = inPerGroup * g.kernelH * g.kernelW
+    planeIn = s.height * s.width
+    planeOut = s.outHeight * s.outWidth
+    pointwise = g.kernelH == 1 && g.kernelW == 1 && g.strideH == 1 && g.strideW == 1 && g.padH == 0 && g.padW == 0
+    rowsPerBlock = min(s.outHeight, max(1, im2colBlockFloats / (k * s.outWidth)))
+    colCount = pointwise ? 0 : k * rowsPerBlock * s.outWidth
+  }
+
+  /// Every extent, for destructuring at the top of a kernel.
+  var extents: (Int, Int, Int, Int, Int, Bool, Int, Int) {
+    (inPerGroup, outPerGroup, k, planeIn, planeOut, pointwise, rowsPerBlock, colCount)
+  }
+}
+
 /// input: [N, C, H, W], weight: [O, C/groups, kH, kW], bias: [O] or nil -> [N, O, outH, outW]
 func im2colConv2d(
   _ input: Tensor, weight: Tensor, bias: Tensor?, shapes s: Conv2dShapes
 ) throws(TensorError) -> Tensor {
   let g = s.geometry
-  let inPerGroup = g.inChannels / g.groups
-  let outPerGroup = g.outChannels / g.groups
-  let k = inPerGroup * g.kernelH * g.kernelW
-  let planeIn = s.height * s.width
-  let planeOut = s.outHeight * s.outWidth
-  let pointwise =
-    g.kernelH == 1 && g.kernelW == 1 && g.strideH == 1 && g.strideW == 1 && g.padH == 0
-    && g.padW == 0
+  let (inPerGroup, outPerGroup, k, planeIn, planeOut, pointwise, rowsPerBlock, colCount) = Im2colLayout(s).extents
   // Pointwise blocks too, though they need no column matrix: blocks are what lets a
   // single large image use several workers.
-  let rowsPerBlock = min(s.outHeight, max(1, im2colBlockFloats / (k * s.outWidth)))
   let blocks = (s.outHeight + rowsPerBlock - 1) / rowsPerBlock
-  let colCount = pointwise ? 0 : k * rowsPerBlock * s.outWidth
 
   return try makeTensor(shape: s.outputShape) { y in
     input.withUnsafeBufferPointer { xBuffer in
