@@ -20,3 +20,13 @@ public enum ModelError: Error, Equatable, CustomStringConvertible {
     }
   }
 }
+
+extension ModelError {
+  /// Throws `.invalidDescription("NAME must be between LO and HI, got V")` unless `value`
+  /// lies in `range`: the one range check every architecture description repeats.
+  static func require(_ name: String, _ value: Int, in range: ClosedRange<Int>) throws(ModelError) {
+    guard range.contains(value) else {
+      throw .invalidDescription("\(name) must be between \(range.lowerBound) and \(range.upperBound), got \(value)")
+    }
+  }
+}

@@ -179,7 +179,6 @@ func winogradConv2d(
   let outC = weights.outChannels
   let pc = tiling.paddedC
   let po = tiling.paddedO
-  let planeIn = s.height * s.width
   let planeOut = s.outHeight * s.outWidth
 
   return try makeTensor(shape: s.outputShape) { y in
@@ -206,15 +205,9 @@ func winogradConv2d(
             let tiles = images.count * tilesPerImage
             let vStride = tiling.elementStride(tiles: tiles, channels: pc)
             let mStride = tiling.elementStride(tiles: tiles, channels: po)
-            for (i, n) in images.enumerated() {
-              winogradPack(
-                x + n * inC * planeIn, channels: inC, height: s.height, width: s.width,
-                padH: s.geometry.padH, padW: s.geometry.padW, tiling: tiling,
-                paddedRows: 4 * tileRows.lowerBound..<4 * tileRows.upperBound + 2, into: packed)
-              winogradInputTransform(
-                packed, tileRows: tileRows.count, tiling: tiling, scratch: scratch,
-                into: v + i * tilesPerImage * pc, elementStride: vStride)
-            }
+            winogradTransformInputs(
+              x, images: images, tileRows: tileRows, shapes: s, tiling: tiling, packed: packed, scratch: scratch,
+              into: v, elementStride: vStride)
             for e in 0..<36 {
               sgemm(
                 m: tiles, n: outC, k: inC, a: v + e * vStride, lda: pc, b: u + e * inC * outC,
@@ -238,6 +231,28 @@ func winogradConv2d(
 /// `channels` are never written, so they keep the zeros the buffer started with.
 ///
 /// src: [channels, height, width] -> packed: [paddedRows.count, paddedW, paddedC]
+/// Packs and transforms one work unit's input tiles: image `images[i]`'s tiles land at
+/// `v + i · tilesPerImage · paddedC` of every tile element. Shared by the forward pass and
+/// the weight gradient.
+/// x: [N, C, H, W] -> v: [36][tiles, paddedC] (elementStride apart)
+func winogradTransformInputs(
+  _ x: UnsafePointer<Float>, images: Range<Int>, tileRows: Range<Int>, shapes s: Conv2dShapes,
+  tiling: WinogradTiling, packed: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
+  into v: UnsafeMutablePointer<Float>, elementStride: Int
+) {
+  let inC = s.geometry.inChannels
+  let tilesPerImage = tileRows.count * tiling.tilesX
+  for (i, n) in images.enumerated() {
+    winogradPack(
+      x + n * inC * s.height * s.width, channels: inC, height: s.height, width: s.width,
+      padH: s.geometry.padH, padW: s.geometry.padW, tiling: tiling,
+      paddedRows: 4 * tileRows.lowerBound..<4 * tileRows.upperBound + 2, into: packed)
+    winogradInputTransform(
+      packed, tileRows: tileRows.count, tiling: tiling, scratch: scratch,
+      into: v + i * tilesPerImage * tiling.paddedC, elementStride: elementStride)
+  }
+}
+
 func winogradPack(
   _ src: UnsafePointer<Float>, channels: Int, height: Int, width: Int, padH: Int, padW: Int,
   tiling: WinogradTiling, paddedRows: Range<Int>, into packed: UnsafeMutablePointer<Float>

@@ -26,7 +26,6 @@ func winogradConv2dWeightGradient(
   let outC = s.geometry.outChannels
   let pc = tiling.paddedC
   let po = tiling.paddedO
-  let planeIn = s.height * s.width
   let planeOut = s.outHeight * s.outWidth
   let uCount = 36 * inC * outC
   let chunks = max(1, min(tiling.units, maxChunks, partialFloats / uCount))
@@ -54,14 +53,10 @@ func winogradConv2dWeightGradient(
           let tiles = images.count * tilesPerImage
           let vStride = tiling.elementStride(tiles: tiles, channels: pc)
           let mStride = tiling.elementStride(tiles: tiles, channels: po)
+          winogradTransformInputs(
+            x, images: images, tileRows: tileRows, shapes: s, tiling: tiling, packed: packed, scratch: scratch,
+            into: v, elementStride: vStride)
           for (i, n) in images.enumerated() {
-            winogradPack(
-              x + n * inC * planeIn, channels: inC, height: s.height, width: s.width,
-              padH: s.geometry.padH, padW: s.geometry.padW, tiling: tiling,
-              paddedRows: 4 * tileRows.lowerBound..<4 * tileRows.upperBound + 2, into: packed)
-            winogradInputTransform(
-              packed, tileRows: tileRows.count, tiling: tiling, scratch: scratch,
-              into: v + i * tilesPerImage * pc, elementStride: vStride)
             winogradOutputGradientTransform(
               dy + n * outC * planeOut, channels: outC, tileRows: tileRows, tiling: tiling,
               height: s.outHeight, width: s.outWidth, scratch: scratch,

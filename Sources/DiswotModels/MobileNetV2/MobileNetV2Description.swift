@@ -106,12 +106,8 @@ public struct MobileNetV2Description: Sendable, Codable, Equatable {
         }
       }
     }
-    guard (1...Self.maxClasses).contains(classCount) else {
-      throw fail("classCount must be between 1 and \(Self.maxClasses), got \(classCount)")
-    }
-    guard (1...64).contains(inputChannels) else {
-      throw fail("inputChannels must be between 1 and 64, got \(inputChannels)")
-    }
+    try ModelError.require("classCount", classCount, in: 1...Self.maxClasses)
+    try ModelError.require("inputChannels", inputChannels, in: 1...64)
     guard parameterCount <= Self.maxParameters else {
       throw fail("\(parameterCount) parameters exceed the limit of \(Self.maxParameters)")
     }

@@ -35,18 +35,10 @@ public struct NASBench201Description: Sendable, Codable, Equatable {
   /// Checks every field, naming the first that is out of range.
   public func validate() throws(ModelError) {
     func fail(_ m: String) -> ModelError { .invalidDescription(m) }
-    guard (1...Self.maxChannels).contains(channels) else {
-      throw fail("channels must be between 1 and \(Self.maxChannels), got \(channels)")
-    }
-    guard (1...Self.maxCellsPerStage).contains(cellsPerStage) else {
-      throw fail("cellsPerStage must be between 1 and \(Self.maxCellsPerStage), got \(cellsPerStage)")
-    }
-    guard (1...Self.maxClasses).contains(classCount) else {
-      throw fail("classCount must be between 1 and \(Self.maxClasses), got \(classCount)")
-    }
-    guard (1...64).contains(inputChannels) else {
-      throw fail("inputChannels must be between 1 and 64, got \(inputChannels)")
-    }
+    try ModelError.require("channels", channels, in: 1...Self.maxChannels)
+    try ModelError.require("cellsPerStage", cellsPerStage, in: 1...Self.maxCellsPerStage)
+    try ModelError.require("classCount", classCount, in: 1...Self.maxClasses)
+    try ModelError.require("inputChannels", inputChannels, in: 1...64)
     guard parameterCount <= Self.maxParameters else {
       throw fail("\(parameterCount) parameters exceed the limit of \(Self.maxParameters)")
     }

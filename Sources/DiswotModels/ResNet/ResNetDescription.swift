@@ -55,12 +55,8 @@ public struct ResNetDescription: Sendable, Codable, Equatable {
     for w in widths where !(1...Self.maxWidth).contains(w) {
       throw fail("stage width must be between 1 and \(Self.maxWidth), got \(w)")
     }
-    guard (1...Self.maxClasses).contains(classCount) else {
-      throw fail("classCount must be between 1 and \(Self.maxClasses), got \(classCount)")
-    }
-    guard (1...64).contains(inputChannels) else {
-      throw fail("inputChannels must be between 1 and 64, got \(inputChannels)")
-    }
+    try ModelError.require("classCount", classCount, in: 1...Self.maxClasses)
+    try ModelError.require("inputChannels", inputChannels, in: 1...64)
     guard classifierName == "linear" || classifierName == "fc" else {
       throw fail("classifier name must be 'linear' or 'fc', got '\(classifierName)'")
     }
