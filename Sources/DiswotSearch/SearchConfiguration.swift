@@ -14,8 +14,10 @@ public struct SearchConfiguration: Sendable, Codable, Equatable {
   /// Evaluations the search may spend (cached duplicates are free).
   public var budget: Int
   public var seed: UInt64
-  /// Tries to find a feasible, unseen candidate before the search declares the
-  /// constraints unsatisfiable or the space exhausted.
+  /// Uniform samples per candidate (after evolution's mutation walks) before the engine
+  /// falls back to enumerating the space, or — for spaces too large to enumerate —
+  /// declares the constraints unsatisfiable or the space exhausted (see
+  /// `SearchEngine.propose`). Enumerable spaces use at most their size.
   public var maxAttempts: Int
 
   public init(
