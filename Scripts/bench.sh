@@ -2,8 +2,14 @@
 # Performance figures for Docs/benchmarks.md (not part of the test suite).
 # Usage: Scripts/bench.sh [diswot-bench arguments]   (default: every benchmark)
 #   Scripts/bench.sh engine | score | broker | daemon-search [--help for options]
+#   Scripts/bench.sh quality [options]          ranking quality of every proxy (Scripts/bench-quality.sh)
+#   Scripts/bench.sh search-quality [options]   NAS-Bench-201 searches through diswotd (Scripts/bench-search.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+case "${1:-}" in
+  quality) shift; exec Scripts/bench-quality.sh "$@" ;;
+  search-quality) shift; exec Scripts/bench-search.sh "$@" ;;
+esac
 Scripts/bootstrap.sh
 # The service benchmarks run real diswotd and diswot-worker processes beside diswot-bench.
 for product in diswot-bench diswotd diswot-worker; do swift build -c release --product "$product" >&2; done

@@ -30,6 +30,9 @@ import DiswotTensor
 //   `copynet` makes every BatchNorm's forward the identity), every state tensor replaced
 //   by its absolute value, one all-ones image (batch 1) in double precision, and R the sum
 //   of the logits. See `synflowScore` for how this runs in Float.
+// - log_synflow = the same pass with each gradient remapped by log(1 + g) before the
+//   product, Σ |W ⊙ log(1 + ∂R/∂W)| (Cavagnero et al., "FreeREA", 2022: their
+//   metrics/synflow.py with `remap='log'`).
 //
 // The engine has no copies of networks: the proxies run on the model itself, and leave its
 // weights and batch-norm statistics exactly as they were (training-mode batch norm that
@@ -98,8 +101,10 @@ public func gradientProxyScores(
       scores[.jacobCov] = try jacobianCovarianceScore(jacobian)
     }
   }
-  if wanted.contains(.synflow) {
-    scores[.synflow] = try synflowScore(model, imageShape: Array(images.shape.dropFirst()))
+  if wanted.contains(.synflow) || wanted.contains(.logSynflow) {
+    let saliency = try synflowSaliency(model, imageShape: Array(images.shape.dropFirst()))
+    if wanted.contains(.synflow) { scores[.synflow] = saliency.synflow }
+    if wanted.contains(.logSynflow) { scores[.logSynflow] = saliency.logSynflow }
   }
   return scores
 }
@@ -328,6 +333,24 @@ public enum SynflowScaling: Sendable, Equatable {
 public func synflowScore(
   _ model: any Classifier, imageShape: [Int], scaling: SynflowScaling = .automatic
 ) throws -> Double {
+  try synflowSaliency(model, imageShape: imageShape, scaling: scaling).synflow
+}
+
+/// Synflow and log-synflow of one synflow pass.
+public struct SynflowSaliency: Sendable, Equatable {
+  /// Σ |W ⊙ g|, g = ∂R/∂W (Tanaka et al.).
+  public var synflow: Double
+  /// Σ |W ⊙ log(1 + g)| (FreeREA's LogSynflow): the log keeps the few layers whose
+  /// gradients explode with depth from drowning every other layer's contribution, so the
+  /// sum counts how much of the network carries signal rather than how large it grows.
+  public var logSynflow: Double
+}
+
+/// Both synflow sums from one pass; see `synflowScore` for the pass and its scaling. The
+/// log remap is applied to the unscaled gradient, in Double (g · 2^−(p+q) can exceed Float).
+public func synflowSaliency(
+  _ model: any Classifier, imageShape: [Int], scaling: SynflowScaling = .automatic
+) throws -> SynflowSaliency {
   guard imageShape.count == 3, imageShape.allSatisfy({ $0 > 0 }), imageShape[0] == model.inputChannels else {
     throw ScoringError.shapeMismatch("synflow image shape \(imageShape) for a network over \(model.inputChannels) channels")
   }
@@ -368,20 +391,25 @@ public func synflowScore(
     }
     return (output.pooled, output.logits, finite ? max(largest, abs(sum)) : nil)
   }
-  func saliency(logitsShape: [Int], inputExponent: Int, gradientExponent: Int) throws -> Double {
+  func saliency(logitsShape: [Int], inputExponent: Int, gradientExponent: Int) throws -> SynflowSaliency {
     model.zeroGradients()
     let dLogits = Tensor(zeros: logitsShape, value: Float(sign: .plus, exponent: gradientExponent, significand: 1))
     _ = try model.backward(dLogits: dLogits, dFeatures: nil, computeInputGradient: false)
-    var total = 0.0
+    let unscale = Double(sign: .plus, exponent: -(inputExponent + gradientExponent), significand: 1)
+    var total = 0.0, logTotal = 0.0
     for (weight, gradient) in weightsAndGradients(model) {
       guard let gradient else { continue }
       weight.withUnsafeBufferPointer { w in
         gradient.withUnsafeBufferPointer { g in
-          for i in 0..<w.count { total += abs(Double(w[i]) * Double(g[i])) }
+          for i in 0..<w.count {
+            let wi = Double(w[i]), gi = Double(g[i])
+            total += abs(wi * gi)
+            logTotal += abs(wi * log1p(gi * unscale))
+          }
         }
       }
     }
-    return total * Double(sign: .plus, exponent: -(inputExponent + gradientExponent), significand: 1)
+    return SynflowSaliency(synflow: total * unscale, logSynflow: logTotal)
   }
 
   switch scaling {
@@ -397,14 +425,15 @@ public func synflowScore(
     }
     let probeExponent = -120
     let probe = try pass(inputExponent: probeExponent, record: false)
-    guard let probeMagnitude = probe.magnitude, probeMagnitude > 0 else { return .infinity }
+    let unbounded = SynflowSaliency(synflow: .infinity, logSynflow: .infinity)
+    guard let probeMagnitude = probe.magnitude, probeMagnitude > 0 else { return unbounded }
     let bits = log2(probeMagnitude) - Double(probeExponent)
-    guard bits < 250 else { return .infinity }
+    guard bits < 250 else { return unbounded }
     let half = Int((bits / 2).rounded(.up))
     let scaled = try pass(inputExponent: -half, record: true)
     guard scaled.magnitude != nil,
           homogeneous(scaled.pooled, exponent: -half, probe.pooled, exponent: probeExponent)
-    else { return .nan }
+    else { return SynflowSaliency(synflow: .nan, logSynflow: .nan) }
     return try saliency(logitsShape: scaled.logits.shape, inputExponent: -half, gradientExponent: -half)
   }
 }

@@ -1,5 +1,10 @@
 /// A training-free measure of a candidate, named as on the command line (`--proxies`).
 public enum Proxy: String, Sendable, Codable, CaseIterable {
+  /// The default: a rank-free ensemble of one signal per kind — teacher similarity
+  /// (relation), expressivity (nwot), trainability (jacob_cov) and capacity
+  /// (log_synflow) — each standardised against a fixed reference sample of the space and
+  /// combined as the mean of log Φ(z) (see `EnsembleCalibration`).
+  case ensemble
   /// −(semantic + relation): DisWOT's predictor of post-distillation accuracy.
   case diswot
   /// Distance of class-activation (classifier gradient) similarity matrices to the teacher's.
@@ -23,6 +28,8 @@ public enum Proxy: String, Sendable, Codable, CaseIterable {
   /// SynFlow Σ |∂R/∂W ⊙ W| with every parameter made positive, batch norm bypassed and R
   /// the sum of the logits on one all-ones image (Tanaka et al. 2020, as in Abdelfattah et al.).
   case synflow
+  /// Log-synflow Σ |W ⊙ log(1 + ∂R/∂W)| on synflow's pass (Cavagnero et al. 2022, FreeREA).
+  case logSynflow = "log_synflow"
   /// Fisher: Σ over Conv2d and Linear outputs of ½·mean over the batch of (Σ_spatial
   /// act·∂L/∂act)², per channel, weighted by the layer's fan-in (Turner et al. 2020, as in
   /// Abdelfattah et al.).
@@ -35,18 +42,35 @@ public enum Proxy: String, Sendable, Codable, CaseIterable {
   public var higherIsBetter: Bool {
     switch self {
     case .semantic, .relation: return false
-    case .diswot, .params, .macs, .nwot, .zen: return true
+    case .ensemble, .diswot, .params, .macs, .nwot, .zen: return true
     // The reference code reports every gradient-based proxy so that larger predicts a more
     // accurate network (its rank correlations with accuracy are positive).
-    case .gradNorm, .snip, .synflow, .fisher, .jacobCov: return true
+    case .gradNorm, .snip, .synflow, .logSynflow, .fisher, .jacobCov: return true
     }
   }
 
   /// The proxies that need backward passes (`gradientProxyScores` computes them).
   public var isGradientBased: Bool {
     switch self {
-    case .gradNorm, .snip, .synflow, .fisher, .jacobCov: return true
-    case .diswot, .semantic, .relation, .params, .macs, .nwot, .zen: return false
+    case .gradNorm, .snip, .synflow, .logSynflow, .fisher, .jacobCov: return true
+    case .ensemble, .diswot, .semantic, .relation, .params, .macs, .nwot, .zen: return false
+    }
+  }
+
+  /// Computed by `ScoringSession` from other proxies and a reference sample, not by a
+  /// `CandidateScorer` on its own.
+  public var isComposite: Bool { self == .ensemble }
+
+  /// The proxies `ensemble` combines, one per kind of signal, with equal weight.
+  public static let ensembleComponents: [Proxy] = [.relation, .nwot, .jacobCov, .logSynflow]
+
+  /// Whether differences of this proxy are meaningful as ratios (sizes, saliencies,
+  /// distances that span orders of magnitude), so it is standardised on a log scale;
+  /// log-determinants (nwot, jacob_cov) and Zen (already a log) are compared as they are.
+  public var comparesOnLogScale: Bool {
+    switch self {
+    case .params, .macs, .gradNorm, .snip, .synflow, .logSynflow, .fisher, .semantic, .relation: return true
+    case .ensemble, .diswot, .nwot, .zen, .jacobCov: return false
     }
   }
 

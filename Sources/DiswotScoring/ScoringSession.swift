@@ -9,11 +9,17 @@ import Foundation
 public final class ScoringSession {
   public let spec: ScoringSpec
   public let space: SearchSpace
-  public let scorer: CandidateScorer
+  /// One scorer per probe batch (`spec.probes`), the first on the batch `spec.seed` draws.
+  public let scorers: [CandidateScorer]
   /// Human-readable description of the teacher (`resnet56 (weights F)`).
   public let teacherDescription: String
   public let classCount: Int
+  /// The ensemble's calibration on its reference sample, when `ensemble` was asked for.
+  public private(set) var calibration: EnsembleCalibration?
   private let scheme: InitializationScheme
+
+  /// The scorer of the first probe batch.
+  public var scorer: CandidateScorer { scorers[0] }
 
   /// One candidate's result: what `diswot score --jsonl` prints per line.
   public struct Evaluation: Sendable, Codable {
@@ -31,13 +37,13 @@ public final class ScoringSession {
     }
   }
 
-  public init(spec: ScoringSpec) throws {
-    guard (1...100).contains(spec.repeats) else {
-      throw ScoringError.invalidArgument("repeats must be between 1 and 100, got \(spec.repeats)")
-    }
-    guard let scheme = InitializationScheme(rawValue: spec.initialization) else {
-      throw ScoringError.invalidArgument("unknown initialisation '\(spec.initialization)' (known: \(InitializationScheme.allCases.map(\.rawValue).joined(separator: ", ")))")
-    }
+  /// Builds the teacher, the probe batches and their teacher references, and (for
+  /// `ensemble`) calibrates on the reference sample: `spec.reference.size` candidates,
+  /// each scored twice (the test and its retest replica) at the cost of two ordinary
+  /// evaluations. `progress` is told after each candidate.
+  public init(spec: ScoringSpec, progress: ((Int, Int) -> Void)? = nil) throws {
+    try spec.validate()
+    let scheme = InitializationScheme(rawValue: spec.initialization)!
     self.spec = spec
     self.scheme = scheme
     space = try SearchSpace.load(path: SearchSpaceLocator.resolve(spec.space))
@@ -45,16 +51,69 @@ public final class ScoringSession {
     let (teacher, description) = try Self.makeTeacher(spec, space: space, weights: weights, scheme: scheme)
     classCount = teacher.classCount
     teacherDescription = description
-    let probe = try Self.makeProbe(spec, space: space, classCount: classCount, metadata: weights?.metadata ?? [:])
-    scorer = try CandidateScorer(
-      teacher: teacher, probe: probe, proxies: spec.proxies, forceClassGram: spec.forceClassGram,
-      studentChannelOptions: space.featureChannelOptions)
+    // The scorers compute the plain proxies; composite ones are derived here from theirs.
+    var measured = spec.proxies.filter { !$0.isComposite }
+    if spec.proxies.contains(.ensemble) {
+      for c in Proxy.ensembleComponents where !measured.contains(c) { measured.append(c) }
+    }
+    let probes = try Self.makeProbes(spec, space: space, classCount: classCount, metadata: weights?.metadata ?? [:])
+    let channelOptions = space.featureChannelOptions
+    scorers = try probes.map {
+      try CandidateScorer(
+        teacher: teacher, probe: $0, proxies: measured, forceClassGram: spec.forceClassGram,
+        studentChannelOptions: channelOptions)
+    }
+    if spec.proxies.contains(.ensemble) {
+      // The retest replica: the same reference architectures on other probe batches with
+      // other initialisations, to measure how reliable each component is.
+      var retestSpec = spec
+      retestSpec.seed = spec.seed ^ Self.retestSeed
+      let retestProbes = try Self.makeProbes(retestSpec, space: space, classCount: classCount, metadata: weights?.metadata ?? [:])
+      let retestScorers = try retestProbes.map {
+        try CandidateScorer(
+          teacher: teacher, probe: $0, proxies: Proxy.ensembleComponents, forceClassGram: spec.forceClassGram,
+          studentChannelOptions: channelOptions)
+      }
+      let sample = Self.referenceSample(space: space, reference: spec.reference)
+      var test: [[String: Double]] = [], retest: [[String: Double]] = []
+      for (i, g) in sample.enumerated() {
+        test.append(try measure(g, studentWeights: nil).scores)
+        retest.append(try measure(g, studentWeights: nil, scorers: retestScorers, seed: retestSpec.seed).scores)
+        progress?(i + 1, sample.count)
+      }
+      calibration = try EnsembleCalibration(components: Proxy.ensembleComponents, reference: test, retest: retest)
+    }
+  }
+
+  /// XORed into the seed of the ensemble's retest replica ("RETEST").
+  static let retestSeed: UInt64 = 0x52_4554_4553_54
+
+  /// The architectures that calibrate the ensemble: `spec.reference.size` draws from the
+  /// space with the reference's own seed (repeats included, as uniform draws).
+  public static func referenceSample(space: SearchSpace, reference: ScoringSpec.Reference) -> [Genotype] {
+    var rng = SeededGenerator(seed: reference.seed ^ 0x5245_4645_5245_4E43)  // "REFERENC"
+    return (0..<reference.size).map { _ in space.sample(using: &rng) }
   }
 
   /// Scores one architecture of the space: averages `repeats` freshly initialised
-  /// students, or scores the given weights once.
+  /// students on each of the `probes` batches, or scores the given weights once per batch.
   public func evaluate(_ g: Genotype, studentWeights: SafetensorsFile? = nil) throws -> Evaluation {
     let start = ContinuousClock.now
+    var evaluation = try measure(g, studentWeights: studentWeights)
+    if let calibration { evaluation.scores[Proxy.ensemble.rawValue] = calibration.score(evaluation.scores) }
+    evaluation.scores = evaluation.scores.filter { name, _ in spec.proxies.contains { $0.rawValue == name } }
+    let elapsed = ContinuousClock.now - start
+    evaluation.seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+    return evaluation
+  }
+
+  /// Every measured proxy of one candidate, averaged over initialisations and probe
+  /// batches (`scorers`, the session's own unless given; `seed` seeds the students).
+  private func measure(
+    _ g: Genotype, studentWeights: SafetensorsFile?, scorers given: [CandidateScorer]? = nil, seed givenSeed: UInt64? = nil
+  ) throws -> Evaluation {
+    let scorers = given ?? self.scorers
+    let seed = givenSeed ?? spec.seed
     let key = space.key(of: g)
     var sums: [String: Double] = [:]
     var form: SemanticForm?
@@ -65,20 +124,21 @@ public final class ScoringSession {
       if let studentWeights {
         try student.loadState(studentWeights.tensors)
       } else {
-        var rng = SeededGenerator(seed: Self.studentSeed(seed: spec.seed, key: key, repeat: r))
+        var rng = SeededGenerator(seed: Self.studentSeed(seed: seed, key: key, repeat: r))
         student.initialize(scheme, using: &rng)
       }
-      let result = try scorer.score(student, zenSeed: Self.studentSeed(seed: spec.seed ^ 0x5A45_4E, key: key, repeat: r))
-      for (name, value) in result.scores { sums[name, default: 0] += value }
-      form = result.semanticForm
+      for scorer in scorers {
+        let result = try scorer.score(student, zenSeed: Self.studentSeed(seed: seed ^ 0x5A45_4E, key: key, repeat: r))
+        for (name, value) in result.scores { sums[name, default: 0] += value }
+        form = result.semanticForm
+      }
       params = student.parameterCount
       macs = try student.macs(height: space.inputShape[1], width: space.inputShape[2])
     }
-    let elapsed = ContinuousClock.now - start
+    let count = Double(repeats * scorers.count)
     return Evaluation(
-      arch: space.json(of: g), key: key, scores: sums.mapValues { $0 / Double(repeats) }, params: params, macs: macs,
-      semanticForm: form?.rawValue,
-      seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18)
+      arch: space.json(of: g), key: key, scores: sums.mapValues { $0 / count }, params: params, macs: macs,
+      semanticForm: form?.rawValue, seconds: 0)
   }
 
   /// The seed of a student's weights: a function of the run's seed, the architecture and
@@ -126,12 +186,16 @@ public final class ScoringSession {
     model.initialize(scheme, using: &rng)
   }
 
-  private static func makeProbe(
+  /// The `spec.probes` probe batches, seeded by `spec.probeSeed(k)`; a dataset is read once.
+  private static func makeProbes(
     _ spec: ScoringSpec, space: SearchSpace, classCount: Int, metadata: [String: String]
-  ) throws -> ProbeBatch {
+  ) throws -> [ProbeBatch] {
+    let seeds = (0..<spec.probes).map(spec.probeSeed)
     let data = try DataSpec(parsing: spec.data)
     if case .gaussian = data {
-      return try ProbeBatch.gaussian(batch: spec.batch, shape: space.inputShape, classCount: classCount, seed: spec.seed)
+      return try seeds.map {
+        try ProbeBatch.gaussian(batch: spec.batch, shape: space.inputShape, classCount: classCount, seed: $0)
+      }
     }
     var dataset = try data.load(.train)
     guard dataset.imageShape == space.inputShape else {
@@ -149,6 +213,6 @@ public final class ScoringSession {
       throw ScoringError.invalidArgument("no normalisation known for \(data)")
     }
     try dataset.normalize(normalization)
-    return try ProbeBatch.sample(from: dataset, batch: spec.batch, seed: spec.seed, source: data.description)
+    return try seeds.map { try ProbeBatch.sample(from: dataset, batch: spec.batch, seed: $0, source: data.description) }
   }
 }

@@ -1,4 +1,5 @@
 import DiswotJSON
+import DiswotModels
 
 /// Everything that determines a scoring run, as data: the command line builds one from
 /// its options and the daemon will send one to its workers, so both score identically.
@@ -35,13 +36,36 @@ public struct ScoringSpec: Sendable, Codable, Equatable {
   public var seed: UInt64
   /// Student initialisations averaged per candidate.
   public var repeats: Int
+  /// Probe batches averaged per candidate: the first is drawn with `seed`, the others
+  /// with seeds derived from it (`probeSeed`); each has its own teacher reference.
+  public var probes: Int
   public var initialization: String
   public var forceClassGram: Bool
+  /// The reference sample that calibrates the `ensemble` proxy (unused by the others).
+  public var reference: Reference
+
+  /// Which architectures calibrate the ensemble: `size` drawn uniformly from the space
+  /// with `seed`. Its own seed, not the run's, so that runs on different probe batches
+  /// standardise against the same architectures.
+  public struct Reference: Sendable, Codable, Equatable {
+    public var size: Int
+    public var seed: UInt64
+
+    public init(size: Int = 64, seed: UInt64 = 0) {
+      self.size = size
+      self.seed = seed
+    }
+
+    public static let sizes = 8...4096
+  }
+
+  public static let repeatsRange = 1...100
+  public static let probesRange = 1...16
 
   public init(
     space: String, teacher: Teacher, data: String = "gaussian", batch: Int = 64, classes: Int? = nil,
-    proxies: [Proxy] = [.diswot], seed: UInt64 = 0, repeats: Int = 1,
-    initialization: String = "kaiming-fan-out", forceClassGram: Bool = false
+    proxies: [Proxy] = [.ensemble], seed: UInt64 = 0, repeats: Int = 1, probes: Int = 1,
+    initialization: String = "kaiming-fan-out", forceClassGram: Bool = false, reference: Reference = Reference()
   ) {
     self.space = space
     self.teacher = teacher
@@ -51,12 +75,68 @@ public struct ScoringSpec: Sendable, Codable, Equatable {
     self.proxies = proxies
     self.seed = seed
     self.repeats = repeats
+    self.probes = probes
     self.initialization = initialization
     self.forceClassGram = forceClassGram
+    self.reference = reference
+  }
+
+  /// The seed of probe batch k: the run's seed for the first, a hash of it for the rest
+  /// (so one run's batches differ, and `probes` 1 draws exactly the batch it always did).
+  public func probeSeed(_ k: Int) -> UInt64 {
+    guard k > 0 else { return seed }
+    var z = seed &+ UInt64(k) &* 0x9E37_79B9_7F4A_7C15  // SplitMix64 finaliser
+    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+    return z ^ (z >> 31)
+  }
+
+  /// Checks the numeric settings and names (everything that needs no file), naming the
+  /// first that is out of range. Every path that runs a spec — `score`, `search --local`,
+  /// `quality`, the daemon's `search.start` — calls this.
+  public func validate() throws(ScoringError) {
+    guard (2...ProbeBatch.maxBatch).contains(batch) else {
+      throw .invalidArgument("probe batch size must be between 2 and \(ProbeBatch.maxBatch), got \(batch)")
+    }
+    if let classes, !(2...100_000).contains(classes) {
+      throw .invalidArgument("classes must be between 2 and 100000, got \(classes)")
+    }
+    guard !proxies.isEmpty else { throw .invalidArgument("name at least one proxy") }
+    guard Set(proxies).count == proxies.count else { throw .invalidArgument("proxies must not repeat a proxy") }
+    guard Self.repeatsRange.contains(repeats) else {
+      throw .invalidArgument("repeats must be between 1 and 100, got \(repeats)")
+    }
+    guard Self.probesRange.contains(probes) else {
+      throw .invalidArgument("probes must be between \(Self.probesRange.lowerBound) and \(Self.probesRange.upperBound), got \(probes)")
+    }
+    guard Reference.sizes.contains(reference.size) else {
+      throw .invalidArgument("reference size must be between \(Reference.sizes.lowerBound) and \(Reference.sizes.upperBound), got \(reference.size)")
+    }
+    guard InitializationScheme(rawValue: initialization) != nil else {
+      throw .invalidArgument("unknown initialisation '\(initialization)' (known: \(InitializationScheme.allCases.map(\.rawValue).joined(separator: ", ")))")
+    }
   }
 
   enum CodingKeys: String, CodingKey {
-    case space, teacher, data, batch, classes, proxies, seed, repeats, initialization
+    case space, teacher, data, batch, classes, proxies, seed, repeats, probes, initialization, reference
     case forceClassGram = "force_class_gram"
+  }
+
+  /// Fields added after the first release (`probes`, `reference`) may be absent: specs
+  /// stored by an older daemon still load, with the values they were run with.
+  public init(from decoder: any Decoder) throws {
+    let c = try decoder.container(keyedBy: CodingKeys.self)
+    space = try c.decode(String.self, forKey: .space)
+    teacher = try c.decode(Teacher.self, forKey: .teacher)
+    data = try c.decode(String.self, forKey: .data)
+    batch = try c.decode(Int.self, forKey: .batch)
+    classes = try c.decodeIfPresent(Int.self, forKey: .classes)
+    proxies = try c.decode([Proxy].self, forKey: .proxies)
+    seed = try c.decode(UInt64.self, forKey: .seed)
+    repeats = try c.decode(Int.self, forKey: .repeats)
+    probes = try c.decodeIfPresent(Int.self, forKey: .probes) ?? 1
+    initialization = try c.decode(String.self, forKey: .initialization)
+    forceClassGram = try c.decode(Bool.self, forKey: .forceClassGram)
+    reference = try c.decodeIfPresent(Reference.self, forKey: .reference) ?? Reference()
   }
 }

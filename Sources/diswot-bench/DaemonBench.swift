@@ -105,7 +105,7 @@ enum DaemonBench {
       guard Date() < deadline else { throw CommandLineError.failure("the workers did not connect") }
       usleep(20_000)
     }
-    let scoring = ScoringSpec(space: space, teacher: .init(name: teacher), batch: batch)
+    let scoring = ScoringSpec(space: space, teacher: .init(name: teacher), batch: batch, proxies: [.diswot])
     let encoder = JSONEncoder()
     let body: [String: JSONValue] = [
       "scoring": JSONValue.parse(Array(try encoder.encode(scoring)))!,

@@ -22,7 +22,7 @@ enum ScoreBench {
   }
 
   static func run(space: String, teacher: String, batch: Int, sgemm: Double) throws -> Result {
-    let session = try ScoringSession(spec: ScoringSpec(space: space, teacher: .init(name: teacher), batch: batch))
+    let session = try ScoringSession(spec: ScoringSpec(space: space, teacher: .init(name: teacher), batch: batch, proxies: [.diswot]))
     let candidates = try session.space.enumerate()
     var evaluations: [ScoringSession.Evaluation] = []
     let seconds = try Timing.seconds { () throws in

@@ -10,34 +10,37 @@ enum RankCommand {
     discussion: """
       --scores is the JSONL that 'diswot score --jsonl' writes. --truth holds lines 'KEY VALUE' \
       or JSON objects with 'key' and a value field (--truth-field, default 'accuracy'). \
-      Architectures are matched by key; unmatched ones are counted and skipped.
+      Architectures are matched by key; unmatched ones are counted and skipped. Scores are \
+      oriented so that a positive correlation means the proxy ranks like the truth (semantic \
+      and relation distances are negated); a non-finite score ranks last.
       """,
     options: [
       .value("scores", valueName: "file", help: "Scores, one JSON object per line (diswot score --jsonl)."),
-      .value("truth", valueName: "file", help: "Ground truth: 'KEY VALUE' lines or JSONL."),
-      .value("truth-field", valueName: "name", default: "accuracy", help: "Value field of JSONL truth lines."),
+      .value("truth", valueName: "file", help: "Ground truth: 'KEY VALUE' lines, JSONL, or CSV with a header (key first)."),
+      .value("truth-field", valueName: "name", default: "accuracy", help: "Value field of JSONL truth lines or CSV column (default for CSV: the last)."),
       .json,
     ])
 
+  /// One proxy's line: its name and its `RankingQuality` fields side by side.
   struct Row: Encodable {
     var proxy: String
-    var matched: Int
-    var kendallTau: Double
-    var spearmanRho: Double
-    var pearsonR: Double
+    var quality: RankingQuality
 
-    enum CodingKeys: String, CodingKey {
-      case proxy, matched
-      case kendallTau = "kendall_tau", spearmanRho = "spearman_rho", pearsonR = "pearson_r"
+    enum CodingKeys: String, CodingKey { case proxy }
+
+    func encode(to encoder: any Encoder) throws {
+      var c = encoder.container(keyedBy: CodingKeys.self)
+      try c.encode(proxy, forKey: .proxy)
+      try quality.encode(to: encoder)
     }
   }
 
   static func run(_ args: ParsedArguments) throws {
     let scoresPath = try args.require("scores"), truthPath = try args.require("truth")
-    let truth = try readTruth(truthPath, field: args.string("truth-field", default: "accuracy"))
+    let truth = try TruthTable.read(truthPath, field: args.string("truth-field", default: "accuracy"))
     var perProxy: [String: [(Double, Double)]] = [:]
     var unmatched = 0
-    for (number, line) in try lines(scoresPath) {
+    for (number, line) in try TruthTable.nonBlankLines(scoresPath) {
       guard let object = JSONValue.parse(line)?.objectValue, let key = object["key"]?.stringValue,
         let scores = object["scores"]?.objectValue
       else { throw CommandLineError.data("\(scoresPath):\(number): not a score line (needs 'key' and 'scores')") }
@@ -50,44 +53,19 @@ enum RankCommand {
     guard !perProxy.isEmpty else { throw CommandLineError.data("no scored architecture matches a key in \(truthPath)") }
     let rows = perProxy.keys.sorted().map { proxy -> Row in
       let pairs = perProxy[proxy]!
-      let (x, y) = (pairs.map(\.0), pairs.map(\.1))
-      return Row(proxy: proxy, matched: pairs.count, kendallTau: kendallTau(x, y), spearmanRho: spearmanRho(x, y), pearsonR: pearsonR(x, y))
+      return Row(proxy: proxy, quality: RankingQuality(
+        scores: pairs.map(\.0), truth: pairs.map(\.1), higherIsBetter: Proxy(rawValue: proxy)?.higherIsBetter ?? true))
     }
     if args.flag("json") {
       try JSONOutput.print(rows)
     } else {
-      var table = Table(headers: ["proxy", "matched", "Kendall τ", "Spearman ρ", "Pearson r"])
+      var table = Table(headers: ["proxy", "matched", "Kendall τ", "Spearman ρ", "Pearson r", "top-10 % precision"])
       for r in rows {
-        table.append([r.proxy, "\(r.matched)", String(format: "%.4f", r.kendallTau), String(format: "%.4f", r.spearmanRho), String(format: "%.4f", r.pearsonR)])
+        let q = r.quality
+        table.append([r.proxy, "\(q.matched)", String(format: "%.4f", q.kendallTau), String(format: "%.4f", q.spearmanRho),
+                      String(format: "%.4f", q.pearsonR), String(format: "%.3f", q.topPrecision)])
       }
       print(table.render(), terminator: "")
     }
-  }
-
-  /// Non-blank, non-comment lines with their 1-based numbers.
-  static func lines(_ path: String) throws -> [(Int, String)] {
-    guard let data = FileManager.default.contents(atPath: path) else { throw CommandLineError.data("cannot read \(path)") }
-    return String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).enumerated()
-      .map { ($0.offset + 1, $0.element.trimmingCharacters(in: .whitespaces)) }
-      .filter { !$0.1.isEmpty && !$0.1.hasPrefix("#") }
-  }
-
-  static func readTruth(_ path: String, field: String) throws -> [String: Double] {
-    var truth: [String: Double] = [:]
-    for (number, line) in try lines(path) {
-      if line.hasPrefix("{") {
-        guard let object = JSONValue.parse(line)?.objectValue, let key = object["key"]?.stringValue,
-          let value = object[field]?.doubleValue
-        else { throw CommandLineError.data("\(path):\(number): needs a string 'key' and a number '\(field)'") }
-        truth[key] = value
-      } else {
-        let parts = line.split(whereSeparator: \.isWhitespace)
-        guard parts.count == 2, let value = Double(parts[1]), value.isFinite else {
-          throw CommandLineError.data("\(path):\(number): expected 'KEY VALUE', got '\(line)'")
-        }
-        truth[String(parts[0])] = value
-      }
-    }
-    return truth
   }
 }

@@ -22,14 +22,14 @@ enum ScoreCommand {
       .value("sample", valueName: "n", help: "Score n architectures sampled uniformly (seeded)."),
       .value("arch", valueName: "json", help: "Score one architecture, e.g. '{\"depths\":[3,3,3],\"widths\":[16,32,64]}'."),
       .value("student-weights", valueName: "file", help: "Score these weights for --arch instead of a fresh initialisation."),
-      .value("proxies", valueName: "list", default: "diswot", help: "Comma-separated: \(Proxy.allCases.map(\.rawValue).joined(separator: ","))."),
+      .value("proxies", valueName: "list", default: "ensemble", help: "Comma-separated: \(Proxy.allCases.map(\.rawValue).joined(separator: ","))."),
       .flag("jsonl", help: "Print one JSON object per candidate instead of a table."),
     ] + ScoringOptions.options)
 
   static func run(_ args: ParsedArguments) throws {
     let spec = try ScoringOptions.spec(args, proxies: try Proxy.parseList(args.list("proxies")))
     let seed = spec.seed
-    let session = try ScoringSession(spec: spec)
+    let session = try ScoringOptions.session(spec)
     let candidates = try chooseCandidates(args, space: session.space, seed: seed)
     let studentWeights = try args.string("student-weights").map { path throws in
       guard candidates.count == 1, args.isSet("arch") else { throw args.usageError("--student-weights needs --arch") }

@@ -17,13 +17,16 @@ enum ScoringOptions {
     .value("classes", valueName: "k", help: "Number of classes (default: the teacher weights' or the space's)."),
     .value("seed", valueName: "n", default: "0", help: "Seed for the probe batch, initialisations and sampling."),
     .value("repeats", valueName: "r", default: "1", help: "Average each score over r student initialisations."),
+    .value("probes", valueName: "k", default: "1", help: "Average each score over k probe batches (seeds derived from --seed)."),
+    .value("reference-size", valueName: "n", default: "64", help: "Architectures in the ensemble's calibration sample."),
+    .value("reference-seed", valueName: "n", default: "0", help: "Seed of the ensemble's calibration sample."),
     .value("init", valueName: "scheme", default: "kaiming-fan-out", help: "Initialisation: kaiming-fan-out or pytorch-default."),
     .flag("class-gram", help: "Use the class-Gram semantic form even when channel counts agree."),
     .value("threads", valueName: "n", help: "Worker threads (default: all cores)."),
   ]
 
   /// Configures threads and builds the spec from the parsed options.
-  static func spec(_ args: ParsedArguments, proxies: [Proxy]) throws -> ScoringSpec {
+  static func spec(_ args: ParsedArguments, proxies: [Proxy], seed: UInt64? = nil) throws -> ScoringSpec {
     Parallel.configure(threads: try args.int("threads", default: Parallel.defaultThreads, range: 1...256))
     let teacherArch = try args.string("teacher-arch").map { try parseJSON($0, option: "--teacher-arch") }
     return ScoringSpec(
@@ -32,9 +35,22 @@ enum ScoringOptions {
         name: teacherArch == nil ? args.string("teacher") : nil, arch: teacherArch,
         weights: args.string("teacher-weights"), shortcut: args.string("teacher-shortcut")),
       data: args.string("data", default: "gaussian"), batch: try args.int("batch", range: 2...ProbeBatch.maxBatch)!,
-      classes: try args.int("classes", range: 2...100_000), proxies: proxies, seed: try seed(args),
-      repeats: try args.int("repeats", range: 1...100)!, initialization: args.string("init", default: "kaiming-fan-out"),
-      forceClassGram: args.flag("class-gram"))
+      classes: try args.int("classes", range: 2...100_000), proxies: proxies, seed: try seed ?? Self.seed(args),
+      repeats: try args.int("repeats", range: ScoringSpec.repeatsRange)!, probes: try args.int("probes", range: ScoringSpec.probesRange)!,
+      initialization: args.string("init", default: "kaiming-fan-out"), forceClassGram: args.flag("class-gram"),
+      reference: ScoringSpec.Reference(
+        size: try args.int("reference-size", range: ScoringSpec.Reference.sizes)!,
+        seed: UInt64(try args.int("reference-seed", range: 0...Int.max)!)))
+  }
+
+  /// The session for a spec, with a progress bar while the ensemble calibrates and its
+  /// component weights logged (they say which signals this space and teacher trust).
+  static func session(_ spec: ScoringSpec) throws -> ScoringSession {
+    let bar = spec.proxies.contains(.ensemble) ? ProgressBar(total: spec.reference.size, label: "calibrate") : nil
+    let session = try ScoringSession(spec: spec) { done, _ in bar?.update(completed: done) }
+    bar?.finish()
+    if let c = session.calibration { Log.info("ensemble calibrated on \(spec.reference.size) reference architectures: \(c.summary)") }
+    return session
   }
 
   static func seed(_ args: ParsedArguments) throws -> UInt64 { UInt64(try args.int("seed", range: 0...Int.max)!) }

@@ -19,7 +19,7 @@ enum SearchCommand {
       """,
     options: [
       .flag("local", help: "Run the search in this process (else use a subcommand: start, status, …)."),
-      .value("proxy", valueName: "name", default: "diswot", help: "What to maximise: \(Proxy.allCases.map(\.rawValue).joined(separator: ", ")) (semantic and relation are minimised)."),
+      .value("proxy", valueName: "name", default: "ensemble", help: "What to maximise: \(Proxy.allCases.map(\.rawValue).joined(separator: ", ")) (semantic and relation are minimised)."),
       .value("strategy", valueName: "evolution|random", default: "evolution", help: "Aging evolution, or random search as a baseline."),
       .value("population", valueName: "P", default: "10", help: "Population size of aging evolution."),
       .value("sample", valueName: "S", default: "3", help: "Tournament size."),
@@ -64,7 +64,7 @@ enum SearchCommand {
       throw args.usageError("give --local to search in this process, or a subcommand (start, status, list, best, cancel, pause, resume) to use diswotd")
     }
     let proxy = try proxy(args)
-    let session = try ScoringSession(spec: try ScoringOptions.spec(args, proxies: [proxy]))
+    let session = try ScoringOptions.session(try ScoringOptions.spec(args, proxies: [proxy]))
     let strategy = try configuration(args).strategy
     var engine = try SearchEngine(configuration: try configuration(args))
     let costs = CostModel(space: session.space, constraints: try constraints(args))
@@ -108,7 +108,7 @@ enum SearchCommand {
 
   /// The objective (`--proxy`).
   static func proxy(_ args: ParsedArguments) throws -> Proxy {
-    guard let proxy = Proxy(rawValue: args.string("proxy", default: "diswot")) else {
+    guard let proxy = Proxy(rawValue: args.string("proxy", default: "ensemble")) else {
       throw args.usageError("unknown proxy '\(args.string("proxy", default: ""))' (known: \(Proxy.allCases.map(\.rawValue).joined(separator: ", ")))")
     }
     return proxy

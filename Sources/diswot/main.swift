@@ -13,7 +13,7 @@ let diswot = CommandSpec(
   "diswot", abstract: "Find the best student for a teacher before training, then distil it.",
   options: [.quiet, .verbose],
   subcommands: [
-    EvalCommand.spec, ScoreCommand.spec, RankCommand.spec, SearchCommand.spec, trainCommand,
+    EvalCommand.spec, ScoreCommand.spec, RankCommand.spec, QualityCommand.spec, SearchCommand.spec, trainCommand,
     ServiceCommands.workers, ServiceCommands.health, ServiceCommands.version, ServiceCommands.keygen,
   ])
 
@@ -24,6 +24,7 @@ runMain {
   case ["eval"]: try EvalCommand.run(args)
   case ["score"]: try ScoreCommand.run(args)
   case ["rank"]: try RankCommand.run(args)
+  case ["quality"]: try QualityCommand.run(args)
   case ["search"]: try SearchCommand.run(args)
   case let path where path.first == "search": try SearchDaemonCommands.run(args)
   case ["train"]: try TrainCommand.run(args)

@@ -69,7 +69,7 @@ final class DaemonCurveTests: XCTestCase {
 
     // With the right key: a whole search, events included (--wait).
     let search = try runCommand("diswot", [
-      "search", "start", "--space", "resnet-cifar-depth", "--teacher", "resnet20", "--batch", "16", "--budget", "8", "--strategy",
+      "search", "start", "--space", "resnet-cifar-depth", "--teacher", "resnet20", "--batch", "16", "--proxy", "diswot", "--budget", "8", "--strategy",
       "random", "--wait", "--json",
     ] + alice)
     XCTAssertEqual(search.status, 0, search.stderr + daemon.child.logText)

@@ -31,7 +31,7 @@ final class DaemonRestartTests: XCTestCase {
     let budget = 48
     let reportFile = dir.appendingPathComponent("report.json")
     let waiting = try Child("diswot", [
-      "search", "start", "--daemon", first.client, "--space", "resnet-cifar-depth", "--teacher", "resnet20", "--batch", "32",
+      "search", "start", "--daemon", first.client, "--space", "resnet-cifar-depth", "--teacher", "resnet20", "--batch", "32", "--proxy", "diswot",
       "--repeats", "6", "--strategy", "random", "--seed", "11", "--budget", "\(budget)", "--wait", "--json",
     ], log: dir.appendingPathComponent("client.log"), stdout: reportFile)
     try waitUntil(30, "the search to start") { ask(pirate, .searchList)?["searches"].arrayValue?.count == 1 }

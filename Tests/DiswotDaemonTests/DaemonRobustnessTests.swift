@@ -36,7 +36,7 @@ final class DaemonRobustnessTests: XCTestCase {
     defer { daemon.child.stop() }
     let pirate = try daemon.pirate()
     let started = try runCommand("diswot", [
-      "search", "start", "--daemon", daemon.client, "--space", "resnet-cifar-depth", "--teacher", "resnet20", "--batch", "16",
+      "search", "start", "--daemon", daemon.client, "--space", "resnet-cifar-depth", "--teacher", "resnet20", "--batch", "16", "--proxy", "diswot",
       "--repeats", "4", "--strategy", "random", "--budget", "30", "--json",
     ])
     XCTAssertEqual(started.status, 0, started.stderr)

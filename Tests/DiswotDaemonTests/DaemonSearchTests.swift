@@ -20,7 +20,7 @@ final class DaemonSearchTests: XCTestCase {
     let dir = try scratchDirectory(self)
     let common = [
       "--space", "resnet-cifar-depth", "--teacher", "resnet20", "--batch", "16", "--strategy", "random", "--seed", "7",
-      "--budget", "40", "--top", "40",
+      "--budget", "40", "--top", "40", "--reference-size", "8",
     ]
     let jsonl = dir.appendingPathComponent("local.jsonl").path
     let local = try runCommand("diswot", ["search", "--local"] + common + ["--threads", "1", "--json", "--jsonl", jsonl])
@@ -51,7 +51,7 @@ final class DaemonSearchTests: XCTestCase {
     var localScores: [String: Double] = [:]
     for line in try String(contentsOfFile: jsonl, encoding: .utf8).split(separator: "\n") {
       let item = try XCTUnwrap(JSONValue.parse(String(line)))
-      localScores[item["key"].stringValue ?? ""] = item["scores"]["diswot"].doubleValue
+      localScores[item["key"].stringValue ?? ""] = item["scores"]["ensemble"].doubleValue
     }
     XCTAssertEqual(Set(remoteScores.keys), Set(localScores.keys), "the same architectures were evaluated")
     for (key, expected) in localScores {
@@ -99,7 +99,7 @@ final class DaemonSearchTests: XCTestCase {
 
     let budget = 48
     let start = try runCommand("diswot", [
-      "search", "start", "--daemon", daemon.client, "--space", "resnet-cifar-depth", "--teacher", "resnet20", "--batch", "32",
+      "search", "start", "--daemon", daemon.client, "--space", "resnet-cifar-depth", "--teacher", "resnet20", "--batch", "32", "--proxy", "diswot",
       "--repeats", "6", "--strategy", "random", "--seed", "3", "--budget", "\(budget)", "--json",
     ])
     XCTAssertEqual(start.status, 0, start.stderr)

@@ -250,7 +250,7 @@ private func referenceJacobCov(eigenvalues: [Double]) -> Double {
   -eigenvalues.map { log($0 + 1e-5) + 1 / ($0 + 1e-5) }.reduce(0, +)
 }
 
-private let gradientProxies: [Proxy] = [.gradNorm, .snip, .synflow, .fisher, .jacobCov]
+private let gradientProxies: [Proxy] = [.gradNorm, .snip, .synflow, .logSynflow, .fisher, .jacobCov]
 
 final class GradientProxyTests: XCTestCase {
   private let labels = [2, 0, 3]
@@ -262,7 +262,7 @@ final class GradientProxyTests: XCTestCase {
 
   func testNamesAndDirections() throws {
     XCTAssertEqual(
-      try Proxy.parseList(["grad_norm", "snip", "synflow", "fisher", "jacob_cov"]), gradientProxies)
+      try Proxy.parseList(["grad_norm", "snip", "synflow", "log_synflow", "fisher", "jacob_cov"]), gradientProxies)
     for proxy in gradientProxies {
       XCTAssertTrue(proxy.higherIsBetter)
       XCTAssertTrue(proxy.isGradientBased)
@@ -304,7 +304,7 @@ final class GradientProxyTests: XCTestCase {
       positive[keyPath: path] = positive[keyPath: path].map(abs)
     }
     let ones = [Double](repeating: 1, count: 32)
-    var expected = 0.0
+    var expected = 0.0, expectedLog = 0.0
     for path: WritableKeyPath<NaiveTinyNet, [Double]> in [\.w1, \.w2, \.fcW] {
       let g = numericGradient(positive[keyPath: path]) { w in
         var perturbed = positive
@@ -312,10 +312,12 @@ final class GradientProxyTests: XCTestCase {
         return perturbed.logits(ones, batch: 1, norm: .bypass).reduce(0, +)
       }
       expected += zip(g, positive[keyPath: path]).map { abs($0 * $1) }.reduce(0, +)
+      expectedLog += zip(g, positive[keyPath: path]).map { abs(log1p($0) * $1) }.reduce(0, +)
     }
     assertRelativelyClose(try synflowScore(net, imageShape: [2, 4, 4]), expected, rel: 1e-5)
-    let scores = try gradientProxyScores([.synflow], model: net, images: images(), labels: labels)
+    let scores = try gradientProxyScores([.synflow, .logSynflow], model: net, images: images(), labels: labels)
     assertRelativelyClose(scores[.synflow]!, expected, rel: 1e-5)
+    assertRelativelyClose(scores[.logSynflow]!, expectedLog, rel: 1e-5)
   }
 
   /// Fisher from the derivatives of the loss with respect to a factor on each (sample,
@@ -399,6 +401,16 @@ final class GradientProxyTests: XCTestCase {
     assertRelativelyClose(
       try synflowScore(resnet44, imageShape: [3, 32, 32], scaling: .fixed(inputExponent: -80, gradientExponent: -100)),
       automatic, rel: 1e-5)
+
+    // log-synflow takes the log of the unscaled gradient, so it is scale-free as well.
+    let plainLog = try synflowSaliency(resnet20, imageShape: [3, 32, 32], scaling: .fixed(inputExponent: 0, gradientExponent: 0)).logSynflow
+    assertRelativelyClose(
+      try synflowSaliency(resnet20, imageShape: [3, 32, 32], scaling: .fixed(inputExponent: -30, gradientExponent: -20)).logSynflow,
+      plainLog, rel: 1e-5)
+    assertRelativelyClose(
+      try synflowSaliency(resnet44, imageShape: [3, 32, 32]).logSynflow,
+      try synflowSaliency(resnet44, imageShape: [3, 32, 32], scaling: .fixed(inputExponent: -80, gradientExponent: -100)).logSynflow,
+      rel: 1e-5)
   }
 
   /// Weights blown up so that the all-ones pass overflows Float: without the convolution

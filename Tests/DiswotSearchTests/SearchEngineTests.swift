@@ -134,11 +134,3 @@ final class SearchEngineTests: XCTestCase {
 func differsInOnePosition(_ a: Genotype, _ b: Genotype) -> Bool {
   zip(a.choices, b.choices).map { zip($0, $1).filter { $0 != $1 }.count }.reduce(0, +) == 1
 }
-
-/// Where the shipped spaces are, from this file's location.
-enum SearchSpaces {
-  static func path(_ name: String) -> String {
-    URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-      .appendingPathComponent("SearchSpaces/\(name).json").path
-  }
-}

@@ -39,3 +39,11 @@ public struct SharedDataMissing: Error, CustomStringConvertible {
   public let path: String
   public var description: String { "\(path) is missing from ../shared" }
 }
+
+/// Where the shipped search spaces are, from this file's location.
+public enum SearchSpaces {
+  public static func path(_ name: String) -> String {
+    URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+      .appendingPathComponent("SearchSpaces/\(name).json").path
+  }
+}

@@ -30,13 +30,14 @@ final class ScoreCommandTests: XCTestCase {
   /// A score is a pure function of its inputs: identical across runs and, to 1e-5
   /// relative, across thread counts.
   func testScoresAreReproducible() throws {
-    let one = try scoreLines(["--sample", "3", "--seed", "4", "--threads", "1"])
-    let again = try scoreLines(["--sample", "3", "--seed", "4", "--threads", "1"])
-    let two = try scoreLines(["--sample", "3", "--seed", "4", "--threads", "2"])
+    let common = ["--sample", "3", "--seed", "4", "--reference-size", "16"]
+    let one = try scoreLines(common + ["--threads", "1"])
+    let again = try scoreLines(common + ["--threads", "1"])
+    let two = try scoreLines(common + ["--threads", "2"])
     for ((a, b), c) in zip(zip(one, again), two) {
       let (sa, sb, sc) = (a["scores"] as! [String: Double], b["scores"] as! [String: Double], c["scores"] as! [String: Double])
       XCTAssertEqual(sa, sb)
-      XCTAssertEqual(sa["diswot"]!, sc["diswot"]!, accuracy: 1e-5 * abs(sa["diswot"]!))
+      XCTAssertEqual(sa["ensemble"]!, sc["ensemble"]!, accuracy: 1e-5 * abs(sa["ensemble"]!))
     }
   }
 
@@ -88,6 +89,39 @@ final class ScoreCommandTests: XCTestCase {
     XCTAssertEqual(params["kendall_tau"] as! Double, 3 / 30.0.squareRoot(), accuracy: 1e-9)
     XCTAssertEqual(params["spearman_rho"] as! Double, 3 / 22.5.squareRoot(), accuracy: 1e-9)
     XCTAssertEqual(params["pearson_r"] as! Double, 2.5 / 13.75.squareRoot(), accuracy: 1e-9)
+    XCTAssertEqual(x["top_precision"] as! Double, 1)  // k = 1: d is first by x and by truth
     XCTAssertTrue(result.standardError.contains("1 scored architecture(s) have no ground truth"))
+
+    // The same truth as CSV with a header: the named column, else the last.
+    try "arch,index,acc\na,0,1\nb,1,3\nc,2,2\nd,3,4\n".write(to: dir.appendingPathComponent("truth.csv"), atomically: true, encoding: .utf8)
+    for field in [["--truth-field", "acc"], []] {
+      let csv = try Executables.run("diswot", ["rank", "--scores", dir.appendingPathComponent("scores.jsonl").path,
+                                               "--truth", dir.appendingPathComponent("truth.csv").path, "--json"] + field)
+      XCTAssertEqual(csv.status, 0, csv.standardError)
+      let csvRows = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(csv.standardOutput.utf8)) as? [[String: Any]])
+      let csvX = try XCTUnwrap(csvRows.first { $0["proxy"] as? String == "x" })
+      XCTAssertEqual(csvX["kendall_tau"] as! Double, 4.0 / 6, accuracy: 1e-9)
+    }
+    try "arch,acc\na,1\nb,high\n".write(to: dir.appendingPathComponent("bad.csv"), atomically: true, encoding: .utf8)
+    let bad = try Executables.run("diswot", ["rank", "--scores", dir.appendingPathComponent("scores.jsonl").path,
+                                             "--truth", dir.appendingPathComponent("bad.csv").path])
+    XCTAssertNotEqual(bad.status, 0)
+    XCTAssertTrue(bad.standardError.contains("bad.csv:3"), bad.standardError)
+  }
+
+  /// A distance is oriented before correlating: relation (lower is better) that falls as
+  /// the truth rises correlates at +1.
+  func testRankOrientsDistances() throws {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("diswot-rank-\(UUID())")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let scores = (1...5).map { #"{"key":"k\#($0)","scores":{"relation":\#(1.0 / Double($0))}}"# }.joined(separator: "\n")
+    try scores.write(to: dir.appendingPathComponent("s.jsonl"), atomically: true, encoding: .utf8)
+    try (1...5).map { "k\($0) \($0)" }.joined(separator: "\n").write(to: dir.appendingPathComponent("t.txt"), atomically: true, encoding: .utf8)
+    let result = try Executables.run("diswot", ["rank", "--scores", dir.appendingPathComponent("s.jsonl").path,
+                                                "--truth", dir.appendingPathComponent("t.txt").path, "--json"])
+    XCTAssertEqual(result.status, 0, result.standardError)
+    let rows = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(result.standardOutput.utf8)) as? [[String: Any]])
+    XCTAssertEqual(rows.first?["kendall_tau"] as? Double, 1)
   }
 }

@@ -83,22 +83,8 @@ enum RequestValidation {
     scoring.space = spaceSpec
     let space: SearchSpace
     do { space = try SearchSpace.load(path: spaceFile) } catch { throw WireError(.invalidArgument, "scoring.space: \(error)") }
-    guard (2...ProbeBatch.maxBatch).contains(scoring.batch) else {
-      throw WireError(.invalidArgument, "scoring.batch must be between 2 and \(ProbeBatch.maxBatch), got \(scoring.batch)")
-    }
-    if let classes = scoring.classes, !(2...100_000).contains(classes) {
-      throw WireError(.invalidArgument, "scoring.classes must be between 2 and 100000, got \(classes)")
-    }
-    guard !scoring.proxies.isEmpty else { throw WireError(.invalidArgument, "scoring.proxies must name at least one proxy") }
-    guard scoring.proxies.count <= Proxy.allCases.count, Set(scoring.proxies).count == scoring.proxies.count else {
-      throw WireError(.invalidArgument, "scoring.proxies must not repeat a proxy")
-    }
-    guard (1...100).contains(scoring.repeats) else {
-      throw WireError(.invalidArgument, "scoring.repeats must be between 1 and 100, got \(scoring.repeats)")
-    }
-    guard InitializationScheme(rawValue: scoring.initialization) != nil else {
-      throw WireError(.invalidArgument, "scoring.initialization must be one of \(InitializationScheme.allCases.map(\.rawValue).joined(separator: ", "))")
-    }
+    // The same checks `score`, `search --local` and `quality` run (ScoringSpec.validate).
+    do { try scoring.validate() } catch { throw WireError(.invalidArgument, "scoring: \(error)") }
     scoring.data = try dataRoot.resolveData(scoring.data, what: "scoring.data")
     let teacher = scoring.teacher
     if let arch = teacher.arch {
