@@ -16,31 +16,32 @@ final class SearchQualityTests: XCTestCase {
     return engine.history.first { $0.key == target }?.index
   }
 
-  /// DisWOT's S1 (64 architectures) with the DisWOT score on one fixed probe batch
-  /// (Gaussian, 64 images, seed 0; each candidate's score averaged over 5 initialisations):
-  /// aging evolution (P = 10, S = 3) reaches the exhaustive best within 40 evaluations in
-  /// at least 18 of 20 search seeds, and needs fewer evaluations than random search in the
-  /// median. (How this depends on the probe batch is in Docs/benchmarks.md: single-init
-  /// DisWOT scores are nearly uncorrelated across probe batches, and on other probe seeds
-  /// evolution does not reliably beat random search.)
-  func testEvolutionFindsTheExhaustiveBestOfS1() throws {
-    let session = try ScoringSession(spec: ScoringSpec(
-      space: SearchSpaces.path("resnet-cifar-depth"), teacher: .init(name: "resnet56"), data: "gaussian", batch: 64,
-      proxies: [.diswot], seed: 0, repeats: 5))
-    var table: [String: Double] = [:]
-    for g in try session.space.enumerate() { table[session.space.key(of: g)] = try session.evaluate(g).scores["diswot"]! }
-    let target = table.max { $0.value < $1.value }!.key
+  /// DisWOT's S1 (64 architectures) with the default score (`ensemble`), on three probe
+  /// batches (Gaussian, 16 images, seeds 0, 1, 2; a 16-architecture calibration sample to
+  /// keep the test short): for every probe batch, aging evolution (P = 10, S = 3) reaches
+  /// that batch's exhaustive best within 40 evaluations in at least 18 of 20 search seeds,
+  /// and needs fewer evaluations than random search in the median. (The faithful DisWOT
+  /// score passed this on one probe batch only; Docs/benchmarks.md has both.)
+  func testEvolutionFindsTheExhaustiveBestOfS1OnEveryProbeBatch() throws {
+    for probeSeed in 0..<3 as Range<UInt64> {
+      let session = try ScoringSession(spec: ScoringSpec(
+        space: SearchSpaces.path("resnet-cifar-depth"), teacher: .init(name: "resnet56"), data: "gaussian", batch: 16,
+        seed: probeSeed, reference: .init(size: 16, seed: 0)))
+      var table: [String: Double] = [:]
+      for g in try session.space.enumerate() { table[session.space.key(of: g)] = try session.evaluate(g).scores["ensemble"]! }
+      let target = table.max { $0.value < $1.value }!.key
 
-    var evolution: [Int] = [], random: [Int] = []
-    for seed in 0..<20 as Range<UInt64> {
-      evolution.append(try evaluationsToReach(target, strategy: .evolution, seed: seed, budget: 40, space: session.space, table: table) ?? 41)
-      random.append(try evaluationsToReach(target, strategy: .random, seed: seed, budget: 64, space: session.space, table: table) ?? 65)
+      var evolution: [Int] = [], random: [Int] = []
+      for seed in 0..<20 as Range<UInt64> {
+        evolution.append(try evaluationsToReach(target, strategy: .evolution, seed: seed, budget: 40, space: session.space, table: table) ?? 41)
+        random.append(try evaluationsToReach(target, strategy: .random, seed: seed, budget: 64, space: session.space, table: table) ?? 65)
+      }
+      let found = evolution.filter { $0 <= 40 }.count
+      XCTAssertGreaterThanOrEqual(found, 18, "probe seed \(probeSeed), evolution: \(evolution)")
+      let median = { (xs: [Int]) in Double(xs.sorted()[9] + xs.sorted()[10]) / 2 }
+      XCTAssertLessThan(median(evolution), median(random), "probe seed \(probeSeed): evolution \(evolution) vs random \(random)")
+      print("S1, probe seed \(probeSeed), evaluations to best — evolution: \(evolution) (median \(median(evolution))), random: \(random) (median \(median(random)))")
     }
-    let found = evolution.filter { $0 <= 40 }.count
-    XCTAssertGreaterThanOrEqual(found, 18, "evolution: \(evolution)")
-    let median = { (xs: [Int]) in Double(xs.sorted()[9] + xs.sorted()[10]) / 2 }
-    XCTAssertLessThan(median(evolution), median(random), "evolution \(evolution) vs random \(random)")
-    print("S1 evaluations to best — evolution: \(evolution) (median \(median(evolution))), random: \(random) (median \(median(random)))")
   }
 
   /// NAS-Bench-201 (15 625 architectures) with the parameter count as the proxy: 300
