@@ -17,6 +17,11 @@ public final class ScoringSession {
   /// The ensemble's calibration on its reference sample, when `ensemble` was asked for.
   public private(set) var calibration: EnsembleCalibration?
   private let scheme: InitializationScheme
+  /// What `calibrate` needs to build the retest replica's scorers.
+  private let teacher: any Classifier
+  private let teacherMetadata: [String: String]
+  private let channelOptions: Set<Int>?
+  private let progress: ((Int, Int) -> Void)?
 
   /// The scorer of the first probe batch.
   public var scorer: CandidateScorer { scorers[0] }
@@ -37,10 +42,10 @@ public final class ScoringSession {
     }
   }
 
-  /// Builds the teacher, the probe batches and their teacher references, and (for
-  /// `ensemble`) calibrates on the reference sample: `spec.reference.size` candidates,
-  /// each scored twice (the test and its retest replica) at the cost of two ordinary
-  /// evaluations. `progress` is told after each candidate.
+  /// Builds the teacher, the probe batches and their teacher references. For `ensemble`
+  /// the first `evaluate` (or `calibrate`) then calibrates on the reference sample:
+  /// `spec.reference.size` candidates, each scored twice (the test and its retest
+  /// replica); `progress` is told after each of them.
   public init(spec: ScoringSpec, progress: ((Int, Int) -> Void)? = nil) throws {
     try spec.validate()
     let scheme = InitializationScheme(rawValue: spec.initialization)!
@@ -63,26 +68,34 @@ public final class ScoringSession {
         teacher: teacher, probe: $0, proxies: measured, forceClassGram: spec.forceClassGram,
         studentChannelOptions: channelOptions)
     }
-    if spec.proxies.contains(.ensemble) {
-      // The retest replica: the same reference architectures on other probe batches with
-      // other initialisations, to measure how reliable each component is.
-      var retestSpec = spec
-      retestSpec.seed = spec.seed ^ Self.retestSeed
-      let retestProbes = try Self.makeProbes(retestSpec, space: space, classCount: classCount, metadata: weights?.metadata ?? [:])
-      let retestScorers = try retestProbes.map {
-        try CandidateScorer(
-          teacher: teacher, probe: $0, proxies: Proxy.ensembleComponents, forceClassGram: spec.forceClassGram,
-          studentChannelOptions: channelOptions)
-      }
-      let sample = Self.referenceSample(space: space, reference: spec.reference)
-      var test: [[String: Double]] = [], retest: [[String: Double]] = []
-      for (i, g) in sample.enumerated() {
-        test.append(try measure(g, studentWeights: nil).scores)
-        retest.append(try measure(g, studentWeights: nil, scorers: retestScorers, seed: retestSpec.seed).scores)
-        progress?(i + 1, sample.count)
-      }
-      calibration = try EnsembleCalibration(components: Proxy.ensembleComponents, reference: test, retest: retest)
+    self.teacher = teacher
+    teacherMetadata = weights?.metadata ?? [:]
+    self.channelOptions = channelOptions
+    self.progress = progress
+  }
+
+  /// Calibrates the ensemble on its reference sample, once; `evaluate` calls it before the
+  /// first candidate, so a command that fails on its own checks pays nothing for it.
+  public func calibrate() throws {
+    guard spec.proxies.contains(.ensemble), calibration == nil else { return }
+    // The retest replica: the same reference architectures on other probe batches with
+    // other initialisations, to measure how reliable each component is.
+    var retestSpec = spec
+    retestSpec.seed = spec.seed ^ Self.retestSeed
+    let retestProbes = try Self.makeProbes(retestSpec, space: space, classCount: classCount, metadata: teacherMetadata)
+    let retestScorers = try retestProbes.map {
+      try CandidateScorer(
+        teacher: teacher, probe: $0, proxies: Proxy.ensembleComponents, forceClassGram: spec.forceClassGram,
+        studentChannelOptions: channelOptions)
     }
+    let sample = Self.referenceSample(space: space, reference: spec.reference)
+    var test: [[String: Double]] = [], retest: [[String: Double]] = []
+    for (i, g) in sample.enumerated() {
+      test.append(try measure(g, studentWeights: nil).scores)
+      retest.append(try measure(g, studentWeights: nil, scorers: retestScorers, seed: retestSpec.seed).scores)
+      progress?(i + 1, sample.count)
+    }
+    calibration = try EnsembleCalibration(components: Proxy.ensembleComponents, reference: test, retest: retest)
   }
 
   /// XORed into the seed of the ensemble's retest replica ("RETEST").
@@ -98,6 +111,7 @@ public final class ScoringSession {
   /// Scores one architecture of the space: averages `repeats` freshly initialised
   /// students on each of the `probes` batches, or scores the given weights once per batch.
   public func evaluate(_ g: Genotype, studentWeights: SafetensorsFile? = nil) throws -> Evaluation {
+    try calibrate()
     let start = ContinuousClock.now
     var evaluation = try measure(g, studentWeights: studentWeights)
     if let calibration { evaluation.scores[Proxy.ensemble.rawValue] = calibration.score(evaluation.scores) }

@@ -90,7 +90,7 @@ enum QualityCommand {
     let sampleSeed = UInt64(try args.int("sample-seed", range: 0...Int.max)!)
     let costSample = try args.int("cost-sample", range: 0...10_000)!
     let threads = Parallel.defaultThreads
-    var base = try ScoringOptions.spec(args, proxies: proxies, seed: probeSeeds[0])
+    let base = try ScoringOptions.spec(args, proxies: proxies, seed: probeSeeds[0])
     try base.validate()
 
     let space = try SearchSpace.load(path: SearchSpaceLocator.resolve(base.space))
@@ -108,10 +108,7 @@ enum QualityCommand {
     for (s, seed) in probeSeeds.enumerated() {
       var spec = base
       spec.seed = seed
-      let calibrationBar = proxies.contains(.ensemble) ? ProgressBar(total: spec.reference.size, label: "calibrate seed \(seed)") : nil
-      let session = try ScoringSession(spec: spec) { done, _ in calibrationBar?.update(completed: done) }
-      calibrationBar?.finish()
-      if let c = session.calibration { Log.info("seed \(seed): ensemble calibrated on \(spec.reference.size) architectures: \(c.summary)") }
+      let session = try ScoringOptions.session(spec, label: "calibrate seed \(seed)")
       let bar = ProgressBar(total: candidates.count, label: "seed \(seed)")
       for g in candidates {
         let evaluation = try session.evaluate(g)
@@ -132,8 +129,9 @@ enum QualityCommand {
       for p in proxies {
         var spec = base
         spec.proxies = [p]
-        let started = ContinuousClock.now
         let session = try ScoringSession(spec: spec)
+        let started = ContinuousClock.now
+        try session.calibrate()
         if p == .ensemble { calibrationMs = milliseconds(ContinuousClock.now - started) }
         let timed = candidates.prefix(costSample)
         let start = ContinuousClock.now

@@ -45,12 +45,20 @@ enum ScoringOptions {
 
   /// The session for a spec, with a progress bar while the ensemble calibrates and its
   /// component weights logged (they say which signals this space and teacher trust).
-  static func session(_ spec: ScoringSpec) throws -> ScoringSession {
-    let bar = spec.proxies.contains(.ensemble) ? ProgressBar(total: spec.reference.size, label: "calibrate") : nil
-    let session = try ScoringSession(spec: spec) { done, _ in bar?.update(completed: done) }
-    bar?.finish()
-    if let c = session.calibration { Log.info("ensemble calibrated on \(spec.reference.size) reference architectures: \(c.summary)") }
-    return session
+  static func session(_ spec: ScoringSpec, label: String = "calibrate") throws -> ScoringSession {
+    // Calibration runs inside the first evaluation (so failed checks cost nothing): the
+    // bar appears with it, and the weights are logged once it is done.
+    nonisolated(unsafe) var bar: ProgressBar?
+    nonisolated(unsafe) var session: ScoringSession?
+    session = try ScoringSession(spec: spec) { done, total in
+      if bar == nil { bar = ProgressBar(total: total, label: label) }
+      bar?.update(completed: done)
+      if done == total {
+        bar?.finish()
+        if let c = session?.calibration { Log.info("ensemble calibrated on \(total) reference architectures: \(c.summary)") }
+      }
+    }
+    return session!
   }
 
   static func seed(_ args: ParsedArguments) throws -> UInt64 { UInt64(try args.int("seed", range: 0...Int.max)!) }

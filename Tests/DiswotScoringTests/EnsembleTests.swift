@@ -78,6 +78,10 @@ final class EnsembleTests: XCTestCase {
       space: SearchSpaces.path("resnet-cifar-depth"), teacher: .init(name: "resnet20"), batch: 8,
       proxies: [.ensemble, .nwot, .params], seed: 5, probes: 2, reference: .init(size: 8, seed: 1))
     let a = try ScoringSession(spec: spec), b = try ScoringSession(spec: spec)
+    XCTAssertNil(a.calibration, "calibration waits for the first evaluation")
+    try a.calibrate()
+    try b.calibrate()
+    XCTAssertNotNil(a.calibration)
     XCTAssertEqual(a.calibration, b.calibration)
     XCTAssertEqual(a.scorers.count, 2)
     let second = try ProbeBatch.gaussian(batch: 8, shape: [3, 32, 32], classCount: 10, seed: spec.probeSeed(1))
