@@ -90,18 +90,20 @@ public struct EnsembleCalibration: Sendable, Codable, Equatable {
       throw .invalidArgument("the retest has \(retest.count) architectures, the reference \(reference.count)")
     }
     var components: [Component] = []
+    var allFinite = [Bool](repeating: true, count: reference.count)
     for proxy in proxies {
-      let values = reference.compactMap { $0[proxy.rawValue] }.map { Self.transformed($0, proxy: proxy) }.filter(\.isFinite)
-      guard values.count >= 4 else {
-        throw .invalidArgument("the ensemble's reference sample has \(values.count) finite \(proxy.rawValue) values; at least 4 are needed")
+      let test = reference.map { Self.transformed($0[proxy.rawValue] ?? .nan, proxy: proxy) }
+      for (i, u) in test.enumerated() where !u.isFinite { allFinite[i] = false }
+      let sorted = test.filter(\.isFinite).sorted()
+      guard sorted.count >= 4 else {
+        throw .invalidArgument("the ensemble's reference sample has \(sorted.count) finite \(proxy.rawValue) values; at least 4 are needed")
       }
-      let sorted = values.sorted()
       let median = quantile(sorted, 0.5)
       let iqr = quantile(sorted, 0.75) - quantile(sorted, 0.25)
-      // Non-finite values rank last in either replica, as they do when scoring.
-      let first = reference.map { Self.transformed($0[proxy.rawValue] ?? .nan, proxy: proxy) }.map { $0.isFinite ? $0 : -.infinity }
-      let second = retest.map { Self.transformed($0[proxy.rawValue] ?? .nan, proxy: proxy) }.map { $0.isFinite ? $0 : -.infinity }
-      let reliability = spearmanRho(first, second)
+      // u is already higher-is-better; non-finite values rank last in either replica.
+      let reliability = spearmanRho(
+        rankable(test, higherIsBetter: true),
+        rankable(retest.map { Self.transformed($0[proxy.rawValue] ?? .nan, proxy: proxy) }, higherIsBetter: true))
       components.append(Component(
         proxy: proxy, median: median, scale: iqr > 0 ? iqr / 1.349 : 1, reliability: reliability,
         weight: reliability.isFinite ? max(0, reliability) : 0))
@@ -110,9 +112,7 @@ public struct EnsembleCalibration: Sendable, Codable, Equatable {
       for i in components.indices { components[i].weight = 1 }
     }
     self.components = components
-    referenceSize = reference.filter { r in
-      proxies.allSatisfy { proxy in Self.transformed(r[proxy.rawValue] ?? .nan, proxy: proxy).isFinite }
-    }.count
+    referenceSize = allFinite.filter { $0 }.count
   }
 
   /// One line for logs: each component's reliability and weight.

@@ -1,9 +1,9 @@
 /// A training-free measure of a candidate, named as on the command line (`--proxies`).
 public enum Proxy: String, Sendable, Codable, CaseIterable {
-  /// The default: a rank-free ensemble of one signal per kind — teacher similarity
-  /// (relation), expressivity (nwot), trainability (jacob_cov) and capacity
-  /// (log_synflow) — each standardised against a fixed reference sample of the space and
-  /// combined as the mean of log Φ(z) (see `EnsembleCalibration`).
+  /// The default: one signal per kind — teacher similarity (relation), expressivity
+  /// (nwot), trainability (jacob_cov) and capacity (log_synflow) — each standardised
+  /// against a fixed reference sample of the space and combined by reliability (see
+  /// `EnsembleCalibration`).
   case ensemble
   /// −(semantic + relation): DisWOT's predictor of post-distillation accuracy.
   case diswot
@@ -61,7 +61,7 @@ public enum Proxy: String, Sendable, Codable, CaseIterable {
   /// `CandidateScorer` on its own.
   public var isComposite: Bool { self == .ensemble }
 
-  /// The proxies `ensemble` combines, one per kind of signal, with equal weight.
+  /// The proxies `ensemble` combines, one per kind of signal.
   public static let ensembleComponents: [Proxy] = [.relation, .nwot, .jacobCov, .logSynflow]
 
   /// Whether differences of this proxy are meaningful as ratios (sizes, saliencies,

@@ -23,7 +23,7 @@ public struct RankingQuality: Sendable, Codable, Equatable {
   /// Pearson's r is computed over the finite pairs only (it has no rank to fall back on).
   public init(scores: [Double], truth: [Double], higherIsBetter: Bool) {
     precondition(scores.count == truth.count, "\(scores.count) scores for \(truth.count) truths")
-    let oriented = scores.map { $0.isFinite ? (higherIsBetter ? $0 : -$0) : -Double.infinity }
+    let oriented = rankable(scores, higherIsBetter: higherIsBetter)
     matched = scores.count
     kendallTau = DiswotScoring.kendallTau(oriented, truth)
     spearmanRho = DiswotScoring.spearmanRho(oriented, truth)
@@ -44,12 +44,18 @@ public struct RankingQuality: Sendable, Codable, Equatable {
   }
 }
 
+/// Scores made higher-is-better, with every non-finite score (an unscorable candidate)
+/// −infinity, so it ranks below every finite one — how every ranking here treats them.
+func rankable(_ scores: [Double], higherIsBetter: Bool) -> [Double] {
+  scores.map { $0.isFinite ? (higherIsBetter ? $0 : -$0) : -.infinity }
+}
+
 /// Mean Spearman ρ over every pair of rankings of the same candidates (one per probe
 /// seed): how much a proxy's ranking depends on the probe batch and initialisation it
 /// happened to get. NaN with fewer than two rankings. Non-finite scores rank last.
 public func rankingStability(_ rankings: [[Double]], higherIsBetter: Bool) -> Double {
   guard rankings.count >= 2 else { return .nan }
-  let oriented = rankings.map { $0.map { $0.isFinite ? (higherIsBetter ? $0 : -$0) : -Double.infinity } }
+  let oriented = rankings.map { rankable($0, higherIsBetter: higherIsBetter) }
   var total = 0.0, pairs = 0
   for i in 0..<oriented.count {
     for j in (i + 1)..<oriented.count {

@@ -91,7 +91,7 @@ public final class ScoringSession {
     let sample = Self.referenceSample(space: space, reference: spec.reference)
     var test: [[String: Double]] = [], retest: [[String: Double]] = []
     for (i, g) in sample.enumerated() {
-      test.append(try measure(g, studentWeights: nil).scores)
+      test.append(try measure(g, studentWeights: nil, scorers: scorers, seed: spec.seed).scores)
       retest.append(try measure(g, studentWeights: nil, scorers: retestScorers, seed: retestSpec.seed).scores)
       progress?(i + 1, sample.count)
     }
@@ -113,7 +113,7 @@ public final class ScoringSession {
   public func evaluate(_ g: Genotype, studentWeights: SafetensorsFile? = nil) throws -> Evaluation {
     try calibrate()
     let start = ContinuousClock.now
-    var evaluation = try measure(g, studentWeights: studentWeights)
+    var evaluation = try measure(g, studentWeights: studentWeights, scorers: scorers, seed: spec.seed)
     if let calibration { evaluation.scores[Proxy.ensemble.rawValue] = calibration.score(evaluation.scores) }
     evaluation.scores = evaluation.scores.filter { name, _ in spec.proxies.contains { $0.rawValue == name } }
     let elapsed = ContinuousClock.now - start
@@ -121,13 +121,12 @@ public final class ScoringSession {
     return evaluation
   }
 
-  /// Every measured proxy of one candidate, averaged over initialisations and probe
-  /// batches (`scorers`, the session's own unless given; `seed` seeds the students).
+  /// Every measured proxy of one candidate, averaged over initialisations and the probe
+  /// batches of `scorers` (the session's own, or the calibration's retest replica);
+  /// `seed` seeds the students.
   private func measure(
-    _ g: Genotype, studentWeights: SafetensorsFile?, scorers given: [CandidateScorer]? = nil, seed givenSeed: UInt64? = nil
+    _ g: Genotype, studentWeights: SafetensorsFile?, scorers: [CandidateScorer], seed: UInt64
   ) throws -> Evaluation {
-    let scorers = given ?? self.scorers
-    let seed = givenSeed ?? spec.seed
     let key = space.key(of: g)
     var sums: [String: Double] = [:]
     var form: SemanticForm?
