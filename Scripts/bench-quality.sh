@@ -37,3 +37,8 @@ for probe in gaussian real; do
   "$diswot" quality --space resnet-cifar-depth --sample 64 --probe-seeds 0,1,2 \
     --proxies ensemble,diswot,relation,nwot,jacob_cov,log_synflow,params "${extra[@]}"
 done
+for averaging in "--probes 2" "--repeats 2"; do
+  echo "== resnet-cifar-depth, CIFAR-10 probes, the ensemble with $averaging"
+  # shellcheck disable=SC2086
+  "$diswot" quality --space resnet-cifar-depth --sample 64 --probe-seeds 0,1,2 --proxies ensemble $averaging "${real[@]}"
+done
