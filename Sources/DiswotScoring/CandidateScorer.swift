@@ -29,6 +29,9 @@ public final class CandidateScorer {
     public var semanticForm: SemanticForm?
   }
 
+  /// Images of the probe batch MeCo reads each feature map for.
+  static let mecoSamples = 8
+
   private static var scoringMode: ForwardMode { .training(updateRunningStatistics: false) }
 
   /// `studentChannelOptions`, when known (a search space's possible final widths), makes
@@ -58,9 +61,11 @@ public final class CandidateScorer {
     var scores: [String: Double] = [:]
     var form: SemanticForm?
     let naswot = proxies.contains(.nwot) ? NASWOTObserver(batchSize: probe.batchSize) : nil
-    if needsDisWOT || naswot != nil {
+    let meco = proxies.contains(.meco) ? MeCoObserver(samples: Self.mecoSamples) : nil
+    let observers: [ForwardObserver] = [naswot as ForwardObserver?, meco].compactMap { $0 }
+    if needsDisWOT || !observers.isEmpty {
       var mode = Self.scoringMode
-      mode.observer = naswot
+      mode.observer = observers.count > 1 ? ForwardObservers(observers) : observers.first
       let output = try student.classify(probe.images, mode: mode)
       if needsDisWOT {
         let d = try diswotScore(student: output, teacher: teacher, forceClassGram: forceClassGram)
@@ -75,6 +80,7 @@ public final class CandidateScorer {
         }
       }
       if let naswot { scores[Proxy.nwot.rawValue] = try naswot.score() }
+      if let meco { scores[Proxy.meco.rawValue] = try meco.score() }
     }
     let shape = probe.images.shape
     if proxies.contains(.params) { scores[Proxy.params.rawValue] = Double(student.parameterCount) }

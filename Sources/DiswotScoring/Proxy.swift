@@ -1,7 +1,7 @@
 /// A training-free measure of a candidate, named as on the command line (`--proxies`).
 public enum Proxy: String, Sendable, Codable, CaseIterable {
   /// The default: one signal per kind — teacher similarity (relation), expressivity
-  /// (nwot), trainability (jacob_cov) and capacity (log_synflow) — each standardised
+  /// (meco), trainability (jacob_cov) and capacity (log_synflow) — each standardised
   /// against a fixed reference sample of the space and combined by reliability (see
   /// `EnsembleCalibration`).
   case ensemble
@@ -17,6 +17,9 @@ public enum Proxy: String, Sendable, Codable, CaseIterable {
   case macs
   /// NASWOT: log-determinant of the ReLU binary-code kernel (Mellor et al. 2021).
   case nwot
+  /// MeCo: Σ over ReLU outputs of the smallest eigenvalue of their channel correlation
+  /// matrix (Jiang et al., NeurIPS 2023).
+  case meco
   /// Zen-score: feature sensitivity to Gaussian input perturbation (Lin et al. 2021).
   case zen
   /// Σ over Conv2d and Linear weights of ‖∂L/∂W‖₂, L the probe batch's mean cross-entropy
@@ -42,7 +45,7 @@ public enum Proxy: String, Sendable, Codable, CaseIterable {
   public var higherIsBetter: Bool {
     switch self {
     case .semantic, .relation: return false
-    case .ensemble, .diswot, .params, .macs, .nwot, .zen: return true
+    case .ensemble, .diswot, .params, .macs, .nwot, .meco, .zen: return true
     // The reference code reports every gradient-based proxy so that larger predicts a more
     // accurate network (its rank correlations with accuracy are positive).
     case .gradNorm, .snip, .synflow, .logSynflow, .fisher, .jacobCov: return true
@@ -53,7 +56,7 @@ public enum Proxy: String, Sendable, Codable, CaseIterable {
   public var isGradientBased: Bool {
     switch self {
     case .gradNorm, .snip, .synflow, .logSynflow, .fisher, .jacobCov: return true
-    case .ensemble, .diswot, .semantic, .relation, .params, .macs, .nwot, .zen: return false
+    case .ensemble, .diswot, .semantic, .relation, .params, .macs, .nwot, .meco, .zen: return false
     }
   }
 
@@ -62,15 +65,16 @@ public enum Proxy: String, Sendable, Codable, CaseIterable {
   public var isComposite: Bool { self == .ensemble }
 
   /// The proxies `ensemble` combines, one per kind of signal.
-  public static let ensembleComponents: [Proxy] = [.relation, .nwot, .jacobCov, .logSynflow]
+  public static let ensembleComponents: [Proxy] = [.relation, .meco, .jacobCov, .logSynflow]
 
   /// Whether differences of this proxy are meaningful as ratios (sizes, saliencies,
   /// distances that span orders of magnitude), so it is standardised on a log scale;
-  /// log-determinants (nwot, jacob_cov) and Zen (already a log) are compared as they are.
+  /// log-determinants (nwot, jacob_cov), MeCo's sum of eigenvalues and Zen (already a log)
+  /// are compared as they are.
   public var comparesOnLogScale: Bool {
     switch self {
     case .params, .macs, .gradNorm, .snip, .synflow, .logSynflow, .fisher, .semantic, .relation: return true
-    case .ensemble, .diswot, .nwot, .zen, .jacobCov: return false
+    case .ensemble, .diswot, .nwot, .meco, .zen, .jacobCov: return false
     }
   }
 

@@ -15,13 +15,13 @@ final class ScoreCommandTests: XCTestCase {
   }
 
   func testOneArchitectureReportsEveryRequestedProxy() throws {
-    let lines = try scoreLines(["--arch", arch, "--proxies", "diswot,semantic,relation,params,macs,nwot,zen"])
+    let lines = try scoreLines(["--arch", arch, "--proxies", "diswot,semantic,relation,params,macs,nwot,meco,zen"])
     XCTAssertEqual(lines.count, 1)
     let line = lines[0]
     XCTAssertEqual(line["key"] as? String, "depths=3,1,5;widths=16,32,64")
     XCTAssertEqual(line["semantic_form"] as? String, "per-class")
     let scores = try XCTUnwrap(line["scores"] as? [String: Double])
-    XCTAssertEqual(Set(scores.keys), ["diswot", "semantic", "relation", "params", "macs", "nwot", "zen"])
+    XCTAssertEqual(Set(scores.keys), ["diswot", "semantic", "relation", "params", "macs", "nwot", "meco", "zen"])
     XCTAssertEqual(scores["diswot"]!, -(scores["semantic"]! + scores["relation"]!), accuracy: 1e-12)
     XCTAssertEqual(scores["params"], line["params"] as? Double)
     XCTAssertTrue(scores.values.allSatisfy(\.isFinite), "\(scores)")
