@@ -216,10 +216,10 @@ final class MobileNetV2Tests: XCTestCase {
 
   // MARK: PyTorch
 
-  /// torchvision's `InvertedResidual` and `Conv2dNormActivation` assembled into the
-  /// `fixture` network (depthwise kernels swapped for 5 and 7, stride-1 stem), random
-  /// weights and BN statistics, run by PyTorch on 3·N(0, 1) inputs of [2, 3, 16, 16] so
-  /// that some ReLU6 outputs clip at 6: Fixtures/mobilenetv2.safetensors.
+  /// The `fixture` network (depthwise kernels 5 and 7, stride-1 stem) written in PyTorch
+  /// from the paper with torchvision's names, random weights and BN statistics, run on
+  /// 3·N(0, 1) inputs of [2, 3, 16, 16] so that some stem ReLU6 outputs clip at 6:
+  /// Fixtures/mobilenetv2.safetensors, written by Fixtures/make_mobilenetv2.py.
   func testMatchesPyTorchReference() throws {
     let url = try XCTUnwrap(Bundle.module.url(forResource: "mobilenetv2", withExtension: "safetensors", subdirectory: "Fixtures"))
     let file = try SafetensorsFile.read(path: url.path)

@@ -293,9 +293,10 @@ final class NASBench201Tests: XCTestCase {
 
   // MARK: PyTorch
 
-  /// AutoDL-Projects' own `TinyNetwork(4, 2, genotype, 10)` with random weights and BN
-  /// statistics, run by PyTorch on a [2, 3, 16, 16] input: Fixtures/nasbench201.safetensors
-  /// holds its state dict, the input (`fixture.input`) and its outputs. The genotype uses
+  /// A NAS-Bench-201 network (C = 4, N = 2) written in PyTorch from the benchmark's
+  /// definition with `TinyNetwork`'s names, random weights and BN statistics, run on a
+  /// [2, 3, 16, 16] input: Fixtures/nasbench201.safetensors holds its state dict, the input
+  /// (`fixture.input`) and its outputs; Fixtures/make_nasbench201.py wrote it. The genotype uses
   /// all five operations. Observed differences stay below 2·10⁻⁵ (float rounding of
   /// Winograd against PyTorch's direct convolution), well inside the tolerance.
   func testMatchesPyTorchReference() throws {
