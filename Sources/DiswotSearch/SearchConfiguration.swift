@@ -19,10 +19,21 @@ public struct SearchConfiguration: Sendable, Codable, Equatable {
   /// declares the constraints unsatisfiable or the space exhausted (see
   /// `SearchEngine.propose`). Enumerable spaces use at most their size.
   public var maxAttempts: Int
+  /// Candidates in flight W: the engine keeps W proposals out ahead of the results it has
+  /// applied, and applies results in proposal order, so proposal n is always made from the
+  /// state after exactly n − W results. The search is then the same whatever order results
+  /// arrive in and however many evaluators run it; W only bounds how many evaluators it can
+  /// keep busy (a larger W feeds more, a smaller one lets evolution react sooner).
+  public var window: Int
+
+  /// `window` when a configuration does not give one (configurations stored before it
+  /// existed, requests that leave it out): enough for two workers with one task each in
+  /// reserve at the daemon's default task sizes, small next to the default population.
+  public static let defaultWindow = 8
 
   public init(
     strategy: Strategy = .evolution, population: Int = 10, sample: Int = 3, budget: Int = 100, seed: UInt64 = 0,
-    maxAttempts: Int = 10_000
+    maxAttempts: Int = 10_000, window: Int = SearchConfiguration.defaultWindow
   ) {
     self.strategy = strategy
     self.population = population
@@ -30,6 +41,22 @@ public struct SearchConfiguration: Sendable, Codable, Equatable {
     self.budget = budget
     self.seed = seed
     self.maxAttempts = maxAttempts
+    self.window = window
+  }
+
+  enum CodingKeys: String, CodingKey {
+    case strategy, population, sample, budget, seed, maxAttempts, window
+  }
+
+  public init(from decoder: Decoder) throws {
+    let c = try decoder.container(keyedBy: CodingKeys.self)
+    strategy = try c.decode(Strategy.self, forKey: .strategy)
+    population = try c.decode(Int.self, forKey: .population)
+    sample = try c.decode(Int.self, forKey: .sample)
+    budget = try c.decode(Int.self, forKey: .budget)
+    seed = try c.decode(UInt64.self, forKey: .seed)
+    maxAttempts = try c.decode(Int.self, forKey: .maxAttempts)
+    window = try c.decodeIfPresent(Int.self, forKey: .window) ?? Self.defaultWindow
   }
 
   /// Checks the settings, naming the first that is out of range.
@@ -38,6 +65,7 @@ public struct SearchConfiguration: Sendable, Codable, Equatable {
     guard (1...population).contains(sample) else { throw .invalidConfiguration("tournament sample must be between 1 and the population (\(population)), got \(sample)") }
     guard (1...10_000_000).contains(budget) else { throw .invalidConfiguration("budget must be between 1 and 10000000, got \(budget)") }
     guard (1...10_000_000).contains(maxAttempts) else { throw .invalidConfiguration("maxAttempts must be between 1 and 10000000, got \(maxAttempts)") }
+    guard (1...1_024).contains(window) else { throw .invalidConfiguration("window must be between 1 and 1024, got \(window)") }
   }
 }
 

@@ -4,11 +4,16 @@ import DiswotTensor
 /// Aging (regularised) evolution (Real et al., AAAI 2019) and random search, as a pure
 /// state machine: no I/O, no clocks, no threads.
 ///
-/// The engine is asynchronous by design. `propose` hands out up to N candidates at a time
-/// and `record` accepts their scores in any order, so any number of evaluators can be kept
-/// busy; a score for an unknown or already-scored key is ignored. Everything it knows is
-/// in this `Codable` value, so a checkpoint taken between any two calls restores it
-/// exactly, and the same seed with the same sequence of results gives the same search.
+/// The engine is asynchronous by design, yet its decisions do not depend on timing. It
+/// keeps `configuration.window` (W) proposals generated ahead of the results it has
+/// applied; `propose` hands them out in order, up to N at a time, so W evaluators can be
+/// kept busy; `record` accepts their scores in any order but applies them in proposal
+/// order, generating the next proposal right after each one is applied. Proposal n is thus
+/// always made from the state after exactly n − W results, and the same configuration
+/// with the same scores gives the same search — with one evaluator or many, whichever
+/// finishes first. A score for an unknown, not yet handed out or already-scored key is
+/// ignored. Everything it knows is in this `Codable` value, so a checkpoint taken between
+/// any two calls restores it exactly.
 ///
 /// Scores are "higher is better"; callers negate proxies where lower is better.
 public struct SearchEngine: Sendable, Codable, Equatable {
@@ -46,14 +51,24 @@ public struct SearchEngine: Sendable, Codable, Equatable {
   public private(set) var history: [Evaluation] = []
   /// Indices into `history`, oldest first; at most `configuration.population` long.
   public private(set) var population: [Int] = []
-  /// Proposed, not yet scored, in proposal order.
+  /// Proposed, not yet applied, in proposal order: results are applied from the front.
   public private(set) var pending: [Proposal] = []
+  /// How many of `pending` (always a prefix) `propose` has handed out.
+  public private(set) var handedOut = 0
+  /// Scores that arrived for handed-out proposals behind the oldest, waiting their turn
+  /// (NaN: the candidate could not be scored).
+  public private(set) var arrived: [String: Double] = [:]
+  /// Proposals that could not be scored, in the order they were applied: they spent
+  /// budget, never enter the history or the population, and are never proposed again.
+  public private(set) var unscorable: [String] = []
   /// Evaluations spent (proposals made), never more than the budget.
   public private(set) var spent = 0
   public private(set) var status: Status = .running
   private var rng: SeededGenerator
   /// key → index into `history`, for de-duplication and the score cache.
   private var scored: [String: Int] = [:]
+  /// `unscorable` as a set, for de-duplication.
+  private var unscorableKeys: Set<String> = []
 
   public init(configuration: SearchConfiguration) throws(SearchError) {
     try configuration.validate()
@@ -75,8 +90,10 @@ public struct SearchEngine: Sendable, Codable, Equatable {
   /// After how many evaluations the final best was first seen.
   public var evaluationsToBest: Int? { best?.index }
 
-  /// Up to `count` new candidates. `isFeasible` says whether an architecture meets the
-  /// constraints; infeasible ones are never proposed.
+  /// Up to `count` candidates not handed out before, oldest first (fewer, or none, while
+  /// W are out waiting for scores). `isFeasible` says whether an architecture meets the
+  /// constraints; infeasible ones are never proposed. Pass the same space and feasibility
+  /// to every `propose` and `record` of a search.
   ///
   /// Stopping rule: the engine stops before its budget is spent (`exhausted`) only when
   /// no feasible architecture is left that has not been scored or proposed. For each
@@ -97,25 +114,52 @@ public struct SearchEngine: Sendable, Codable, Equatable {
   /// replacement in effect and never stops early while an unscored feasible architecture
   /// is left in an enumerable space.
   ///
-  /// The work per call is bounded: per candidate at most `tournamentsPerLevel` × positions
-  /// mutants, `maxAttempts` samples and a pass over the enumeration; per call at most one
-  /// enumeration (≤ `enumerationLimit` genotypes). The enumeration lives only for the call
-  /// (a function of the space, which the engine does not hold), so the engine stays a pure
-  /// function of its configuration and the calls made on it, and `Checkpoint` needs no new
-  /// state: old checkpoints decode and restore unchanged.
+  /// The work per call is bounded: at most W candidates are generated per call (one per
+  /// applied result, plus the window's first fill), each with at most
+  /// `tournamentsPerLevel` × positions mutants, `maxAttempts` samples and a pass over the
+  /// enumeration; per call at most one enumeration (≤ `enumerationLimit` genotypes). The
+  /// enumeration lives only for the call (a function of the space, which the engine does
+  /// not hold), so the engine stays a pure function of its configuration and the calls
+  /// made on it.
   public mutating func propose(
     _ count: Int, space: SearchSpace, isFeasible: (Genotype) -> Bool
   ) -> [Proposal] {
-    var proposals: [Proposal] = []
+    advance(space: space, isFeasible: isFeasible)
+    let end = min(pending.count, handedOut + max(0, count))
+    let proposals = Array(pending[handedOut..<end])
+    handedOut = end
+    return proposals
+  }
+
+  /// Generates proposals until W are out (or the budget or the space runs out), then
+  /// applies every score that is next in proposal order, generating after each: the one
+  /// place where the engine decides anything, so decisions happen at the same points
+  /// whatever the timing of the calls.
+  private mutating func advance(space: SearchSpace, isFeasible: (Genotype) -> Bool) {
     var enumeration: Enumeration?
-    while proposals.count < count, status == .running, spent < configuration.budget {
-      guard let proposal = nextProposal(space: space, isFeasible: isFeasible, enumeration: &enumeration) else { break }
-      pending.append(proposal)
-      proposals.append(proposal)
-      spent += 1
+    func fill() {
+      while pending.count < configuration.window, status == .running, spent < configuration.budget {
+        guard let proposal = nextProposal(space: space, isFeasible: isFeasible, enumeration: &enumeration) else { break }
+        pending.append(proposal)
+        spent += 1
+      }
+    }
+    fill()
+    while let head = pending.first, let score = arrived.removeValue(forKey: head.key) {
+      pending.removeFirst()
+      handedOut -= 1
+      guard score.isFinite else {
+        unscorable.append(head.key)
+        unscorableKeys.insert(head.key)
+        fill()
+        continue
+      }
+      scored[head.key] = history.count
+      history.append(Evaluation(key: head.key, genotype: head.genotype, score: score, index: history.count + 1))
+      age(in: history.count - 1)
+      fill()
     }
     if spent == configuration.budget && status == .running && pending.isEmpty { status = .finished }
-    return proposals
   }
 
   /// Tournaments per mutation level (see `evolve`) before evolution proposes a random
@@ -128,16 +172,30 @@ public struct SearchEngine: Sendable, Codable, Equatable {
   /// NAS-Bench-201 (15 625) but not `resnet-cifar` (373 248).
   public static let enumerationLimit = 100_000
 
-  /// Records a score. Returns false (and changes nothing) for a key that is not pending.
+  /// Records the score of a handed-out proposal; it is applied once every earlier
+  /// proposal's score is in (see the type's comment). Returns false, and changes nothing,
+  /// for a key that is not pending and handed out, a key whose score already arrived, or a
+  /// non-finite score.
   @discardableResult
-  public mutating func record(key: String, score: Double) -> Bool {
-    guard let i = pending.firstIndex(where: { $0.key == key }), score.isFinite else { return false }
-    let proposal = pending.remove(at: i)
-    let evaluation = Evaluation(key: key, genotype: proposal.genotype, score: score, index: history.count + 1)
-    scored[key] = history.count
-    history.append(evaluation)
-    age(in: history.count - 1)
-    if spent == configuration.budget && status == .running && pending.isEmpty { status = .finished }
+  public mutating func record(
+    key: String, score: Double, space: SearchSpace, isFeasible: (Genotype) -> Bool
+  ) -> Bool {
+    guard score.isFinite, arrived[key] == nil,
+      let i = pending.firstIndex(where: { $0.key == key }), i < handedOut
+    else { return false }
+    arrived[key] = score
+    advance(space: space, isFeasible: isFeasible)
+    return true
+  }
+
+  /// Records that a handed-out proposal could not be scored (the caller keeps the reason):
+  /// applied in proposal order like a score, it spends its evaluation without entering the
+  /// history. Returns false, and changes nothing, where `record` would.
+  @discardableResult
+  public mutating func recordUnscorable(key: String, space: SearchSpace, isFeasible: (Genotype) -> Bool) -> Bool {
+    guard arrived[key] == nil, let i = pending.firstIndex(where: { $0.key == key }), i < handedOut else { return false }
+    arrived[key] = .nan
+    advance(space: space, isFeasible: isFeasible)
     return true
   }
 
@@ -147,7 +205,9 @@ public struct SearchEngine: Sendable, Codable, Equatable {
     if population.count > configuration.population { population.removeFirst() }
   }
 
-  private func isSeen(_ key: String) -> Bool { scored[key] != nil || pending.contains { $0.key == key } }
+  private func isSeen(_ key: String) -> Bool {
+    scored[key] != nil || unscorableKeys.contains(key) || pending.contains { $0.key == key }
+  }
 
   /// The space's architectures not yet found infeasible, with their keys, in enumeration
   /// order; built at most once per `propose` call and never stored in the engine.
@@ -193,7 +253,9 @@ public struct SearchEngine: Sendable, Codable, Equatable {
     // A uniformly random order of the unseen architectures, drawn lazily (Fisher–Yates):
     // its first feasible one is uniform among the feasible unseen ones.
     let pendingKeys = Set(pending.map(\.key))
-    var unseen = (enumeration?.candidates ?? []).filter { scored[$0.key] == nil && !pendingKeys.contains($0.key) }
+    var unseen = (enumeration?.candidates ?? []).filter {
+      scored[$0.key] == nil && !unscorableKeys.contains($0.key) && !pendingKeys.contains($0.key)
+    }
     var infeasible = Set<String>()
     defer { if !infeasible.isEmpty { enumeration?.candidates.removeAll { infeasible.contains($0.key) } } }
     for i in unseen.indices {
@@ -254,27 +316,58 @@ public struct SearchEngine: Sendable, Codable, Equatable {
 
   /// Everything of the engine except its history, for callers that keep the history
   /// themselves, in order (the daemon's evaluations table): its size does not grow with
-  /// the search, so it can be written with every evaluation.
+  /// the search, so it can be written with every evaluation. Scores that arrived out of
+  /// order and are not yet applied are not part of it (the caller has stored only applied
+  /// ones): a restored engine hands every pending proposal out again, and their scores,
+  /// the same numbers, are applied in order when they come back.
   public struct Checkpoint: Sendable, Codable, Equatable {
     public var configuration: SearchConfiguration
     /// How many evaluations the history holds (checked on restore).
     public var evaluations: Int
     public var population: [Int]
     public var pending: [Proposal]
+    /// Keys that could not be scored, in order (absent in checkpoints written before).
+    public var unscorable: [String]
     public var spent: Int
     public var status: Status
     var rng: SeededGenerator
 
     enum CodingKeys: String, CodingKey {
-      case configuration, evaluations, population, pending, spent, status, rng
+      case configuration, evaluations, population, pending, unscorable, spent, status, rng
+    }
+
+    init(
+      configuration: SearchConfiguration, evaluations: Int, population: [Int], pending: [Proposal],
+      unscorable: [String], spent: Int, status: Status, rng: SeededGenerator
+    ) {
+      self.configuration = configuration
+      self.evaluations = evaluations
+      self.population = population
+      self.pending = pending
+      self.unscorable = unscorable
+      self.spent = spent
+      self.status = status
+      self.rng = rng
+    }
+
+    public init(from decoder: Decoder) throws {
+      let c = try decoder.container(keyedBy: CodingKeys.self)
+      configuration = try c.decode(SearchConfiguration.self, forKey: .configuration)
+      evaluations = try c.decode(Int.self, forKey: .evaluations)
+      population = try c.decode([Int].self, forKey: .population)
+      pending = try c.decode([Proposal].self, forKey: .pending)
+      unscorable = try c.decodeIfPresent([String].self, forKey: .unscorable) ?? []
+      spent = try c.decode(Int.self, forKey: .spent)
+      status = try c.decode(Status.self, forKey: .status)
+      rng = try c.decode(SeededGenerator.self, forKey: .rng)
     }
   }
 
   /// The engine's state apart from its history.
   public var checkpoint: Checkpoint {
     Checkpoint(
-      configuration: configuration, evaluations: history.count, population: population, pending: pending, spent: spent,
-      status: status, rng: rng)
+      configuration: configuration, evaluations: history.count, population: population, pending: pending,
+      unscorable: unscorable, spent: spent, status: status, rng: rng)
   }
 
   /// The engine a `checkpoint` was taken of, given its history: every scored candidate in
@@ -287,13 +380,21 @@ public struct SearchEngine: Sendable, Codable, Equatable {
     guard checkpoint.population.allSatisfy({ (0..<history.count).contains($0) }),
       checkpoint.population.count <= checkpoint.configuration.population
     else { throw .invalidState("population members outside the history") }
-    guard checkpoint.spent == history.count + checkpoint.pending.count, checkpoint.spent <= checkpoint.configuration.budget else {
-      throw .invalidState("spent \(checkpoint.spent) is not the \(history.count) evaluations plus \(checkpoint.pending.count) pending")
+    let accounted = history.count + checkpoint.pending.count + checkpoint.unscorable.count
+    guard checkpoint.spent == accounted, checkpoint.spent <= checkpoint.configuration.budget else {
+      throw .invalidState(
+        "spent \(checkpoint.spent) is not the \(history.count) evaluations plus \(checkpoint.pending.count) pending and \(checkpoint.unscorable.count) unscorable")
+    }
+    guard Set(checkpoint.unscorable).count == checkpoint.unscorable.count else {
+      throw .invalidState("a key is unscorable twice")
     }
     configuration = checkpoint.configuration
     rng = checkpoint.rng
     population = checkpoint.population
     pending = checkpoint.pending
+    unscorable = checkpoint.unscorable
+    unscorableKeys = Set(checkpoint.unscorable)
+    handedOut = 0
     spent = checkpoint.spent
     status = checkpoint.status
     for (i, h) in history.enumerated() {

@@ -14,8 +14,9 @@ enum SearchCommand {
       With --local the search runs in this process: aging evolution (or random search) \
       proposes candidates, each is scored like 'diswot score' does, and candidates over the \
       parameter, MAC or latency limits are never evaluated. The same seed gives the same \
-      search. 'diswot search start' runs it through diswotd on its workers instead (same \
-      options), and the other subcommands follow and steer daemon searches.
+      search, here or through diswotd with any number of workers. 'diswot search start' \
+      runs it through diswotd on its workers instead (same options), and the other \
+      subcommands follow and steer daemon searches.
       """,
     options: [
       .flag("local", help: "Run the search in this process (else use a subcommand: start, status, …)."),
@@ -24,6 +25,7 @@ enum SearchCommand {
       .value("population", valueName: "P", default: "10", help: "Population size of aging evolution."),
       .value("sample", valueName: "S", default: "3", help: "Tournament size."),
       .value("budget", valueName: "N", default: "100", help: "Evaluations to spend."),
+      .value("window", valueName: "W", default: "\(SearchConfiguration.defaultWindow)", help: "Candidates in flight: results are applied in proposal order, so the same W gives the same search with any number of workers (a larger W keeps more workers busy)."),
       .value("max-params", valueName: "n", help: "Largest parameter count allowed."),
       .value("max-macs", valueName: "n", help: "Largest MAC count (one image) allowed."),
       .value("max-latency-ms", valueName: "ms", help: "Largest batch-1 forward latency on this machine."),
@@ -82,7 +84,13 @@ enum SearchCommand {
       for p in proposals {
         let evaluation = try session.evaluate(p.genotype)
         evaluations[p.key] = evaluation
-        engine.record(key: p.key, score: sign * evaluation.scores[proxy.rawValue]!)
+        let objective = sign * (evaluation.scores[proxy.rawValue] ?? .nan)
+        if objective.isFinite {
+          engine.record(key: p.key, score: objective, space: session.space, isFeasible: costs.isFeasible)
+        } else {
+          Log.warning("\(p.key) scored a non-finite \(proxy.rawValue); it is not counted")
+          engine.recordUnscorable(key: p.key, space: session.space, isFeasible: costs.isFeasible)
+        }
         try jsonl?.write(evaluation)
         bar.advance(detail: "best \(String(format: "%.5g", sign * (engine.best?.score ?? .nan))) \(engine.best?.key ?? "")")
       }
@@ -122,7 +130,7 @@ enum SearchCommand {
     return SearchConfiguration(
       strategy: strategy, population: try args.int("population", range: 1...100_000)!,
       sample: try args.int("sample", range: 1...100_000)!, budget: try args.int("budget", range: 1...10_000_000)!,
-      seed: try ScoringOptions.seed(args))
+      seed: try ScoringOptions.seed(args), window: try args.int("window", range: 1...1_024)!)
   }
 
   /// The parameter, MAC and latency limits.

@@ -52,9 +52,10 @@ final class SearchExhaustionTests: XCTestCase {
           var calls = 0
           while !engine.isDone, calls < 1_000 {
             calls += 1
-            _ = engine.propose(parallel - engine.pending.count, space: s1) { _ in true }
-            for p in engine.pending.shuffled(using: &rng).prefix(1 + Int(rng.next() % 2)) {
-              engine.record(key: p.key, score: score(p.genotype))
+            _ = engine.propose(parallel - (engine.handedOut - engine.arrived.count), space: s1) { _ in true }
+            let out = engine.pending.prefix(engine.handedOut).filter { engine.arrived[$0.key] == nil }
+            for p in out.shuffled(using: &rng).prefix(1 + Int(rng.next() % 2)) {
+              engine.record(key: p.key, score: score(p.genotype), space: s1) { _ in true }
             }
           }
           let context = "\(name), seed \(seed), parallel \(parallel), maxAttempts \(maxAttempts)"
@@ -112,7 +113,7 @@ final class SearchExhaustionTests: XCTestCase {
               return admitted.contains(s1.key(of: g))
             }
             if batch.isEmpty && engine.pending.isEmpty { break }
-            for p in batch { engine.record(key: p.key, score: Double(p.key.count)) }
+            for p in batch { engine.record(key: p.key, score: Double(p.key.count), space: s1) { g in admitted.contains(s1.key(of: g)) } }
           }
           let context = "k \(k), \(strategy), seed \(seed)"
           XCTAssertEqual(Set(engine.history.map(\.key)), admitted, context)
@@ -178,17 +179,23 @@ final class SearchExhaustionTests: XCTestCase {
       for stop in [5, 20, 33, 38] {
         var first = try SearchEngine(configuration: configuration)
         while first.history.count < stop {
-          for p in first.propose(3, space: s1, isFeasible: feasible) { first.record(key: p.key, score: score(p.genotype)) }
+          for p in first.propose(3, space: s1, isFeasible: feasible) {
+            first.record(key: p.key, score: score(p.genotype), space: s1, isFeasible: feasible)
+          }
         }
         let outstanding = first.propose(3, space: s1, isFeasible: feasible)
         let checkpoint = try JSONDecoder().decode(SearchEngine.Checkpoint.self, from: JSONEncoder().encode(first.checkpoint))
         var restored = try SearchEngine(
           checkpoint: checkpoint, history: first.history.map { (key: $0.key, genotype: $0.genotype, score: $0.score) })
-        XCTAssertEqual(restored, first, "\(strategy), stop \(stop)")
+        XCTAssertEqual(restored.checkpoint, first.checkpoint, "\(strategy), stop \(stop)")
+        XCTAssertEqual(restored.history, first.history, "\(strategy), stop \(stop)")
         var decoded = try JSONDecoder().decode(SearchEngine.self, from: JSONEncoder().encode(first))
+        XCTAssertEqual(decoded, first, "\(strategy), stop \(stop)")
+        // The restored engine hands the outstanding proposals out again, in order.
+        XCTAssertEqual(restored.propose(outstanding.count, space: s1, isFeasible: feasible), outstanding)
         for p in outstanding {
-          restored.record(key: p.key, score: score(p.genotype))
-          decoded.record(key: p.key, score: score(p.genotype))
+          restored.record(key: p.key, score: score(p.genotype), space: s1, isFeasible: feasible)
+          decoded.record(key: p.key, score: score(p.genotype), space: s1, isFeasible: feasible)
         }
         SearchEngineTests.run(&restored, space: s1, parallel: 3, isFeasible: feasible, score: score)
         SearchEngineTests.run(&decoded, space: s1, parallel: 3, isFeasible: feasible, score: score)

@@ -136,6 +136,7 @@ extension Daemon {
   private func record(_ results: [CandidateResult], of assignment: TaskAssignment?, in run: SearchRun, from identity: [UInt8]) {
     let expected = assignment.map { Dictionary($0.candidates.map { ($0.key, $0) }, uniquingKeysWith: { a, _ in a }) }
     var engine = run.engine
+    var arrivedRecords = run.arrivedRecords
     var recorded: [(EvaluationRecord, Int)] = []
     var retry: [SearchEngine.Proposal] = []
     var failure: String?
@@ -159,25 +160,31 @@ extension Daemon {
             continue
           }
           let objective = run.sign * (r.scores[run.proxy.rawValue] ?? .nan)
-          guard objective.isFinite else {
+          let applied = engine.history.count
+          if objective.isFinite {
+            guard engine.record(key: r.key, score: objective, space: run.space, isFeasible: run.costs.isFeasible) else { continue }
+            arrivedRecords[r.key] = EvaluationRecord(
+              searchID: run.id, key: r.key, archJSON: run.space.json(of: proposal.genotype).compactText,
+              scoresJSON: JSONValue.object(r.scores.mapValues { $0.isFinite ? .double($0) : .null }).compactText,
+              params: r.params ?? 0, macs: r.macs ?? 0, score: objective, worker: worker,
+              seconds: r.seconds.isFinite ? r.seconds : 0)
+          } else {
+            guard engine.recordUnscorable(key: r.key, space: run.space, isFeasible: run.costs.isFeasible) else { continue }
             run.unscorable.insert(r.key)
             Log.warning("\(r.key) scored a non-finite \(run.proxy.rawValue); it is not counted")
-            continue
           }
-          let before = engine
-          guard engine.record(key: r.key, score: objective) else { continue }
-          let evaluation = EvaluationRecord(
-            searchID: run.id, key: r.key, archJSON: run.space.json(of: proposal.genotype).compactText,
-            scoresJSON: JSONValue.object(r.scores.mapValues { $0.isFinite ? .double($0) : .null }).compactText,
-            params: r.params ?? 0, macs: r.macs ?? 0, score: objective, worker: worker,
-            seconds: r.seconds.isFinite ? r.seconds : 0)
-          if try store.recordEvaluation(evaluation, engineJSON: nil) {
-            recorded.append((evaluation, engine.history.count))
-          } else {
-            engine = before  // already in the store: never count it twice
+          // The engine applies results in proposal order: store every evaluation it
+          // applied just now, in that order, so the table is the engine's history.
+          for evaluation in engine.history[applied...] {
+            guard let row = arrivedRecords.removeValue(forKey: evaluation.key), try store.recordEvaluation(row, engineJSON: nil) else {
+              throw WireError(.internal, "evaluation \(evaluation.index) (\(evaluation.key)) of search \(run.id) has no row to store, or is stored already")
+            }
+            recorded.append((row, evaluation.index))
           }
         }
-        if !recorded.isEmpty { try store.saveEngine(run.id, engineJSON: try EngineCheckpoint.encode(engine)) }
+        if !recorded.isEmpty || engine.unscorable.count != run.engine.unscorable.count {
+          try store.saveEngine(run.id, engineJSON: try EngineCheckpoint.encode(engine))
+        }
       }
     } catch {
       Log.error("cannot record results of search \(run.id): \(error)")
@@ -189,6 +196,7 @@ extension Daemon {
     }
     let bestBefore = run.engine.best
     run.engine = engine
+    run.arrivedRecords = arrivedRecords
     run.evaluations += recorded.count
     if let assignment {
       for p in assignment.candidates {
@@ -385,8 +393,11 @@ extension Daemon {
           let run = running[cursor % running.count]
           cursor += 1
           guard run.state == .running else { continue }
-          let remaining = run.queue.count + max(0, run.engine.configuration.budget - run.engine.spent)
-          let size = max(1, min(configuration.maxCandidatesPerTask, (remaining + slots - 1) / slots))
+          let remaining = run.queue.count + run.engine.pending.count - run.engine.handedOut
+            + max(0, run.engine.configuration.budget - run.engine.spent)
+          // At most the window is out at once: share it among the task slots.
+          let share = (run.engine.configuration.window + slots - 1) / slots
+          let size = max(1, min(configuration.maxCandidatesPerTask, (remaining + slots - 1) / slots, share))
           // Proposing is not checkpointed on its own: the next evaluation's checkpoint
           // carries the new pending proposals, and after a crash before it the restored
           // engine (same generator state, same history) proposes the same candidates again.

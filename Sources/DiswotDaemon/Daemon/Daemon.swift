@@ -288,8 +288,8 @@ public final class Daemon {
         let run = try SearchRun(
           id: record.id, document: document, state: record.state, engine: engine, space: space,
           evaluations: try store.evaluationCount(searchID: record.id), createdAt: record.createdAt)
-        // Proposals out at the checkpoint were never stored: send them again.
-        run.queue = try engine.pending.filter { try store.evaluation(searchID: record.id, key: $0.key) == nil }
+        // Proposals out at the checkpoint were never applied: the restored engine hands
+        // them out again (`SearchEngine.Checkpoint`).
         searches[record.id] = run
         searchOrder.append(record.id)
         Log.info("restored search \(record.id) (\(record.state.rawValue)): \(run.evaluations)/\(engine.configuration.budget) evaluated, \(run.queue.count) to re-dispatch")

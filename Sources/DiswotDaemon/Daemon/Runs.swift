@@ -59,9 +59,12 @@ final class SearchRun {
   var inFlight: Set<String> = []
   /// Errors reported per key (a candidate fails the search after `candidateAttempts`).
   var failures: [String: Int] = [:]
-  /// Keys scored with a non-finite objective: left pending in the engine (as `search
-  /// --local` leaves them), never sent again.
+  /// Keys scored with a non-finite objective (recorded as unscorable in the engine).
   var unscorable: Set<String> = []
+  /// Rows of RESULTs that arrived ahead of their turn: the engine applies scores in
+  /// proposal order, and each row is stored when its score is applied. Lost on a restart,
+  /// like the engine's waiting scores; those candidates are handed out again.
+  var arrivedRecords: [String: EvaluationRecord] = [:]
   /// Rows in the store.
   var evaluations: Int
   let createdAt: Date
@@ -82,8 +85,7 @@ final class SearchRun {
 
   /// True when nothing is queued or out, and the engine will propose nothing more.
   var isDrained: Bool {
-    queue.isEmpty && inFlight.isEmpty && engine.pending.allSatisfy { unscorable.contains($0.key) }
-      && (engine.status != .running || engine.spent >= engine.configuration.budget)
+    queue.isEmpty && inFlight.isEmpty && engine.isDone
   }
 
   /// Up to `count` candidates for a TASK: queued ones first, then fresh proposals.
