@@ -33,6 +33,8 @@ public final class Daemon {
   /// The state directory, canonical.
   public let stateDirectory: String
   let jobsDirectory: String
+  /// Held from start to exit: one daemon per state directory.
+  private let stateLock: StateDirectoryLock
   let store: Store
   let dataRoot: DataRoot
   let serverKey: CurveKeyPair?
@@ -66,13 +68,16 @@ public final class Daemon {
   var heartbeat: Int { configuration.heartbeatMilliseconds }
   var tickMilliseconds: Int { max(10, min(100, heartbeat / 4)) }
 
-  /// Opens the store, binds the three sockets (CURVE servers with a ZAP allow-list when
-  /// configured). Nothing is served until `run()`.
+  /// Locks the state directory (a second daemon on it is refused, naming the first one's
+  /// pid), opens the store, binds the three sockets (CURVE servers with a ZAP allow-list
+  /// when configured). Nothing is served until `run()`.
   public init(configuration: DaemonConfiguration) throws {
     self.configuration = configuration
     let fm = FileManager.default
     try fm.createDirectory(atPath: configuration.stateDirectory, withIntermediateDirectories: true)
     stateDirectory = DataRoot.realpath(configuration.stateDirectory) ?? configuration.stateDirectory
+    // Before anything else touches the directory (the store's migrations included).
+    stateLock = try StateDirectoryLock(directory: stateDirectory)
     jobsDirectory = stateDirectory + "/jobs"
     try fm.createDirectory(atPath: jobsDirectory, withIntermediateDirectories: true)
     store = try Store(path: stateDirectory + "/diswot.sqlite")
