@@ -360,8 +360,8 @@ public struct Envelope: Sendable, Hashable {
 ///
 /// Decoders accept any frame list and either return a message or throw a `ProtocolError`
 /// carrying the `ErrorCode` to answer with; they never trap, whatever the bytes. Checks run
-/// in a fixed order (frame count, tag, request id, command, body size, UTF-8, JSON depth,
-/// JSON syntax, object-ness), so a given input always yields the same error.
+/// in a fixed order (frame count, tag, request id, command, body size, UTF-8, JSON syntax
+/// and depth, object-ness), so a given input always yields the same error.
 public enum WireMessage {
   // MARK: Client ↔ daemon
 
@@ -477,8 +477,9 @@ public enum WireMessage {
   /// Compact UTF-8 JSON of any value, non-finite numbers as null.
   public static func encodeJSON(_ value: JSONValue) -> [UInt8] { Array(finite(value).compactText.utf8) }
 
-  /// Checks and parses a body frame: at most `maxBodyBytes` (`too_large`), UTF-8 JSON
-  /// nested at most `maxJSONDepth` deep (`invalid_json`), an object (`bad_request`).
+  /// Checks and parses a body frame: at most `maxBodyBytes` (`too_large`), UTF-8, JSON by
+  /// RFC 8259's grammar nested at most `maxJSONDepth` deep (`invalid_json`), an object
+  /// (`bad_request`).
   public static func decodeBody(_ bytes: [UInt8]) throws(ProtocolError) -> [String: JSONValue] {
     guard bytes.count <= WireProtocol.maxBodyBytes else {
       throw ProtocolError(.tooLarge, "the body is \(bytes.count) bytes, over the limit of \(WireProtocol.maxBodyBytes)")
@@ -486,11 +487,16 @@ public enum WireMessage {
     guard String(validating: bytes, as: UTF8.self) != nil else {
       throw ProtocolError(.invalidJSON, "the body is not valid UTF-8")
     }
-    guard let depth = nestingDepth(bytes), depth <= WireProtocol.maxJSONDepth else {
-      throw ProtocolError(.invalidJSON, "the body nests arrays and objects deeper than \(WireProtocol.maxJSONDepth) levels")
-    }
-    guard let value = JSONValue.parse(bytes) else {
-      throw ProtocolError(.invalidJSON, bytes.isEmpty ? "the body is empty; send {} for no arguments" : "the body is not valid JSON")
+    guard !bytes.isEmpty else { throw ProtocolError(.invalidJSON, "the body is empty; send {} for no arguments") }
+    let value: JSONValue
+    do {
+      value = try JSONValue.parsing(bytes, maxDepth: WireProtocol.maxJSONDepth)
+    } catch {
+      throw ProtocolError(
+        .invalidJSON,
+        error.isTooDeep
+          ? "the body nests arrays and objects deeper than \(WireProtocol.maxJSONDepth) levels"
+          : "the body is not valid JSON (RFC 8259): \(error)")
     }
     guard let object = value.objectValue else {
       throw ProtocolError(.badRequest, "the body must be a JSON object, not \(value.typeName)")
@@ -533,30 +539,6 @@ public enum WireMessage {
       }
     }
     return frame.count > 40 ? out + "…" : out
-  }
-
-  /// The deepest nesting of `[`/`{` outside strings; nil for unbalanced closers.
-  static func nestingDepth(_ bytes: [UInt8]) -> Int? {
-    var depth = 0, deepest = 0
-    var inString = false, escaped = false
-    for byte in bytes {
-      if inString {
-        if escaped { escaped = false } else if byte == UInt8(ascii: "\\") { escaped = true } else if byte == UInt8(ascii: "\"") { inString = false }
-        continue
-      }
-      switch byte {
-      case UInt8(ascii: "\""): inString = true
-      case UInt8(ascii: "["), UInt8(ascii: "{"):
-        depth += 1
-        deepest = max(deepest, depth)
-        if deepest > WireProtocol.maxJSONDepth { return deepest }
-      case UInt8(ascii: "]"), UInt8(ascii: "}"):
-        depth -= 1
-        if depth < 0 { return nil }
-      default: break
-      }
-    }
-    return deepest
   }
 
   /// `value` with NaN and infinities replaced by null.

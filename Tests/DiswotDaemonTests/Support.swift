@@ -250,3 +250,19 @@ func isAlive(_ pid: pid_t) -> Bool {
   let state = stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).first
   return state != "Z" && state != "X"
 }
+
+/// Sends one request with a body given as raw bytes (a DEALER socket of its own) and
+/// returns the reply, for bodies a `ClientRequest` cannot express (malformed JSON).
+func rawRequest(_ endpoint: String, _ command: String, body: [UInt8], timeoutMilliseconds: Int = 10_000) throws -> ClientReply {
+  let context = try ZMQContext()
+  let socket = try ZMQSocket(context, .dealer)
+  defer { socket.close() }
+  try socket.set(.linger(milliseconds: 0))
+  try socket.connect(endpoint)
+  let id = WireProtocol.newRequestID()
+  try socket.send(frames: [WireProtocol.tagFrame, Array(command.utf8), Array(id.utf8), body])
+  guard let frames = try socket.receive(timeoutMilliseconds: timeoutMilliseconds) else {
+    throw DaemonTestError("no reply to \(command) in \(timeoutMilliseconds) ms")
+  }
+  return try WireMessage.decodeClientReply(frames: frames)
+}
