@@ -65,16 +65,20 @@ extension Daemon {
   /// to the queue (after a grace period, so a worker that is alive but cut off has time to
   /// notice and checkpoint before another one resumes the run).
   func removeWorker(_ identity: [UInt8], reason: String) {
-    guard let worker = workers.removeValue(forKey: identity) else { return }
-    Log.warning("worker \(worker.displayID) left (\(reason)); re-queueing \(worker.tasks.count) task\(worker.tasks.count == 1 ? "" : "s")\(worker.job.map { " and job \($0)" } ?? "")")
-    for taskID in worker.tasks { requeueTask(taskID) }
+    guard let worker = workers[identity] else { return }
     if let jobID = worker.job, let job = jobs[jobID], job.worker == identity {
+      do { try store.updateJob(jobID, state: .queued) } catch {
+        storeFailed("put job \(jobID) back in the queue", error)
+        return
+      }
       job.state = .queued
       job.worker = nil
       job.notBefore = Monotonic.milliseconds() + heartbeat * (configuration.liveness + 1)
-      try? store.updateJob(jobID, state: .queued)
       publish(EventTopic.train(jobID), ["event": "state", "state": "queued"])
     }
+    workers[identity] = nil
+    Log.warning("worker \(worker.displayID) left (\(reason)); re-queueing \(worker.tasks.count) task\(worker.tasks.count == 1 ? "" : "s")\(worker.job.map { " and job \($0)" } ?? "")")
+    for taskID in worker.tasks { requeueTask(taskID) }
     publish(EventTopic.workers, ["event": "left", "id": .string(worker.displayID)])
     dispatchNeeded = true
   }
@@ -180,11 +184,7 @@ extension Daemon {
         if !recorded.isEmpty { try store.saveEngine(run.id, engineJSON: try EngineCheckpoint.encode(engine)) }
       }
     } catch {
-      Log.error("cannot record results of search \(run.id): \(error)")
-      if let assignment {
-        for p in assignment.candidates { run.inFlight.remove(p.key) }
-        run.queue.insert(contentsOf: assignment.candidates.filter { p in run.engine.pending.contains { $0.key == p.key } }, at: 0)
-      }
+      storeFailed("record the results of search \(run.id)", error)
       return
     }
     let bestBefore = run.engine.best
@@ -213,38 +213,39 @@ extension Daemon {
       publish(EventTopic.search(run.id), ["event": "best", "key": .string(best.key), "score": .double(run.sign * best.score), "index": .int(best.index)])
       Log.debug("search \(run.id): new best \(best.key) \(run.sign * best.score) at evaluation \(best.index)")
     }
-    if let failure {
-      endSearch(run, state: .failed, error: failure)
-    } else if run.state == .running, run.isDrained {
-      finishSearch(run)
+    do {
+      if let failure {
+        try endSearch(run, state: .failed, error: failure)
+      } else if run.state == .running, run.isDrained {
+        try finishSearch(run)
+      }
+    } catch {
+      storeFailed("save the end of search \(run.id)", error)
     }
   }
 
   /// Ends a search that has nothing left to do: finished, or failed when the constraints
   /// admitted no architecture at all.
-  func finishSearch(_ run: SearchRun) {
+  func finishSearch(_ run: SearchRun) throws {
     if case .infeasible(let why) = run.engine.status, run.engine.history.isEmpty {
-      endSearch(run, state: .failed, error: "the constraints cannot be met: \(why)")
+      try endSearch(run, state: .failed, error: "the constraints cannot be met: \(why)")
       return
     }
-    endSearch(run, state: .finished, error: nil)
+    try endSearch(run, state: .finished, error: nil)
   }
 
-  /// Takes a search out of the loop in a terminal state: its TASKs are cancelled on the
-  /// workers, the engine checkpoint and the state committed together.
-  func endSearch(_ run: SearchRun, state: SearchState, error: String?) {
+  /// Takes a search out of the loop in a terminal state: the engine checkpoint and the
+  /// state committed together, then its TASKs cancelled on the workers. When the commit
+  /// fails nothing changes (the error is the caller's to report).
+  func endSearch(_ run: SearchRun, state: SearchState, error: String?) throws {
+    try store.transaction {
+      try store.saveEngine(run.id, engineJSON: try EngineCheckpoint.encode(run.engine))
+      try store.setSearchState(run.id, state, error: error)
+    }
     for (taskID, task) in tasks where task.searchID == run.id {
       tasks[taskID] = nil
       workers[task.worker]?.tasks.remove(taskID)
       sendWorker(task.worker, WorkerMessage(WorkerCancel(taskID: taskID)))
-    }
-    do {
-      try store.transaction {
-        try store.saveEngine(run.id, engineJSON: try EngineCheckpoint.encode(run.engine))
-        try store.setSearchState(run.id, state, error: error)
-      }
-    } catch {
-      Log.error("cannot save the end of search \(run.id): \(error)")
     }
     run.state = state
     searches[run.id] = nil
@@ -265,7 +266,10 @@ extension Daemon {
     let now = Monotonic.milliseconds()
     let epoch = progress.progress["epoch"]?.intValue ?? 0
     if epoch != job.progressEpochSaved || now - job.progressSavedAt >= 2_000 {
-      try? store.updateJob(job.id, progressJSON: JSONValue.object(progress.progress).compactText)
+      do { try store.updateJob(job.id, progressJSON: JSONValue.object(progress.progress).compactText) } catch {
+        storeFailed("save the progress of job \(job.id)", error)
+        return
+      }
       job.progressSavedAt = now
       job.progressEpochSaved = epoch
     }
@@ -277,19 +281,32 @@ extension Daemon {
   private func handleDone(_ identity: [UInt8], _ message: WorkerMessage) {
     defer { if workers[identity] == nil { disconnectUnknown(identity) } }
     guard let done = try? message.decode(JobDone.self), let job = jobs[done.jobID] else { return }
-    if let worker = workers[identity], worker.job == job.id { worker.job = nil }
-    dispatchNeeded = true
-    guard job.worker == identity || (job.state == .queued && job.worker == nil) else { return }
-    switch done.outcome {
-    case .success(let result):
-      do {
+    guard job.worker == identity || (job.state == .queued && job.worker == nil) else {
+      if let worker = workers[identity], worker.job == job.id { worker.job = nil }
+      dispatchNeeded = true
+      return
+    }
+    // The job's new state is committed before anything in memory changes.
+    do {
+      switch done.outcome {
+      case .success(let result):
         try store.updateJob(
           job.id, state: .finished, progressJSON: job.progress.map { JSONValue.object($0).compactText },
           resultJSON: JSONValue.object(result).compactText)
-      } catch {
-        Log.error("cannot save the result of job \(job.id): \(error)")
-        return
+      case .failure(let error) where error.code == .unavailable:
+        guard job.state == .running else { break }
+        try store.updateJob(job.id, state: .queued)
+      case .failure(let error):
+        try store.updateJob(job.id, state: .failed, error: error.message)
       }
+    } catch {
+      storeFailed("save how job \(job.id) ended", error)
+      return
+    }
+    if let worker = workers[identity], worker.job == job.id { worker.job = nil }
+    dispatchNeeded = true
+    switch done.outcome {
+    case .success(let result):
       jobs[job.id] = nil
       Log.info("training job \(job.id) finished: \(JSONValue.object(result).compactText)")
       publish(EventTopic.train(job.id), ["event": "state", "state": "finished", "result": .object(result)])
@@ -299,10 +316,8 @@ extension Daemon {
       job.state = .queued
       job.worker = nil
       job.notBefore = Monotonic.milliseconds() + heartbeat
-      try? store.updateJob(job.id, state: .queued)
       publish(EventTopic.train(job.id), ["event": "state", "state": "queued"])
     case .failure(let error):
-      try? store.updateJob(job.id, state: .failed, error: error.message)
       jobs[job.id] = nil
       Log.error("training job \(job.id) failed: \(error.message)")
       publish(EventTopic.train(job.id), ["event": "state", "state": "failed", "error": .string(error.message)])
@@ -347,27 +362,42 @@ extension Daemon {
   }
 
   private func startJob(_ job: JobRun, on worker: WorkerSession) {
-    job.attempts += 1
-    if job.attempts > configuration.jobAttempts {
-      try? store.updateJob(job.id, state: .failed, error: "gave up after \(configuration.jobAttempts) attempts on workers that went away")
-      jobs[job.id] = nil
-      publish(EventTopic.train(job.id), ["event": "state", "state": "failed"])
+    if job.attempts + 1 > configuration.jobAttempts {
+      failJob(job, "gave up after \(configuration.jobAttempts) attempts on workers that went away")
       return
     }
     let spec: [String: JSONValue]
     do { spec = try JSONCoding.object(job.document.spec) } catch {
-      try? store.updateJob(job.id, state: .failed, error: "\(error)")
-      jobs[job.id] = nil
+      failJob(job, "\(error)")
       return
     }
-    guard sendWorker(worker.identity, WorkerMessage(TrainJob(jobID: job.id, spec: spec, directory: job.directory))) else { return }
+    // Committed first: a TRAIN whose "running" the store never saw must not go out.
+    do { try store.updateJob(job.id, state: .running) } catch {
+      storeFailed("mark job \(job.id) running", error)
+      return
+    }
+    job.attempts += 1
+    guard sendWorker(worker.identity, WorkerMessage(TrainJob(jobID: job.id, spec: spec, directory: job.directory))) else {
+      // The worker is gone; the job stays queued (a restart would queue it too).
+      return
+    }
     worker.job = job.id
     worker.reservedForJob = false
     job.state = .running
     job.worker = worker.identity
-    try? store.updateJob(job.id, state: .running)
     Log.info("training job \(job.id) → worker \(worker.displayID) (attempt \(job.attempts))")
     publish(EventTopic.train(job.id), ["event": "state", "state": "running", "worker": .string(worker.displayID)])
+  }
+
+  /// Fails a queued job for good (its failure committed first).
+  private func failJob(_ job: JobRun, _ reason: String) {
+    do { try store.updateJob(job.id, state: .failed, error: reason) } catch {
+      storeFailed("mark job \(job.id) failed", error)
+      return
+    }
+    jobs[job.id] = nil
+    Log.error("training job \(job.id) failed: \(reason)")
+    publish(EventTopic.train(job.id), ["event": "state", "state": "failed", "error": .string(reason)])
   }
 
   private func dispatchTasks() {
@@ -393,7 +423,12 @@ extension Daemon {
           let (candidates, _) = run.take(size)
           if candidates.isEmpty {
             // Nothing queued, nothing out and nothing new: the search is over.
-            if run.queue.isEmpty && run.inFlight.isEmpty { finishSearch(run) }
+            if run.queue.isEmpty && run.inFlight.isEmpty {
+              do { try finishSearch(run) } catch {
+                storeFailed("save the end of search \(run.id)", error)
+                return
+              }
+            }
             continue
           }
           sendTask(candidates, of: run, to: worker)

@@ -63,6 +63,8 @@ public final class Daemon {
   var dispatchNeeded = true
   let startedAt = Date()
   var stopRequested = false
+  /// Why the daemon is stopping on its own: a write to the store failed (see `storeFailed`).
+  var fatalStoreError: String?
   var bench: BrokerBench?
 
   var heartbeat: Int { configuration.heartbeatMilliseconds }
@@ -169,7 +171,7 @@ public final class Daemon {
         tick(now: now)
         lastTick = now
       }
-      if dispatchNeeded {
+      if dispatchNeeded && !stopRequested {
         dispatchNeeded = false
         dispatch()
       }
@@ -179,10 +181,24 @@ public final class Daemon {
       }
     }
     shutdown()
+    if let fatalStoreError { throw CommandLineError.failure(fatalStoreError) }
   }
 
   /// Asks `run()` to return after the current iteration.
   public func stop() { stopRequested = true }
+
+  /// A write the daemon made on its own account (a worker's result, a job's state, a
+  /// progress record) failed. The store is the truth a restart resumes from; carrying on
+  /// would let memory drift from it (a job gone from memory while the store still says
+  /// running, and trained again after a restart). So the daemon stops: `run()` throws and
+  /// `diswotd` exits 1 naming the failed write, with nothing changed in memory after it.
+  /// (A write for a client request fails that request instead; see `handleClient`.)
+  func storeFailed(_ operation: String, _ error: any Error) {
+    let message = "cannot \(operation): \(error); stopping so that nothing goes on that the store did not record (restart to resume from it)"
+    Log.error(message)
+    if fatalStoreError == nil { fatalStoreError = message }
+    stopRequested = true
+  }
 
   private func shutdown() {
     Log.info(ShutdownSignal.received != 0 ? "signal \(ShutdownSignal.received): shutting down" : "shutting down")
@@ -213,7 +229,7 @@ public final class Daemon {
   // MARK: - The loop's parts
 
   private func drainClients() {
-    for _ in 0..<256 {
+    for _ in 0..<256 where !stopRequested {
       guard let message = try? clientSocket.receiveMessage(timeoutMilliseconds: 0) else { return }
       handleClient(message)
     }
@@ -221,7 +237,7 @@ public final class Daemon {
   }
 
   private func drainWorkers() {
-    for _ in 0..<4096 {
+    for _ in 0..<4096 where !stopRequested {
       guard let message = try? workerSocket.receiveMessage(timeoutMilliseconds: 0) else { return }
       handleWorker(message)
     }
@@ -272,7 +288,8 @@ public final class Daemon {
   // MARK: - Recovery
 
   /// Reloads unfinished searches and jobs from the store, and the request ids of every
-  /// search and job (so retried starts stay idempotent across restarts).
+  /// search and job (so retried starts stay idempotent across restarts). A store write that
+  /// fails here fails the start.
   func recover() throws {
     for record in try store.searches() {
       if let doc = try? JSONDecoder().decode(SearchDocument.self, from: Data(record.specJSON.utf8)), let rid = doc.requestID {
@@ -298,11 +315,12 @@ public final class Daemon {
         searches[record.id] = run
         searchOrder.append(record.id)
         Log.info("restored search \(record.id) (\(record.state.rawValue)): \(run.evaluations)/\(engine.configuration.budget) evaluated, \(run.queue.count) to re-dispatch")
-        if run.state == .running, run.isDrained { finishSearch(run) }
       } catch {
         Log.error("cannot restore search \(record.id): \(error)")
-        try? store.setSearchState(record.id, .failed, error: "cannot restore after restart: \(error)")
+        try store.setSearchState(record.id, .failed, error: "cannot restore after restart: \(error)")
+        continue
       }
+      if let run = searches[record.id], run.state == .running, run.isDrained { try finishSearch(run) }
     }
     for record in try store.unfinishedJobs() {
       do {
@@ -316,7 +334,7 @@ public final class Daemon {
         Log.info("restored training job \(record.id): queued to resume from \(job.directory)")
       } catch {
         Log.error("cannot restore job \(record.id): \(error)")
-        try? store.updateJob(record.id, state: .failed, error: "cannot restore after restart: \(error)")
+        try store.updateJob(record.id, state: .failed, error: "cannot restore after restart: \(error)")
       }
     }
   }
