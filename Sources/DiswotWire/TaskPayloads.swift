@@ -1,7 +1,7 @@
 import DiswotJSON
 import Foundation
 
-// TASK and RESULT: scoring candidates.
+// TASK, PROGRESS (of a task) and RESULT: scoring candidates.
 
 /// One architecture to score: its canonical key and genotype JSON.
 public struct TaskCandidate: Sendable, Equatable {
@@ -38,7 +38,7 @@ public struct WorkerTask: WorkerPayload, Equatable {
     searchID = try f.identifier("search_id")
     scoring = try f.object("scoring")
     var candidates: [TaskCandidate] = []
-    let items = try f.array("candidates", count: 1...10_000)
+    let items = try f.array("candidates", count: 1...WireProtocol.maxCandidatesPerTask)
     for (i, item) in items.enumerated() {
       let c = try Fields.element(item, "TASK", "candidates[\(i)]")
       candidates.append(TaskCandidate(key: try c.string("key", maxBytes: 1024), genotype: .object(try c.object("genotype"))))
@@ -85,22 +85,31 @@ public struct CandidateResult: Sendable, Equatable {
 }
 
 /// RESULT: `{"task_id": "…", "results": [{"key": "…", "scores": {"diswot": -1.2}, "params": 1, "macs": 2, "seconds": 0.5}
-/// | {"key": "…", "error": {"code": "…", "message": "…"}, "seconds": 0.1}]}`.
+/// | {"key": "…", "error": {"code": "…", "message": "…"}, "seconds": 0.1}], "error": {…}?}`.
+/// A task-level `error` says the whole TASK could not be read or set up (then `results` is
+/// usually empty): every candidate of it counts as not scored, with that error.
 public struct TaskResult: WorkerPayload, Equatable {
   public static let command = WorkerCommand.result
   public var taskID: String
   public var results: [CandidateResult]
+  /// Why none of the task's candidates could be scored (a TASK the worker cannot read).
+  public var error: WireError?
 
-  public init(taskID: String, results: [CandidateResult]) {
+  public init(taskID: String, results: [CandidateResult], error: WireError? = nil) {
     self.taskID = taskID
     self.results = results
+    self.error = error
   }
 
   public init(body: [String: JSONValue]) throws(ProtocolError) {
     let f = Fields(body, "RESULT")
     taskID = try f.identifier("task_id")
+    if let error = try f.optionalObject("error") {
+      let e = Fields(error, "RESULT error")
+      self.error = WireError(ErrorCode(rawValue: try e.string("code", maxBytes: 64)) ?? .internal, try e.string("message", maxBytes: 4096, allowEmpty: true))
+    }
     var results: [CandidateResult] = []
-    for (i, item) in try f.array("results", count: 0...10_000).enumerated() {
+    for (i, item) in try f.array("results", count: 0...WireProtocol.maxCandidatesPerTask).enumerated() {
       let r = try Fields.element(item, "RESULT", "results[\(i)]")
       var result = CandidateResult(key: try r.string("key", maxBytes: 1024), scores: [:], seconds: try r.double("seconds"))
       result.params = try r.optionalInt("params")
@@ -125,7 +134,7 @@ public struct TaskResult: WorkerPayload, Equatable {
   }
 
   public var body: [String: JSONValue] {
-    [
+    var body: [String: JSONValue] = [
       "task_id": .string(taskID),
       "results": .array(results.map { r in
         var item: [String: JSONValue] = ["key": .string(r.key), "seconds": .double(r.seconds)]
@@ -139,5 +148,40 @@ public struct TaskResult: WorkerPayload, Equatable {
         return .object(item)
       }),
     ]
+    if let error { body["error"] = error.json }
+    return body
+  }
+}
+
+/// PROGRESS of a TASK: `{"task_id": "…", "stage": "calibration"|"scoring", "done": 3, "total": 4}`.
+/// A worker sends one after each calibration step and each candidate but the last (whose
+/// RESULT follows); each renews the task's lease, so a long task is taken back only when
+/// its worker stops making progress. `stage`, `done` and `total` are informational. The
+/// same command carries a training job's progress (`JobProgress`); `task_id` tells them apart.
+public struct TaskProgress: WorkerPayload, Equatable {
+  public static let command = WorkerCommand.progress
+  public var taskID: String
+  /// `calibration` (the ensemble's reference sample, before the first candidate) or `scoring`.
+  public var stage: String
+  public var done: Int
+  public var total: Int
+
+  public init(taskID: String, stage: String, done: Int, total: Int) {
+    self.taskID = taskID
+    self.stage = stage
+    self.done = done
+    self.total = total
+  }
+
+  public init(body: [String: JSONValue]) throws(ProtocolError) {
+    let f = Fields(body, "PROGRESS")
+    taskID = try f.identifier("task_id")
+    stage = try f.optionalString("stage", maxBytes: 64) ?? "scoring"
+    done = try f.optionalInt("done") ?? 0
+    total = try f.optionalInt("total") ?? 0
+  }
+
+  public var body: [String: JSONValue] {
+    ["task_id": .string(taskID), "stage": .string(stage), "done": .int(done), "total": .int(total)]
   }
 }

@@ -47,6 +47,23 @@ public enum WireProtocol {
   /// unavailable (the zguide's REQUEST_RETRIES).
   public static let requestAttempts = 3
 
+  /// The least time a TASK is given before the daemon takes it back (its lease), in
+  /// milliseconds. It covers what comes before a worker's first PROGRESS: setting up a
+  /// scoring session (the teacher, the probe batch) and the first candidate.
+  public static let taskLeaseFloorMilliseconds = 60_000
+  /// What a lease adds to the floor per 10⁹ multiply-accumulates a TASK asks for, in
+  /// milliseconds (each candidate: its MACs for one image × probe batch × repeats × probes ×
+  /// proxies measured). 10 000 ms is 10⁸ MAC/s, tens of times slower than one core scores,
+  /// so only a worker that is stuck, or that dropped the TASK, outlives its lease. Each
+  /// PROGRESS of the TASK renews the lease for its whole length.
+  public static let taskLeaseMillisecondsPerGigaMAC = 10_000
+  /// RESULTs refused (a value out of its range) plus leases that expired, per connection,
+  /// after which the daemon quarantines a worker: it keeps the connection but gets no
+  /// more work.
+  public static let quarantineStrikes = 3
+  /// Largest number of candidates in one TASK.
+  public static let maxCandidatesPerTask = 10_000
+
   /// Largest body frame, in bytes (1 MiB); a larger body is answered with `too_large`.
   public static let maxBodyBytes = 1 << 20
   /// Largest frame the daemon's ROUTER sockets accept at all (ZMQ_MAXMSGSIZE), in bytes

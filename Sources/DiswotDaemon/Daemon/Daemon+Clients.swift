@@ -366,6 +366,8 @@ extension Daemon {
     if let name = w.name { item["name"] = .string(name) }
     if let job = w.job { item["job"] = .string(job) }
     if let user = w.user { item["user"] = .string(user) }
+    if w.strikes > 0 { item["strikes"] = .int(w.strikes) }
+    if let reason = w.quarantined { item["quarantined"] = .string(reason) }
     return .object(item)
   }
 }

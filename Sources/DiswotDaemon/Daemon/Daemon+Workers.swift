@@ -30,7 +30,12 @@ extension Daemon {
     case .heartbeat:
       if workers[identity] == nil { disconnectUnknown(identity) }
     case .result: handleResult(identity, message)
-    case .progress: handleProgress(identity, message)
+    case .progress:
+      if message.body["task_id"] != nil {
+        if let progress = try? message.decode(TaskProgress.self) { renewLease(progress.taskID, from: identity, now: now) }
+      } else {
+        handleProgress(identity, message)
+      }
     case .done: handleDone(identity, message)
     case .disconnect:
       if workers[identity] != nil { removeWorker(identity, reason: "disconnected") }
@@ -84,7 +89,7 @@ extension Daemon {
   }
 
   /// Takes a TASK back: its unscored candidates are dispatched again (first in line).
-  private func requeueTask(_ taskID: String) {
+  func requeueTask(_ taskID: String) {
     guard let task = tasks.removeValue(forKey: taskID) else { return }
     retiredTasks[taskID] = task.searchID
     retiredOrder.append(taskID)
@@ -106,32 +111,60 @@ extension Daemon {
 
   private func handleResult(_ identity: [UInt8], _ message: WorkerMessage) {
     defer { if workers[identity] == nil { disconnectUnknown(identity) } }
+    if let reason = workers[identity]?.quarantined {
+      Log.debug("RESULT from quarantined worker \(WorkerSession.display(identity)) ignored (\(reason))")
+      return
+    }
     let result: TaskResult
     do {
       result = try message.decode(TaskResult.self)
     } catch {
-      Log.warning("bad RESULT from worker \(WorkerSession.display(identity)): \(error.message)")
+      refuseResult(message.body["task_id"]?.stringValue, from: identity, error.message)
       return
     }
-    let assignment = tasks.removeValue(forKey: result.taskID)
+    // Only the worker a task was sent to answers it while it is out.
+    let outstanding = tasks[result.taskID].flatMap { $0.worker == identity ? $0 : nil }
     let searchID: String
-    if let assignment {
-      workers[assignment.worker]?.tasks.remove(result.taskID)
-      searchID = assignment.searchID
+    if let outstanding {
+      searchID = outstanding.searchID
     } else if let retired = retiredTasks[result.taskID] {
       searchID = retired  // a late RESULT: still good for candidates nobody has scored
     } else {
       Log.debug("RESULT for unknown task \(result.taskID) ignored")
       return
     }
-    workers[identity]?.tasksDone += 1
-    dispatchNeeded = true
     if searchID == BrokerBench.searchID {
-      if assignment != nil { bench?.received(result.results.count) }
+      if let outstanding { settle(outstanding, from: identity) }
+      if outstanding != nil { bench?.received(result.results.count) }
       return
     }
-    guard let run = searches[searchID] else { return }  // cancelled or finished meanwhile
-    record(result.results, of: assignment, in: run, from: identity)
+    guard let run = searches[searchID] else {  // cancelled or finished meanwhile
+      if let outstanding { settle(outstanding, from: identity) }
+      return
+    }
+    let expected = outstanding.map { Set($0.candidates.map(\.key)) }
+    if let reason = ResultCheck.refusal(of: result, expected: expected, proxies: run.document.scoring.proxies.map(\.rawValue)) {
+      refuseResult(result.taskID, from: identity, reason)
+      return
+    }
+    if let outstanding { settle(outstanding, from: identity) }
+    if let error = result.error {
+      // The whole task failed on the worker: every candidate of it did.
+      let keys = Set((outstanding?.candidates ?? []).map(\.key)).subtracting(result.results.map(\.key))
+      let failed = keys.sorted().map { CandidateResult(key: $0, scores: [:], seconds: 0, error: error) }
+      record(result.results + failed, of: outstanding, in: run, from: identity)
+    } else {
+      record(result.results, of: outstanding, in: run, from: identity)
+    }
+  }
+
+  /// A task answered by its worker: no longer out, and the next one on that worker starts.
+  private func settle(_ task: TaskAssignment, from identity: [UInt8]) {
+    tasks[task.id] = nil
+    workers[identity]?.tasks.remove(task.id)
+    workers[identity]?.tasksDone += 1
+    renewLeases(of: identity, after: task.sequence, now: Monotonic.milliseconds())
+    dispatchNeeded = true
   }
 
   /// Records a RESULT's scores: per candidate, the engine's `record` and the store's row,
@@ -447,8 +480,11 @@ extension Daemon {
     let task = WorkerTask(
       taskID: taskID, searchID: run.id, scoring: run.scoring,
       candidates: candidates.map { TaskCandidate(key: $0.key, genotype: run.space.json(of: $0.genotype)) })
+    let lease = lease(for: candidates, of: run)
+    let deadline = deadline(lease: lease, on: worker.identity, now: Monotonic.milliseconds())
     if sendWorker(worker.identity, WorkerMessage(task)) {
-      tasks[taskID] = TaskAssignment(id: taskID, searchID: run.id, worker: worker.identity, candidates: candidates, sentAt: Monotonic.milliseconds())
+      tasks[taskID] = TaskAssignment(
+        id: taskID, searchID: run.id, worker: worker.identity, candidates: candidates, sequence: taskCounter, lease: lease, deadline: deadline)
       worker.tasks.insert(taskID)
     } else {
       for p in candidates { run.inFlight.remove(p.key) }
@@ -473,7 +509,10 @@ extension Daemon {
           taskID: taskID, searchID: BrokerBench.searchID, scoring: ["noop": true],
           candidates: [TaskCandidate(key: "bench-\(taskCounter)", genotype: [:])])
         if sendWorker(worker.identity, WorkerMessage(task)) {
-          tasks[taskID] = TaskAssignment(id: taskID, searchID: BrokerBench.searchID, worker: worker.identity, candidates: [], sentAt: 0)
+          let lease = configuration.taskLeaseFloorMilliseconds
+          tasks[taskID] = TaskAssignment(
+            id: taskID, searchID: BrokerBench.searchID, worker: worker.identity, candidates: [], sequence: taskCounter, lease: lease,
+            deadline: deadline(lease: lease, on: worker.identity, now: Monotonic.milliseconds()))
           worker.tasks.insert(taskID)
           sent = true
         } else {

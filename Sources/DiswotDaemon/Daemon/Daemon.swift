@@ -243,12 +243,13 @@ public final class Daemon {
     }
   }
 
-  /// Heartbeats, liveness, local workers, delayed jobs.
+  /// Leases, heartbeats, liveness, local workers, delayed jobs.
   func tick(now: Int) {
     for identity in Array(unreachable) {
       unreachable.remove(identity)
       if workers[identity] != nil { removeWorker(identity, reason: "unreachable") }
     }
+    expireLeases(now: now)
     let deadline = heartbeat * configuration.liveness
     for (identity, worker) in workers {
       if now - worker.lastHeard > deadline {

@@ -59,6 +59,8 @@ final class SearchRun {
   var inFlight: Set<String> = []
   /// Errors reported per key (a candidate fails the search after `candidateAttempts`).
   var failures: [String: Int] = [:]
+  /// Per key, the workers on which a task holding it outlived its lease (see `Daemon+Leases`).
+  var expiredOn: [String: Set<String>] = [:]
   /// Keys scored with a non-finite objective: left pending in the engine (as `search
   /// --local` leaves them), never sent again.
   var unscorable: Set<String> = []
@@ -161,6 +163,10 @@ final class WorkerSession {
   /// Held back from new TASKs until idle, for a queued training job.
   var reservedForJob = false
   var tasksDone = 0
+  /// RESULTs refused and leases expired on this connection (see `Daemon+Leases`).
+  var strikes = 0
+  /// Why it gets no more work, once `strikes` reached `WireProtocol.quarantineStrikes`.
+  var quarantined: String?
 
   init(identity: [UInt8], ready: WorkerReady, user: String?, now: Int) {
     self.identity = identity
@@ -174,8 +180,8 @@ final class WorkerSession {
     lastSent = now
   }
 
-  var canScore: Bool { capabilities.contains("score") }
-  var canTrain: Bool { capabilities.contains("train") }
+  var canScore: Bool { capabilities.contains("score") && quarantined == nil }
+  var canTrain: Bool { capabilities.contains("train") && quarantined == nil }
   var isIdle: Bool { tasks.isEmpty && job == nil }
 
   static func display(_ identity: [UInt8]) -> String {
@@ -186,11 +192,16 @@ final class WorkerSession {
   }
 }
 
-/// A TASK out on a worker.
+/// A TASK out on a worker, with its lease.
 struct TaskAssignment {
   let id: String
   let searchID: String
   let worker: [UInt8]
   let candidates: [SearchEngine.Proposal]
-  let sentAt: Int
+  /// Order of sending (a worker computes its TASKs in this order).
+  let sequence: Int
+  /// How long the task may take without a sign of progress, in milliseconds.
+  let lease: Int
+  /// Monotonic time at which the daemon takes the task back (see `Daemon+Leases`).
+  var deadline: Int
 }
