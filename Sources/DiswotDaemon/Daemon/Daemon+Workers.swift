@@ -433,12 +433,24 @@ extension Daemon {
     publish(EventTopic.train(job.id), ["event": "state", "state": "failed", "error": .string(reason)])
   }
 
+  /// How long the search engines may work per turn of the event loop, in milliseconds.
+  static let engineSliceMilliseconds = 50
+
   private func dispatchTasks() {
+    // Each turn another search goes first, so that one whose engine needs long to find a
+    // candidate does not take every turn's engine time (or every free worker).
+    if searchOrder.count > 1 { searchOrder.append(searchOrder.removeFirst()) }
     var running = searchOrder.compactMap { searches[$0] }.filter { $0.state == .running }
     guard !running.isEmpty else { return }
     let scorers = workers.values.filter { $0.canScore && $0.job == nil && !$0.reservedForJob }
     let depth = 1 + configuration.prefetch
     let slots = max(1, scorers.count * depth)
+    // The engines' share of this turn of the loop: a search whose next candidate takes
+    // longer to find (many infeasible samples) goes on in the next turns, after the loop
+    // has answered clients and workers (`SearchEngine.propose`, `isHunting`).
+    let engineDeadline = Monotonic.milliseconds() + Self.engineSliceMilliseconds
+    let pastDeadline = { Monotonic.milliseconds() >= engineDeadline }
+    defer { if running.contains(where: { $0.engine.isHunting }) { dispatchNeeded = true } }
     var cursor = 0
     var progress = true
     while progress, !running.isEmpty {
@@ -453,10 +465,10 @@ extension Daemon {
           // Proposing is not checkpointed on its own: the next evaluation's checkpoint
           // carries the new pending proposals, and after a crash before it the restored
           // engine (same generator state, same history) proposes the same candidates again.
-          let (candidates, _) = run.take(size)
+          let (candidates, _) = run.take(size, yieldingWhen: pastDeadline)
           if candidates.isEmpty {
-            // Nothing queued, nothing out and nothing new: the search is over.
-            if run.queue.isEmpty && run.inFlight.isEmpty {
+            // Nothing queued, nothing out and nothing new (nor being looked for): the search is over.
+            if run.queue.isEmpty && run.inFlight.isEmpty && !run.engine.isHunting {
               do { try finishSearch(run) } catch {
                 storeFailed("save the end of search \(run.id)", error)
                 return

@@ -163,7 +163,8 @@ public final class Daemon {
     let poller = ZMQPoller([clientSocket, workerSocket])
     var lastTick = 0
     while ShutdownSignal.received == 0 && !stopRequested {
-      let ready = try poller.poll(timeoutMilliseconds: tickMilliseconds)
+      // Work waiting (an engine looking for a candidate): look at the sockets, do not wait on them.
+      let ready = try poller.poll(timeoutMilliseconds: dispatchNeeded ? 0 : tickMilliseconds)
       if ready[0].contains(.readable) { drainClients() }
       if ready[1].contains(.readable) { drainWorkers() }
       let now = Monotonic.milliseconds()

@@ -88,9 +88,10 @@ final class SearchRun {
       && (engine.status != .running || engine.spent >= engine.configuration.budget)
   }
 
-  /// Up to `count` candidates for a TASK: queued ones first, then fresh proposals.
+  /// Up to `count` candidates for a TASK: queued ones first, then fresh proposals, the
+  /// engine yielding when `shouldYield` says so (it then `isHunting`: call again later).
   /// `proposed` says whether the engine changed (its checkpoint must then be saved).
-  func take(_ count: Int) -> (candidates: [SearchEngine.Proposal], proposed: Bool) {
+  func take(_ count: Int, yieldingWhen shouldYield: () -> Bool) -> (candidates: [SearchEngine.Proposal], proposed: Bool) {
     var taken: [SearchEngine.Proposal] = []
     while taken.count < count, !queue.isEmpty {
       let p = queue.removeFirst()
@@ -102,7 +103,7 @@ final class SearchRun {
       // The engine changes only by proposing something or by changing its status (when
       // it is waiting for scores it returns at once, untouched).
       let statusBefore = engine.status
-      let fresh = engine.propose(count - taken.count, space: space, isFeasible: costs.isFeasible)
+      let fresh = engine.propose(count - taken.count, space: space, yieldingWhen: shouldYield, isFeasible: costs.isFeasible)
       proposed = !fresh.isEmpty || engine.status != statusBefore
       taken += fresh
     }
