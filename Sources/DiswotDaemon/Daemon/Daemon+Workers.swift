@@ -134,8 +134,10 @@ extension Daemon {
       return
     }
     if searchID == BrokerBench.searchID {
-      if let outstanding { settle(outstanding, from: identity) }
-      if outstanding != nil { bench?.received(result.results.count) }
+      if let outstanding {
+        settle(outstanding, from: identity)
+        bench?.received(result.results.count)
+      }
       return
     }
     guard let run = searches[searchID] else {  // cancelled or finished meanwhile
@@ -171,7 +173,6 @@ extension Daemon {
   /// all in one transaction that also saves the engine checkpoint. A key the engine no
   /// longer has pending (already scored: a late or duplicate result) changes nothing.
   private func record(_ results: [CandidateResult], of assignment: TaskAssignment?, in run: SearchRun, from identity: [UInt8]) {
-    let expected = assignment.map { Dictionary($0.candidates.map { ($0.key, $0) }, uniquingKeysWith: { a, _ in a }) }
     var engine = run.engine
     var recorded: [(EvaluationRecord, Int)] = []
     var retry: [SearchEngine.Proposal] = []
@@ -181,8 +182,7 @@ extension Daemon {
     do {
       try store.transaction {
         for r in results {
-          if let expected, expected[r.key] == nil { continue }  // not a candidate of this task
-          answered.insert(r.key)
+          answered.insert(r.key)  // only the task's candidates, once each (`ResultCheck`)
           guard let proposal = engine.pending.first(where: { $0.key == r.key }) else { continue }
           if let error = r.error {
             let failures = (run.failures[r.key] ?? 0) + 1
@@ -395,7 +395,7 @@ extension Daemon {
   }
 
   private func startJob(_ job: JobRun, on worker: WorkerSession) {
-    if job.attempts + 1 > configuration.jobAttempts {
+    if job.attempts >= configuration.jobAttempts {
       failJob(job, "gave up after \(configuration.jobAttempts) attempts on workers that went away")
       return
     }
