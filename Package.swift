@@ -110,6 +110,7 @@ let searchTests = Target.testTarget(
   name: "DiswotSearchTests", dependencies: ["DiswotSearch", "DiswotScoring", "DiswotTestSupport"])
 let distillationTests = Target.testTarget(
   name: "DiswotDistillationTests", dependencies: ["DiswotDistillation", "DiswotTestSupport"])
+let jsonTests = Target.testTarget(name: "DiswotJSONTests", dependencies: ["DiswotJSON"])
 let storeTests = Target.testTarget(name: "DiswotStoreTests", dependencies: ["DiswotStore", "DiswotTestSupport"])
 let wireTests = Target.testTarget(name: "DiswotWireTests", dependencies: ["DiswotWire", "DiswotTestSupport"])
 let cliTests = Target.testTarget(name: "diswotTests", dependencies: ["DiswotTestSupport"])
@@ -136,7 +137,7 @@ let package = Package(
     cOpenBLAS, cZeroMQ, cSQLite,
     files, json, tensor, models, data, scoring, search, distillation, store, wire, commandLine, daemon,
     diswot, diswotd, worker, bench, storeCrashTest,
-    testSupport, tensorTests, modelsTests, dataTests, commandLineTests, scoringTests, searchTests, distillationTests, storeTests, wireTests, cliTests,
+    testSupport, tensorTests, modelsTests, dataTests, commandLineTests, scoringTests, searchTests, distillationTests, jsonTests, storeTests, wireTests, cliTests,
     daemonTests,
   ]
 )

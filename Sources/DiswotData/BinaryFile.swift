@@ -4,9 +4,10 @@
   import Darwin
 #endif
 
-/// The two file operations the dataset readers need, over POSIX calls so that errors
-/// carry the system's own message: a file's size (to validate it before reading) and its
-/// first bytes (so that `limit` reads only what it keeps).
+/// The file operations the dataset readers need, over POSIX calls so that errors carry the
+/// system's own message: a file's size (to validate it before reading), its first bytes (so
+/// that `limit` reads only what it keeps) and scattered ranges (so that a probe batch reads
+/// only the records it draws).
 enum BinaryFile {
   /// Size in bytes of the file at `path`.
   static func size(_ path: String) throws(DatasetError) -> Int {
@@ -42,6 +43,43 @@ enum BinaryFile {
             ? lastError(path) : .unreadable(file: path, reason: "the file shrank while being read")
           return
         }
+      }
+    }
+    if let failure { throw failure }
+    return bytes
+  }
+
+  /// `count` bytes at each of `offsets` of the file at `path`, concatenated in that order:
+  /// what reading a few records of a large file costs, instead of the whole file. Each range
+  /// must lie inside the file.
+  static func readRanges(_ path: String, at offsets: [Int], count: Int) throws(DatasetError) -> [UInt8] {
+    let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+    guard descriptor >= 0 else {
+      if errno == ENOENT { throw .missingFile(path) }
+      throw lastError(path)
+    }
+    defer { close(descriptor) }
+    let total = offsets.count * count
+    guard total > 0 else { return [] }
+
+    var failure: DatasetError?
+    let bytes = [UInt8](unsafeUninitializedCapacity: total) { buffer, initialized in
+      for offset in offsets {
+        var done = 0
+        while done < count {
+          let received = pread(descriptor, buffer.baseAddress! + initialized + done, count - done, off_t(offset + done))
+          if received > 0 {
+            done += received
+          } else if received < 0 && errno == EINTR {
+            continue
+          } else {
+            failure =
+              received < 0
+              ? lastError(path) : .unreadable(file: path, reason: "the file shrank while being read")
+            return
+          }
+        }
+        initialized += count
       }
     }
     if let failure { throw failure }

@@ -78,4 +78,29 @@ public enum DataSpec: Sendable, Equatable, CustomStringConvertible {
     case .gaussian: throw .notOnDisk(self)
     }
   }
+
+  /// The number of images in `split`. The files are checked (present, whole records) but
+  /// not read, so drawing a sample costs only the records drawn.
+  public func count(_ split: Split) throws(DatasetError) -> Int {
+    switch self {
+    case .cifar10(let directory): return try CIFAR10.count(directory: directory, split: split)
+    case .cifar100(let directory): return try CIFAR100.count(directory: directory, split: split)
+    case .mnist(let directory): return try MNIST.count(directory: directory, split: split)
+    case .gaussian: throw .notOnDisk(self)
+    }
+  }
+
+  /// The images at `indices` of `split` (each in `0..<count(split)`), in that order, reading
+  /// only those records: a 64-image probe batch reads 64 records, not CIFAR-10's 50 000.
+  public func load(_ split: Split, records indices: [Int]) throws(DatasetError) -> Dataset {
+    switch self {
+    case .cifar10(let directory):
+      return try CIFAR10.load(directory: directory, split: split, records: indices)
+    case .cifar100(let directory):
+      return try CIFAR100.load(directory: directory, split: split, records: indices)
+    case .mnist(let directory):
+      return try MNIST.load(directory: directory, split: split, records: indices)
+    case .gaussian: throw .notOnDisk(self)
+    }
+  }
 }

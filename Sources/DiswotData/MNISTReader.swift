@@ -10,19 +10,10 @@ public enum MNIST {
     -> Dataset
   {
     precondition((limit ?? 0) >= 0, "limit must not be negative")
-    let prefix = split == .train ? "train" : "t10k"
-    let imagesPath = filePath(directory, "\(prefix)-images-idx3-ubyte")
-    let labelsPath = filePath(directory, "\(prefix)-labels-idx1-ubyte")
-    let imagesHeader = try IDXHeader(path: imagesPath, magic: IDXHeader.imagesMagic)
-    let labelsHeader = try IDXHeader(path: labelsPath, magic: IDXHeader.labelsMagic)
-    let (imageCount, rows, columns) = (
-      imagesHeader.dimensions[0], imagesHeader.dimensions[1], imagesHeader.dimensions[2]
-    )
-    guard imageCount == labelsHeader.dimensions[0] else {
-      throw .countMismatch(
-        images: imagesPath, imageCount: imageCount, labels: labelsPath,
-        labelCount: labelsHeader.dimensions[0])
-    }
+    let files = try Files(directory: directory, split: split)
+    let (imagesPath, labelsPath) = (files.imagesPath, files.labelsPath)
+    let (imagesHeader, labelsHeader) = (files.imagesHeader, files.labelsHeader)
+    let (imageCount, rows, columns) = (files.count, files.rows, files.columns)
 
     let total = min(imageCount, limit ?? .max)
     let labelBytes = try BinaryFile.readPrefix(labelsPath, count: labelsHeader.size + total)
@@ -50,7 +41,62 @@ public enum MNIST {
     return Dataset(images: images, labels: labels, classCount: classCount)
   }
 
+  /// The number of images in `split`; both files are checked (headers, sizes), not read.
+  public static func count(directory: String, split: Split) throws(DatasetError) -> Int {
+    try Files(directory: directory, split: split).count
+  }
+
+  /// The images at `indices` of `split`, in that order, reading only those images and labels.
+  public static func load(directory: String, split: Split, records indices: [Int]) throws(DatasetError) -> Dataset {
+    let files = try Files(directory: directory, split: split)
+    let imageSize = files.rows * files.columns
+    for index in indices { precondition((0..<files.count).contains(index), "record \(index) outside 0..<\(files.count)") }
+    let labelBytes = try BinaryFile.readRanges(files.labelsPath, at: indices.map { files.labelsHeader.size + $0 }, count: 1)
+    var labels: [Int] = []
+    labels.reserveCapacity(indices.count)
+    for (record, byte) in zip(indices, labelBytes) {
+      guard Int(byte) < classCount else {
+        throw .badLabel(file: files.labelsPath, record: record, label: Int(byte), classCount: classCount)
+      }
+      labels.append(Int(byte))
+    }
+    let pixelBytes = try BinaryFile.readRanges(
+      files.imagesPath, at: indices.map { files.imagesHeader.size + $0 * imageSize }, count: imageSize)
+    var images = Tensor(zeros: [indices.count, 1, files.rows, files.columns])
+    pixelBytes.withUnsafeBufferPointer { source in
+      images.withUnsafeMutableBufferPointer { destination in
+        guard !pixelBytes.isEmpty else { return }
+        PixelScaling.scale(source.baseAddress!, into: destination.baseAddress!, count: pixelBytes.count)
+      }
+    }
+    return Dataset(images: images, labels: labels, classCount: classCount)
+  }
+
   private static let classCount = 10
+
+  /// A split's images and labels files, their headers checked against each other.
+  private struct Files {
+    let imagesPath: String
+    let labelsPath: String
+    let imagesHeader: IDXHeader
+    let labelsHeader: IDXHeader
+    var count: Int { imagesHeader.dimensions[0] }
+    var rows: Int { imagesHeader.dimensions[1] }
+    var columns: Int { imagesHeader.dimensions[2] }
+
+    init(directory: String, split: Split) throws(DatasetError) {
+      let prefix = split == .train ? "train" : "t10k"
+      imagesPath = filePath(directory, "\(prefix)-images-idx3-ubyte")
+      labelsPath = filePath(directory, "\(prefix)-labels-idx1-ubyte")
+      imagesHeader = try IDXHeader(path: imagesPath, magic: IDXHeader.imagesMagic)
+      labelsHeader = try IDXHeader(path: labelsPath, magic: IDXHeader.labelsMagic)
+      guard imagesHeader.dimensions[0] == labelsHeader.dimensions[0] else {
+        throw .countMismatch(
+          images: imagesPath, imageCount: imagesHeader.dimensions[0], labels: labelsPath,
+          labelCount: labelsHeader.dimensions[0])
+      }
+    }
+  }
 }
 
 /// The header of an unsigned-byte IDX file, checked against the file's size: a big-endian

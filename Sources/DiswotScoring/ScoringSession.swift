@@ -199,7 +199,7 @@ public final class ScoringSession {
     model.initialize(scheme, using: &rng)
   }
 
-  /// The `spec.probes` probe batches, seeded by `spec.probeSeed(k)`; a dataset is read once.
+  /// The `spec.probes` probe batches, seeded by `spec.probeSeed(k)`; each reads only its own records.
   private static func makeProbes(
     _ spec: ScoringSpec, space: SearchSpace, classCount: Int, metadata: [String: String]
   ) throws -> [ProbeBatch] {
@@ -210,13 +210,6 @@ public final class ScoringSession {
         try ProbeBatch.gaussian(batch: spec.batch, shape: space.inputShape, classCount: classCount, seed: $0)
       }
     }
-    var dataset = try data.load(.train)
-    guard dataset.imageShape == space.inputShape else {
-      throw ScoringError.invalidArgument("the space takes \(space.inputShape) images, \(data) has \(dataset.imageShape)")
-    }
-    guard dataset.classCount == classCount else {
-      throw ScoringError.invalidArgument("the teacher has \(classCount) classes, \(data) has \(dataset.classCount)")
-    }
     let normalization: Normalization
     if let mean = metadata["mean"], let std = metadata["std"] {
       normalization = try Normalization(mean: mean, std: std, channels: space.inputShape[0])
@@ -225,7 +218,9 @@ public final class ScoringSession {
     } else {
       throw ScoringError.invalidArgument("no normalisation known for \(data)")
     }
-    try dataset.normalize(normalization)
-    return try seeds.map { try ProbeBatch.sample(from: dataset, batch: spec.batch, seed: $0, source: data.description) }
+    return try seeds.map {
+      try ProbeBatch.sample(
+        from: data, normalization: normalization, batch: spec.batch, seed: $0, inputShape: space.inputShape, classCount: classCount)
+    }
   }
 }

@@ -59,13 +59,24 @@ public struct SearchConfiguration: Sendable, Codable, Equatable {
     window = try c.decodeIfPresent(Int.self, forKey: .window) ?? Self.defaultWindow
   }
 
+  /// Every field's accepted range: the one limit `search --local`, the daemon's
+  /// `search.start` and Docs/protocol.md share.
+  public enum Limits {
+    public static let population = 1...100_000
+    /// Every evaluation is kept (in the engine's history, and by the daemon in its store
+    /// and in memory after a restart); a million is days of scoring on any machine.
+    public static let budget = 1...1_000_000
+    public static let maxAttempts = 1...10_000_000
+    public static let window = 1...1_024
+  }
+
   /// Checks the settings, naming the first that is out of range.
   public func validate() throws(SearchError) {
-    guard (1...100_000).contains(population) else { throw .invalidConfiguration("population must be between 1 and 100000, got \(population)") }
+    guard Limits.population.contains(population) else { throw .invalidConfiguration("population must be between 1 and 100000, got \(population)") }
     guard (1...population).contains(sample) else { throw .invalidConfiguration("tournament sample must be between 1 and the population (\(population)), got \(sample)") }
-    guard (1...10_000_000).contains(budget) else { throw .invalidConfiguration("budget must be between 1 and 10000000, got \(budget)") }
-    guard (1...10_000_000).contains(maxAttempts) else { throw .invalidConfiguration("maxAttempts must be between 1 and 10000000, got \(maxAttempts)") }
-    guard (1...1_024).contains(window) else { throw .invalidConfiguration("window must be between 1 and 1024, got \(window)") }
+    guard Limits.budget.contains(budget) else { throw .invalidConfiguration("budget must be between 1 and 1000000, got \(budget)") }
+    guard Limits.maxAttempts.contains(maxAttempts) else { throw .invalidConfiguration("maxAttempts must be between 1 and 10000000, got \(maxAttempts)") }
+    guard Limits.window.contains(window) else { throw .invalidConfiguration("window must be between 1 and 1024, got \(window)") }
   }
 }
 

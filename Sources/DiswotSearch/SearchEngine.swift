@@ -64,6 +64,9 @@ public struct SearchEngine: Sendable, Codable, Equatable {
   /// Evaluations spent (proposals made), never more than the budget.
   public private(set) var spent = 0
   public private(set) var status: Status = .running
+  /// The search for the next candidate, while a call that was asked to yield left it
+  /// unfinished (see `propose`).
+  public private(set) var hunt: Hunt?
   private var rng: SeededGenerator
   /// key → index into `history`, for de-duplication and the score cache.
   private var scored: [String: Int] = [:]
@@ -78,6 +81,31 @@ public struct SearchEngine: Sendable, Codable, Equatable {
 
   /// True once no more proposals will come and none are outstanding.
   public var isDone: Bool { status != .running && pending.isEmpty }
+
+  /// True while the search for a candidate is under way across calls: call `propose` (or
+  /// `record`) again to carry it on; scores wait in `arrived` until it is over, so the
+  /// candidate found is the one an uninterrupted call would have found.
+  public var isHunting: Bool { hunt != nil }
+
+  /// Where the search for the next candidate stands when a `propose` call yielded before
+  /// finding one. The next call resumes exactly there, drawing the same random numbers an
+  /// uninterrupted call would have drawn, so where (and whether) calls yield changes how
+  /// long a search takes to find a candidate, never which candidate it finds.
+  public struct Hunt: Sendable, Codable, Equatable {
+    public enum Stage: Sendable, Codable, Equatable {
+      /// Evolution's escalating mutation (see `evolve`): the level, and the tournaments tried at it.
+      case mutation(level: Int, tried: Int)
+      /// Uniform samples drawn so far.
+      case sampling(drawn: Int)
+      /// The scan of an enumerable space in a random order: the generator as the scan began
+      /// (to replay its shuffle) and the architectures examined.
+      case enumeration(start: SeededGenerator, examined: Int)
+    }
+    public var stage: Stage
+    /// Whether an architecture meeting the constraints was met (`exhausted` rather than
+    /// `infeasible` if nothing new is found).
+    public var feasibleSeen: Bool
+  }
 
   /// The highest-scoring evaluation (the earliest among equals).
   public var best: Evaluation? { history.max { a, b in a.score < b.score || (a.score == b.score && a.index > b.index) } }
@@ -114,17 +142,21 @@ public struct SearchEngine: Sendable, Codable, Equatable {
   /// replacement in effect and never stops early while an unscored feasible architecture
   /// is left in an enumerable space.
   ///
-  /// The work per call is bounded: at most W candidates are generated per call (one per
-  /// applied result, plus the window's first fill), each with at most
-  /// `tournamentsPerLevel` × positions mutants, `maxAttempts` samples and a pass over the
-  /// enumeration; per call at most one enumeration (≤ `enumerationLimit` genotypes). The
-  /// enumeration lives only for the call (a function of the space, which the engine does
-  /// not hold), so the engine stays a pure function of its configuration and the calls
-  /// made on it.
+  /// The work per candidate is bounded (at most `tournamentsPerLevel` × positions mutants,
+  /// `maxAttempts` samples and a pass over the enumeration; per call at most one enumeration
+  /// of ≤ `enumerationLimit` genotypes), but `maxAttempts` feasibility checks can take
+  /// minutes (each new architecture is built to count its cost). A caller that must stay
+  /// responsive (the daemon's event loop) passes `shouldYield`: asked before every check but
+  /// the call's first, it stops the call when it says so, and the search for the candidate
+  /// is kept in `hunt` for the next call (`propose` or `record`) to carry on exactly
+  /// (`isHunting`). Yielding never
+  /// changes which candidates are proposed, only over how many calls. The enumeration lives
+  /// only for the call (a function of the space, which the engine does not hold), so the
+  /// engine stays a pure function of its configuration and the calls made on it.
   public mutating func propose(
-    _ count: Int, space: SearchSpace, isFeasible: (Genotype) -> Bool
+    _ count: Int, space: SearchSpace, yieldingWhen shouldYield: () -> Bool = { false }, isFeasible: (Genotype) -> Bool
   ) -> [Proposal] {
-    advance(space: space, isFeasible: isFeasible)
+    advance(space: space, yieldingWhen: shouldYield, isFeasible: isFeasible)
     let end = min(pending.count, handedOut + max(0, count))
     let proposals = Array(pending[handedOut..<end])
     handedOut = end
@@ -134,30 +166,37 @@ public struct SearchEngine: Sendable, Codable, Equatable {
   /// Generates proposals until W are out (or the budget or the space runs out), then
   /// applies every score that is next in proposal order, generating after each: the one
   /// place where the engine decides anything, so decisions happen at the same points
-  /// whatever the timing of the calls.
-  private mutating func advance(space: SearchSpace, isFeasible: (Genotype) -> Bool) {
-    var enumeration: Enumeration?
-    func fill() {
-      while pending.count < configuration.window, status == .running, spent < configuration.budget {
-        guard let proposal = nextProposal(space: space, isFeasible: isFeasible, enumeration: &enumeration) else { break }
-        pending.append(proposal)
-        spent += 1
+  /// whatever the timing of the calls. Stops where a hunt yields; the next call resumes it
+  /// before applying anything more.
+  private mutating func advance(space: SearchSpace, yieldingWhen shouldYield: () -> Bool, isFeasible: (Genotype) -> Bool) {
+    withoutActuallyEscaping(shouldYield) { shouldYield in
+      var work = Work(shouldYield: shouldYield)
+      var enumeration: Enumeration?
+      // False when a hunt yielded.
+      func fill() -> Bool {
+        while pending.count < configuration.window, status == .running, spent < configuration.budget {
+          guard let proposal = nextProposal(space: space, isFeasible: isFeasible, enumeration: &enumeration, work: &work) else {
+            return hunt == nil
+          }
+          pending.append(proposal)
+          spent += 1
+        }
+        return true
       }
-    }
-    fill()
-    while let head = pending.first, let score = arrived.removeValue(forKey: head.key) {
-      pending.removeFirst()
-      handedOut -= 1
-      guard score.isFinite else {
-        unscorable.append(head.key)
-        unscorableKeys.insert(head.key)
-        fill()
-        continue
+      guard fill() else { return }
+      while let head = pending.first, let score = arrived.removeValue(forKey: head.key) {
+        pending.removeFirst()
+        handedOut -= 1
+        if score.isFinite {
+          scored[head.key] = history.count
+          history.append(Evaluation(key: head.key, genotype: head.genotype, score: score, index: history.count + 1))
+          age(in: history.count - 1)
+        } else {
+          unscorable.append(head.key)
+          unscorableKeys.insert(head.key)
+        }
+        guard fill() else { return }
       }
-      scored[head.key] = history.count
-      history.append(Evaluation(key: head.key, genotype: head.genotype, score: score, index: history.count + 1))
-      age(in: history.count - 1)
-      fill()
     }
     if spent == configuration.budget && status == .running && pending.isEmpty { status = .finished }
   }
@@ -175,16 +214,18 @@ public struct SearchEngine: Sendable, Codable, Equatable {
   /// Records the score of a handed-out proposal; it is applied once every earlier
   /// proposal's score is in (see the type's comment). Returns false, and changes nothing,
   /// for a key that is not pending and handed out, a key whose score already arrived, or a
-  /// non-finite score.
+  /// non-finite score. `shouldYield` bounds the work of the proposals this may generate,
+  /// as in `propose`.
   @discardableResult
   public mutating func record(
-    key: String, score: Double, space: SearchSpace, isFeasible: (Genotype) -> Bool
+    key: String, score: Double, space: SearchSpace, yieldingWhen shouldYield: () -> Bool = { false },
+    isFeasible: (Genotype) -> Bool
   ) -> Bool {
     guard score.isFinite, arrived[key] == nil,
       let i = pending.firstIndex(where: { $0.key == key }), i < handedOut
     else { return false }
     arrived[key] = score
-    advance(space: space, isFeasible: isFeasible)
+    advance(space: space, yieldingWhen: shouldYield, isFeasible: isFeasible)
     return true
   }
 
@@ -192,10 +233,12 @@ public struct SearchEngine: Sendable, Codable, Equatable {
   /// applied in proposal order like a score, it spends its evaluation without entering the
   /// history. Returns false, and changes nothing, where `record` would.
   @discardableResult
-  public mutating func recordUnscorable(key: String, space: SearchSpace, isFeasible: (Genotype) -> Bool) -> Bool {
+  public mutating func recordUnscorable(
+    key: String, space: SearchSpace, yieldingWhen shouldYield: () -> Bool = { false }, isFeasible: (Genotype) -> Bool
+  ) -> Bool {
     guard arrived[key] == nil, let i = pending.firstIndex(where: { $0.key == key }), i < handedOut else { return false }
     arrived[key] = .nan
-    advance(space: space, isFeasible: isFeasible)
+    advance(space: space, yieldingWhen: shouldYield, isFeasible: isFeasible)
     return true
   }
 
@@ -209,23 +252,53 @@ public struct SearchEngine: Sendable, Codable, Equatable {
     scored[key] != nil || unscorableKeys.contains(key) || pending.contains { $0.key == key }
   }
 
-  /// The space's architectures not yet found infeasible, with their keys, in enumeration
-  /// order; built at most once per `propose` call and never stored in the engine.
+  /// The space's architectures with their keys, in enumeration order; built at most once
+  /// per `propose` call and never stored in the engine.
   struct Enumeration {
     var candidates: [(key: String, genotype: Genotype)]
   }
 
+  /// Counts a call's feasibility checks and asks its caller whether to yield before each
+  /// but the first (so every call makes progress).
+  struct Work {
+    let shouldYield: () -> Bool
+    var checks = 0
+
+    mutating func yields() -> Bool {
+      defer { checks += 1 }
+      return checks > 0 && shouldYield()
+    }
+  }
+
+  /// The next candidate; nil when the engine waits for scores (evolution's initial
+  /// population out), found none (`status` says why), or yielded (`hunt` says where).
   private mutating func nextProposal(
-    space: SearchSpace, isFeasible: (Genotype) -> Bool, enumeration: inout Enumeration?
+    space: SearchSpace, isFeasible: (Genotype) -> Bool, enumeration: inout Enumeration?, work: inout Work
   ) -> Proposal? {
-    var feasibleSeen = false
-    if configuration.strategy == .evolution {
+    var hunt: Hunt
+    if let unfinished = self.hunt {
+      hunt = unfinished
+    } else if configuration.strategy == .evolution {
       let drawn = history.count + pending.count
       if drawn < configuration.population || population.isEmpty {
         // The initial population is random; once it is all out, tournaments need its scores.
         if drawn >= configuration.population { return nil }
-      } else if let child = evolve(space: space, isFeasible: isFeasible, feasibleSeen: &feasibleSeen) {
-        return child
+        hunt = Hunt(stage: .sampling(drawn: 0), feasibleSeen: false)
+      } else {
+        hunt = Hunt(stage: .mutation(level: 1, tried: 0), feasibleSeen: false)
+      }
+    } else {
+      hunt = Hunt(stage: .sampling(drawn: 0), feasibleSeen: false)
+    }
+    self.hunt = nil
+
+    if case .mutation(let level, let tried) = hunt.stage {
+      switch evolve(space: space, isFeasible: isFeasible, from: (level, tried), hunt: &hunt, work: &work) {
+      case .found(let child): return child
+      case .yielded:
+        self.hunt = hunt
+        return nil
+      case .none: hunt.stage = .sampling(drawn: 0)
       }
     }
 
@@ -233,35 +306,50 @@ public struct SearchEngine: Sendable, Codable, Equatable {
     // enumerable space more samples than it has architectures cost more than enumerating.
     let combinations = space.choices.reduce(1.0) { total, choice in choice.options.reduce(total) { $0 * Double($1.count) } }
     let enumerable = combinations <= Double(Self.enumerationLimit)
-    let samples = enumerable ? min(configuration.maxAttempts, max(1, Int(space.size))) : configuration.maxAttempts
-    for _ in 0..<samples {
-      let candidate = space.sample(using: &rng)
-      guard isFeasible(candidate) else { continue }
-      feasibleSeen = true
-      let key = space.key(of: candidate)
-      if !isSeen(key) { return Proposal(key: key, genotype: candidate) }
+    if case .sampling(let drawn) = hunt.stage {
+      let samples = enumerable ? min(configuration.maxAttempts, max(1, Int(space.size))) : configuration.maxAttempts
+      for k in drawn..<max(drawn, samples) {
+        if work.yields() {
+          hunt.stage = .sampling(drawn: k)
+          self.hunt = hunt
+          return nil
+        }
+        let candidate = space.sample(using: &rng)
+        guard isFeasible(candidate) else { continue }
+        hunt.feasibleSeen = true
+        let key = space.key(of: candidate)
+        if !isSeen(key) { return Proposal(key: key, genotype: candidate) }
+      }
+      guard enumerable else {
+        status = hunt.feasibleSeen || !history.isEmpty || !pending.isEmpty ? .exhausted
+          : .infeasible("no architecture meeting the constraints in \(configuration.maxAttempts) tries")
+        return nil
+      }
+      hunt.stage = .enumeration(start: rng, examined: 0)
     }
 
-    guard enumerable else {
-      status = feasibleSeen || !history.isEmpty || !pending.isEmpty ? .exhausted
-        : .infeasible("no architecture meeting the constraints in \(configuration.maxAttempts) tries")
-      return nil
-    }
+    guard case .enumeration(let start, let examined) = hunt.stage else { return nil }
     if enumeration == nil, let all = try? space.enumerate(limit: Self.enumerationLimit) {
       enumeration = Enumeration(candidates: all.map { (key: space.key(of: $0), genotype: $0) })
     }
     // A uniformly random order of the unseen architectures, drawn lazily (Fisher–Yates):
-    // its first feasible one is uniform among the feasible unseen ones.
+    // its first feasible one is uniform among the feasible unseen ones. Nothing is
+    // proposed while the scan is under way, so the unseen ones are the same on resuming,
+    // and the swaps already made are replayed from the generator the scan began with.
     let pendingKeys = Set(pending.map(\.key))
     var unseen = (enumeration?.candidates ?? []).filter {
       scored[$0.key] == nil && !unscorableKeys.contains($0.key) && !pendingKeys.contains($0.key)
     }
-    var infeasible = Set<String>()
-    defer { if !infeasible.isEmpty { enumeration?.candidates.removeAll { infeasible.contains($0.key) } } }
-    for i in unseen.indices {
+    var replay = start
+    for i in 0..<min(examined, unseen.count) { unseen.swapAt(i, i + Int(replay.next() % UInt64(unseen.count - i))) }
+    for i in min(examined, unseen.count)..<unseen.count {
+      if work.yields() {
+        hunt.stage = .enumeration(start: start, examined: i)
+        self.hunt = hunt
+        return nil
+      }
       unseen.swapAt(i, i + Int(rng.next() % UInt64(unseen.count - i)))
       if isFeasible(unseen[i].genotype) { return Proposal(key: unseen[i].key, genotype: unseen[i].genotype) }
-      infeasible.insert(unseen[i].key)
     }
     // Every feasible architecture is scored or pending — or there is none at all.
     status = history.isEmpty && pending.isEmpty ? .infeasible("no architecture of the space meets the constraints") : .exhausted
@@ -293,23 +381,38 @@ public struct SearchEngine: Sendable, Codable, Equatable {
   /// with budget and unseen architectures left (issue 10). Escalated mutants and
   /// immigrants never re-enter: they are not children the algorithm would have made, only
   /// a way to find something new.
-  private mutating func evolve(space: SearchSpace, isFeasible: (Genotype) -> Bool, feasibleSeen: inout Bool) -> Proposal? {
+  private mutating func evolve(
+    space: SearchSpace, isFeasible: (Genotype) -> Bool, from resume: (level: Int, tried: Int), hunt: inout Hunt, work: inout Work
+  ) -> Evolved {
     let positions = space.choices.reduce(0) { $0 + $1.options.filter { $0.count > 1 }.count }
-    for level in 1...max(1, positions) {
-      for _ in 0..<Self.tournamentsPerLevel {
+    for level in resume.level...max(resume.level, max(1, positions)) {
+      for tried in (level == resume.level ? resume.tried : 0)..<Self.tournamentsPerLevel {
+        if work.yields() {
+          hunt.stage = .mutation(level: level, tried: tried)
+          return .yielded
+        }
         var mutant = tournamentWinner()
         for _ in 0..<level { mutant = space.mutate(mutant, using: &rng) }
         guard isFeasible(mutant) else { continue }
-        feasibleSeen = true
+        hunt.feasibleSeen = true
         let key = space.key(of: mutant)
         if let cached = scored[key] {
           if level == 1 { age(in: cached) }
         } else if !isSeen(key) {
-          return Proposal(key: key, genotype: mutant)
+          return .found(Proposal(key: key, genotype: mutant))
         }
       }
     }
-    return nil
+    return .none
+  }
+
+  /// What escalating mutation came to.
+  private enum Evolved {
+    case found(Proposal)
+    /// Nothing unseen at any level.
+    case none
+    /// Asked to yield; `hunt` says where it stopped.
+    case yielded
   }
 
   // MARK: - Checkpoints without the history
@@ -326,19 +429,21 @@ public struct SearchEngine: Sendable, Codable, Equatable {
     public var evaluations: Int
     public var population: [Int]
     public var pending: [Proposal]
-    /// Keys that could not be scored, in order (absent in checkpoints written before).
+    /// Keys that could not be scored, in order (absent in checkpoints of older versions).
     public var unscorable: [String]
     public var spent: Int
     public var status: Status
+    /// A search for a candidate under way (absent in checkpoints of older versions).
+    public var hunt: Hunt?
     var rng: SeededGenerator
 
     enum CodingKeys: String, CodingKey {
-      case configuration, evaluations, population, pending, unscorable, spent, status, rng
+      case configuration, evaluations, population, pending, unscorable, spent, status, hunt, rng
     }
 
     init(
       configuration: SearchConfiguration, evaluations: Int, population: [Int], pending: [Proposal],
-      unscorable: [String], spent: Int, status: Status, rng: SeededGenerator
+      unscorable: [String], spent: Int, status: Status, hunt: Hunt?, rng: SeededGenerator
     ) {
       self.configuration = configuration
       self.evaluations = evaluations
@@ -347,6 +452,7 @@ public struct SearchEngine: Sendable, Codable, Equatable {
       self.unscorable = unscorable
       self.spent = spent
       self.status = status
+      self.hunt = hunt
       self.rng = rng
     }
 
@@ -359,6 +465,7 @@ public struct SearchEngine: Sendable, Codable, Equatable {
       unscorable = try c.decodeIfPresent([String].self, forKey: .unscorable) ?? []
       spent = try c.decode(Int.self, forKey: .spent)
       status = try c.decode(Status.self, forKey: .status)
+      hunt = try c.decodeIfPresent(Hunt.self, forKey: .hunt)
       rng = try c.decode(SeededGenerator.self, forKey: .rng)
     }
   }
@@ -367,7 +474,7 @@ public struct SearchEngine: Sendable, Codable, Equatable {
   public var checkpoint: Checkpoint {
     Checkpoint(
       configuration: configuration, evaluations: history.count, population: population, pending: pending,
-      unscorable: unscorable, spent: spent, status: status, rng: rng)
+      unscorable: unscorable, spent: spent, status: status, hunt: hunt, rng: rng)
   }
 
   /// The engine a `checkpoint` was taken of, given its history: every scored candidate in
@@ -397,6 +504,16 @@ public struct SearchEngine: Sendable, Codable, Equatable {
     handedOut = 0
     spent = checkpoint.spent
     status = checkpoint.status
+    if let hunt = checkpoint.hunt {
+      switch hunt.stage {
+      case .mutation(let level, let tried) where level >= 1 && (0..<Self.tournamentsPerLevel).contains(tried): break
+      case .sampling(let drawn) where drawn >= 0: break
+      case .enumeration(_, let examined) where examined >= 0: break
+      default: throw .invalidState("a search for a candidate at an impossible stage: \(hunt.stage)")
+      }
+      guard status == .running else { throw .invalidState("a search for a candidate in an engine that is \(status)") }
+    }
+    hunt = checkpoint.hunt
     for (i, h) in history.enumerated() {
       guard h.score.isFinite, scored[h.key] == nil, !pending.contains(where: { $0.key == h.key }) else {
         throw .invalidState("history entry \(i + 1) (\(h.key)) is repeated, pending or not finite")

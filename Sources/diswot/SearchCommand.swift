@@ -128,9 +128,10 @@ enum SearchCommand {
       throw args.usageError("--strategy must be evolution or random")
     }
     return SearchConfiguration(
-      strategy: strategy, population: try args.int("population", range: 1...100_000)!,
-      sample: try args.int("sample", range: 1...100_000)!, budget: try args.int("budget", range: 1...10_000_000)!,
-      seed: try ScoringOptions.seed(args), window: try args.int("window", range: 1...1_024)!)
+      strategy: strategy, population: try args.int("population", range: SearchConfiguration.Limits.population)!,
+      sample: try args.int("sample", range: SearchConfiguration.Limits.population)!,
+      budget: try args.int("budget", range: SearchConfiguration.Limits.budget)!,
+      seed: try ScoringOptions.seed(args), window: try args.int("window", range: SearchConfiguration.Limits.window)!)
   }
 
   /// The parameter, MAC and latency limits.

@@ -84,23 +84,25 @@ enum TrainCommand {
     }
     let method = teacher == nil ? FeatureDistillation.none : distill
     var weights = LossWeights.cifarDefault(for: method)
-    if let g = try args.double("gamma", range: 0...1e6) { weights.crossEntropy = g }
-    if let a = try args.double("alpha", range: 0...1e6) { weights.kd = a }
-    if let b = try args.double("beta", range: 0...1e9) { weights.feature = b }
-    if let t = try args.double("T", range: 0.01...1000) { weights.temperature = t }
+    if let g = try args.double("gamma", range: TrainingSpec.Limits.crossEntropyWeight) { weights.crossEntropy = g }
+    if let a = try args.double("alpha", range: TrainingSpec.Limits.kdWeight) { weights.kd = a }
+    if let b = try args.double("beta", range: TrainingSpec.Limits.featureWeight) { weights.feature = b }
+    if let t = try args.double("T", range: TrainingSpec.Limits.temperature) { weights.temperature = t }
     if teacher == nil && args.isSet("distill") && distill != .none {
       throw args.usageError("--distill \(distill.rawValue) needs --teacher-weights")
     }
     return TrainingSpec(
       student: .init(name: args.string("student"), shortcut: args.string("student-shortcut"), space: args.string("space"), arch: arch),
       teacher: teacher, data: try args.require("data"),
-      trainLimit: try args.int("train-limit", range: 1...10_000_000), testLimit: try args.int("test-limit", range: 1...10_000_000),
-      epochs: try args.int("epochs", range: 1...100_000)!, batch: try args.int("batch", range: 1...4096)!,
-      learningRate: try args.double("lr", range: 1e-9...100)!, schedule: args.string("schedule", default: "multistep:150,180,210"),
-      momentum: try args.double("momentum", range: 0...1)!, weightDecay: try args.double("weight-decay", range: 0...1)!,
+      trainLimit: try args.int("train-limit", range: TrainingSpec.Limits.imageLimit),
+      testLimit: try args.int("test-limit", range: TrainingSpec.Limits.imageLimit),
+      epochs: try args.int("epochs", range: TrainingSpec.Limits.epochs)!, batch: try args.int("batch", range: TrainingSpec.Limits.batch)!,
+      learningRate: try args.double("lr", range: TrainingSpec.Limits.learningRate)!, schedule: args.string("schedule", default: "multistep:150,180,210"),
+      momentum: try args.double("momentum", range: TrainingSpec.Limits.momentum)!,
+      weightDecay: try args.double("weight-decay", range: TrainingSpec.Limits.weightDecay)!,
       nesterov: args.flag("nesterov"), distill: method, weights: weights,
-      labelSmoothing: try args.double("label-smoothing", range: 0...0.999)!, augment: !args.flag("no-augment"),
+      labelSmoothing: try args.double("label-smoothing", range: TrainingSpec.Limits.labelSmoothing)!, augment: !args.flag("no-augment"),
       seed: UInt64(try args.int("seed", range: 0...Int.max)!),
-      checkpointEverySteps: try args.int("checkpoint-every", range: 0...10_000_000)!)
+      checkpointEverySteps: try args.int("checkpoint-every", range: TrainingSpec.Limits.checkpointEverySteps)!)
   }
 }

@@ -32,6 +32,9 @@ let diswotd = CommandSpec(
     .value("task-size", valueName: "n", default: "4", help: "Most candidates in one task."),
     .value("prefetch", valueName: "n", default: "1", help: "Tasks a worker may hold beyond the one it computes."),
     .value("checkpoint-every", valueName: "steps", default: "20", help: "Training jobs that ask for 0 checkpoint every this many steps."),
+    .value(
+      "lease-floor-ms", valueName: "ms", default: "\(WireProtocol.taskLeaseFloorMilliseconds)",
+      help: "Least time a task may go without a RESULT or PROGRESS before it is taken back (plus its cost)."),
     .value("ready-file", valueName: "file", help: "Write the bound endpoints and pid here (JSON) once listening."),
     .flag("noop-workers", help: "Start the local workers with --noop (benchmarks only)."),
     .value("bench-broker", valueName: "tasks", help: "Benchmark: push this many no-op tasks through the workers, print the rate, exit."),
@@ -66,6 +69,7 @@ runMain {
   configuration.maxCandidatesPerTask = try args.int("task-size", range: 1...10_000)!
   configuration.prefetch = try args.int("prefetch", range: 0...64)!
   configuration.jobCheckpointSteps = try args.int("checkpoint-every", range: 1...10_000_000)!
+  configuration.taskLeaseFloorMilliseconds = try args.int("lease-floor-ms", range: 100...86_400_000)!
   configuration.readyFile = args.string("ready-file")
   configuration.benchBrokerTasks = try args.int("bench-broker", range: 1...100_000_000)
   ShutdownSignal.install()

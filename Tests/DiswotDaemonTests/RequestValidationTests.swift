@@ -27,6 +27,23 @@ final class RequestValidationTests: XCTestCase {
     XCTAssertNoThrow(try RequestValidation.searchStart(nulls, dataRoot: root))
   }
 
+  /// One budget limit everywhere (it was 10⁶ here and 10⁷ for `search --local`).
+  func testTheBudgetHasOneLimitLocallyAndInTheDaemon() throws {
+    let root = try DataRoot(FileManager.default.currentDirectoryPath)
+    func body(budget: Int) -> [String: JSONValue] {
+      var body = DaemonRobustnessTests.searchBody
+      body["search"] = .object((body["search"]?.objectValue ?? [:]).merging(["budget": .int(budget)]) { _, b in b })
+      return body
+    }
+    XCTAssertNoThrow(try RequestValidation.searchStart(body(budget: 1_000_000), dataRoot: root))
+    XCTAssertThrowsError(try RequestValidation.searchStart(body(budget: 1_000_001), dataRoot: root)) {
+      XCTAssertTrue("\($0)".contains("budget must be between 1 and 1000000, got 1000001"), "\($0)")
+    }
+    let local = try runCommand("diswot", ["search", "--local", "--space", "resnet-cifar-depth", "--budget", "1000001"])
+    XCTAssertEqual(local.status, 2, local.stderr)
+    XCTAssertTrue(local.stderr.contains("1000000"), local.stderr)
+  }
+
   func testPathsMustStayInsideTheDataRoot() throws {
     let dir = try scratchDirectory(self)
     let inside = dir.appendingPathComponent("inside")

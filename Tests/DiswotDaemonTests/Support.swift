@@ -250,3 +250,74 @@ func isAlive(_ pid: pid_t) -> Bool {
   let state = stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).first
   return state != "Z" && state != "X"
 }
+
+/// Sends one request with a body given as raw bytes (a DEALER socket of its own) and
+/// returns the reply, for bodies a `ClientRequest` cannot express (malformed JSON).
+func rawRequest(_ endpoint: String, _ command: String, body: [UInt8], timeoutMilliseconds: Int = 10_000) throws -> ClientReply {
+  let context = try ZMQContext()
+  let socket = try ZMQSocket(context, .dealer)
+  defer { socket.close() }
+  try socket.set(.linger(milliseconds: 0))
+  try socket.connect(endpoint)
+  let id = WireProtocol.newRequestID()
+  try socket.send(frames: [WireProtocol.tagFrame, Array(command.utf8), Array(id.utf8), body])
+  guard let frames = try socket.receive(timeoutMilliseconds: timeoutMilliseconds) else {
+    throw DaemonTestError("no reply to \(command) in \(timeoutMilliseconds) ms")
+  }
+  return try WireMessage.decodeClientReply(frames: frames)
+}
+
+/// A worker played by the test over a real DEALER socket on the daemon's worker endpoint:
+/// it sends READY, heartbeats while it waits, and answers only what the test tells it to —
+/// for the behaviours no real worker shows on demand (one that never answers, one that
+/// lies, one whose DONE arrives while the store is locked).
+final class ScriptedWorker {
+  let name: String
+  private let context: ZMQContext
+  private let socket: ZMQSocket
+  /// Messages received and not yet taken by `next`.
+  private(set) var backlog: [WorkerMessage] = []
+  private var lastSent = 0
+
+  init(endpoint: String, name: String, capabilities: [String] = ["score"]) throws {
+    self.name = name
+    context = try ZMQContext()
+    socket = try ZMQSocket(context, .dealer)
+    try socket.set([.linger(milliseconds: 0), .routingID(Array(name.utf8))])
+    try socket.connect(endpoint)
+    try send(WorkerMessage(WorkerReady(version: WireProtocol.softwareVersion, capabilities: capabilities, threads: 1, name: name)))
+  }
+
+  func send(_ message: WorkerMessage) throws {
+    try socket.send(frames: WireMessage.encode(message))
+    lastSent = Monotonic.milliseconds()
+  }
+
+  /// Receives for up to `milliseconds`, heartbeating every 100 ms.
+  private func pump(_ milliseconds: Int) throws {
+    let end = Monotonic.milliseconds() + milliseconds
+    repeat {
+      if Monotonic.milliseconds() - lastSent >= 100 { try send(.heartbeat) }
+      if let frames = try socket.receive(timeoutMilliseconds: 20), let message = try? WireMessage.decodeWorkerMessage(frames: frames),
+        message.command != .heartbeat
+      {
+        backlog.append(message)
+      }
+    } while Monotonic.milliseconds() < end
+  }
+
+  /// The next message of `command` (earlier ones of other commands stay in the backlog).
+  func next(_ command: WorkerCommand, within seconds: Double) throws -> WorkerMessage {
+    let end = Date().addingTimeInterval(seconds)
+    while true {
+      if let i = backlog.firstIndex(where: { $0.command == command }) { return backlog.remove(at: i) }
+      guard Date() < end else { throw DaemonTestError("\(name): no \(command.rawValue) within \(seconds) s (backlog \(backlog.map(\.command.rawValue)))") }
+      try pump(50)
+    }
+  }
+
+  /// Stays connected (heartbeating) for `seconds`, collecting what arrives.
+  func idle(_ seconds: Double) throws { try pump(Int(seconds * 1000)) }
+
+  func close() { socket.close() }
+}

@@ -60,6 +60,19 @@ final class CIFARReaderTests: XCTestCase {
       try CIFAR10.load(directory: directory.path, split: .train, limit: 1000).count, 10)
   }
 
+  func testRecordsAreReadByIndexAcrossFilesInTheOrderAsked() throws {
+    let directory = try makeTemporaryDirectory()
+    let (train, _) = try writeCIFAR10(to: directory)
+    XCTAssertEqual(try CIFAR10.count(directory: directory.path, split: .train), 10)
+    let indices = [7, 0, 9, 2, 3, 7]  // every file, out of order, one twice
+    let data = try CIFAR10.load(directory: directory.path, split: .train, records: indices)
+    let full = try CIFAR10.load(directory: directory.path, split: .train)
+    XCTAssertEqual(data.labels, indices.map { full.labels[$0] })
+    XCTAssertEqual(data.images.storage, Fixtures.expectedPixels(indices.map { train[$0] }, labelBytes: 1))
+    XCTAssertEqual(data.images.storage, full.batch(indices).images.storage)
+    XCTAssertEqual(try CIFAR10.load(directory: directory.path, split: .train, records: []).count, 0)
+  }
+
   func testEveryTrainingBatchMustExist() throws {
     let directory = try makeTemporaryDirectory()
     _ = try writeCIFAR10(to: directory)

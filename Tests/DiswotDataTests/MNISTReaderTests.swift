@@ -37,6 +37,16 @@ final class MNISTReaderTests: XCTestCase {
     XCTAssertEqual(data.images.storage, images[..<(2 * 784)].map { Float($0) / 255 })
   }
 
+  func testRecordsAreReadByIndexInTheOrderAsked() throws {
+    let directory = try makeTemporaryDirectory()
+    try writeMNIST(to: directory, prefix: "train")
+    XCTAssertEqual(try MNIST.count(directory: directory.path, split: .train), 3)
+    let data = try MNIST.load(directory: directory.path, split: .train, records: [2, 0, 2])
+    XCTAssertEqual(data.labels, [9, 7, 9])
+    let image = { (n: Int) in self.images[(n * 784)..<((n + 1) * 784)].map { Float($0) / 255 } }
+    XCTAssertEqual(data.images.storage, image(2) + image(0) + image(2))
+  }
+
   func testWrongMagicIsAnError() throws {
     let directory = try makeTemporaryDirectory()
     try writeMNIST(to: directory, imageMagic: 2049)

@@ -97,6 +97,8 @@ final class ProtocolTests: XCTestCase {
         CandidateResult(key: "a", scores: ["diswot": -1.5, "nwot": .nan], params: 10, macs: 20, seconds: 0.25),
         CandidateResult(key: "b", scores: [:], seconds: 0.01, error: WireError(.invalidArgument, "cannot build")),
       ]),
+      TaskResult(taskID: "t-2", results: [], error: WireError(.invalidArgument, "the worker cannot read this TASK")),
+      TaskProgress(taskID: "t-1", stage: "calibration", done: 3, total: 64),
       TrainJob(jobID: "j-1", spec: ["epochs": 200]),
       JobProgress(jobID: "j-1", progress: ["epoch": 3, "loss": 1.25]),
       JobDone(jobID: "j-1", outcome: .success(["accuracy": 0.93])),
@@ -116,6 +118,7 @@ final class ProtocolTests: XCTestCase {
       case let p as WorkerHeartbeat: try check(p)
       case let p as WorkerTask: try check(p)
       case let p as TaskResult: try check(p)
+      case let p as TaskProgress: try check(p)
       case let p as TrainJob: try check(p)
       case let p as JobProgress: try check(p)
       case let p as JobDone: try check(p)
@@ -123,6 +126,10 @@ final class ProtocolTests: XCTestCase {
       default: XCTFail("unexpected payload \(payload)")
       }
     }
+    // PROGRESS carries a task's or a job's progress; each reader takes only its own.
+    let taskProgress = WorkerMessage(TaskProgress(taskID: "t-1", stage: "scoring", done: 1, total: 4))
+    XCTAssertThrowsError(try taskProgress.decode(JobProgress.self))
+    XCTAssertThrowsError(try WorkerMessage(JobProgress(jobID: "j-1", progress: [:])).decode(TaskProgress.self))
     // A NaN score travels as null (JSON has no NaN) and comes back as NaN.
     let result = WireMessage.encode(WorkerMessage(TaskResult(taskID: "t", results: [CandidateResult(key: "k", scores: ["z": .infinity], seconds: 1)])))
     XCTAssertTrue(String(decoding: result[2], as: UTF8.self).contains(#""z":null"#))

@@ -252,7 +252,7 @@ extension Daemon {
       let record = try searchRecord(id)
       throw WireError(.invalidArgument, "search \(id) is already \(record.state.rawValue)")
     }
-    endSearch(run, state: .cancelled, error: nil)
+    try endSearch(run, state: .cancelled, error: nil)
     return ["id": .string(id), "state": "cancelled"]
   }
 
@@ -267,7 +267,7 @@ extension Daemon {
       run.state = target
       Log.info("search \(id) \(pause ? "paused" : "resumed")")
       publish(EventTopic.search(id), ["event": "state", "state": .string(target.rawValue)])
-      if !pause, run.isDrained { finishSearch(run) }
+      if !pause, run.isDrained { try finishSearch(run) }
       dispatchNeeded = true
     }
     return ["id": .string(id), "state": .string(target.rawValue)]
@@ -344,11 +344,12 @@ extension Daemon {
       guard let record = try store.job(id: id) else { throw WireError(.notFound, "no training job with id '\(id)'") }
       throw WireError(.invalidArgument, "training job \(id) is already \(record.state.rawValue)")
     }
+    // Committed first: a failed write leaves the job running, as the store says.
+    try store.updateJob(id, state: .cancelled, progressJSON: job.progress.map { JSONValue.object($0).compactText })
     if let identity = job.worker {
       sendWorker(identity, WorkerMessage(WorkerCancel(jobID: id)))
       if workers[identity]?.job == id { workers[identity]?.job = nil }
     }
-    try store.updateJob(id, state: .cancelled, progressJSON: job.progress.map { JSONValue.object($0).compactText })
     jobs[id] = nil
     Log.info("training job \(id) cancelled")
     publish(EventTopic.train(id), ["event": "state", "state": "cancelled"])
@@ -365,6 +366,8 @@ extension Daemon {
     if let name = w.name { item["name"] = .string(name) }
     if let job = w.job { item["job"] = .string(job) }
     if let user = w.user { item["user"] = .string(user) }
+    if w.strikes > 0 { item["strikes"] = .int(w.strikes) }
+    if let reason = w.quarantined { item["quarantined"] = .string(reason) }
     return .object(item)
   }
 }

@@ -30,7 +30,12 @@ extension Daemon {
     case .heartbeat:
       if workers[identity] == nil { disconnectUnknown(identity) }
     case .result: handleResult(identity, message)
-    case .progress: handleProgress(identity, message)
+    case .progress:
+      if message.body["task_id"] != nil {
+        if let progress = try? message.decode(TaskProgress.self) { renewLease(progress.taskID, from: identity, now: now) }
+      } else {
+        handleProgress(identity, message)
+      }
     case .done: handleDone(identity, message)
     case .disconnect:
       if workers[identity] != nil { removeWorker(identity, reason: "disconnected") }
@@ -65,22 +70,26 @@ extension Daemon {
   /// to the queue (after a grace period, so a worker that is alive but cut off has time to
   /// notice and checkpoint before another one resumes the run).
   func removeWorker(_ identity: [UInt8], reason: String) {
-    guard let worker = workers.removeValue(forKey: identity) else { return }
-    Log.warning("worker \(worker.displayID) left (\(reason)); re-queueing \(worker.tasks.count) task\(worker.tasks.count == 1 ? "" : "s")\(worker.job.map { " and job \($0)" } ?? "")")
-    for taskID in worker.tasks { requeueTask(taskID) }
+    guard let worker = workers[identity] else { return }
     if let jobID = worker.job, let job = jobs[jobID], job.worker == identity {
+      do { try store.updateJob(jobID, state: .queued) } catch {
+        storeFailed("put job \(jobID) back in the queue", error)
+        return
+      }
       job.state = .queued
       job.worker = nil
       job.notBefore = Monotonic.milliseconds() + heartbeat * (configuration.liveness + 1)
-      try? store.updateJob(jobID, state: .queued)
       publish(EventTopic.train(jobID), ["event": "state", "state": "queued"])
     }
+    workers[identity] = nil
+    Log.warning("worker \(worker.displayID) left (\(reason)); re-queueing \(worker.tasks.count) task\(worker.tasks.count == 1 ? "" : "s")\(worker.job.map { " and job \($0)" } ?? "")")
+    for taskID in worker.tasks { requeueTask(taskID) }
     publish(EventTopic.workers, ["event": "left", "id": .string(worker.displayID)])
     dispatchNeeded = true
   }
 
   /// Takes a TASK back: its unscored candidates are dispatched again (first in line).
-  private func requeueTask(_ taskID: String) {
+  func requeueTask(_ taskID: String) {
     guard let task = tasks.removeValue(forKey: taskID) else { return }
     retiredTasks[taskID] = task.searchID
     retiredOrder.append(taskID)
@@ -102,41 +111,74 @@ extension Daemon {
 
   private func handleResult(_ identity: [UInt8], _ message: WorkerMessage) {
     defer { if workers[identity] == nil { disconnectUnknown(identity) } }
+    if let reason = workers[identity]?.quarantined {
+      Log.debug("RESULT from quarantined worker \(WorkerSession.display(identity)) ignored (\(reason))")
+      return
+    }
     let result: TaskResult
     do {
       result = try message.decode(TaskResult.self)
     } catch {
-      Log.warning("bad RESULT from worker \(WorkerSession.display(identity)): \(error.message)")
+      refuseResult(message.body["task_id"]?.stringValue, from: identity, error.message)
       return
     }
-    let assignment = tasks.removeValue(forKey: result.taskID)
+    // Only the worker a task was sent to answers it while it is out.
+    let outstanding = tasks[result.taskID].flatMap { $0.worker == identity ? $0 : nil }
     let searchID: String
-    if let assignment {
-      workers[assignment.worker]?.tasks.remove(result.taskID)
-      searchID = assignment.searchID
+    if let outstanding {
+      searchID = outstanding.searchID
     } else if let retired = retiredTasks[result.taskID] {
       searchID = retired  // a late RESULT: still good for candidates nobody has scored
     } else {
       Log.debug("RESULT for unknown task \(result.taskID) ignored")
       return
     }
-    workers[identity]?.tasksDone += 1
-    dispatchNeeded = true
     if searchID == BrokerBench.searchID {
-      if assignment != nil { bench?.received(result.results.count) }
+      if let outstanding {
+        settle(outstanding, from: identity)
+        bench?.received(result.results.count)
+      }
       return
     }
-    guard let run = searches[searchID] else { return }  // cancelled or finished meanwhile
-    record(result.results, of: assignment, in: run, from: identity)
+    guard let run = searches[searchID] else {  // cancelled or finished meanwhile
+      if let outstanding { settle(outstanding, from: identity) }
+      return
+    }
+    let expected = outstanding.map { Set($0.candidates.map(\.key)) }
+    if let reason = ResultCheck.refusal(of: result, expected: expected, proxies: run.document.scoring.proxies.map(\.rawValue)) {
+      refuseResult(result.taskID, from: identity, reason)
+      return
+    }
+    if let outstanding { settle(outstanding, from: identity) }
+    if let error = result.error {
+      // The whole task failed on the worker: every candidate of it did.
+      let keys = Set((outstanding?.candidates ?? []).map(\.key)).subtracting(result.results.map(\.key))
+      let failed = keys.sorted().map { CandidateResult(key: $0, scores: [:], seconds: 0, error: error) }
+      record(result.results + failed, of: outstanding, in: run, from: identity)
+    } else {
+      record(result.results, of: outstanding, in: run, from: identity)
+    }
+  }
+
+  /// A task answered by its worker: no longer out, and the next one on that worker starts.
+  private func settle(_ task: TaskAssignment, from identity: [UInt8]) {
+    tasks[task.id] = nil
+    workers[identity]?.tasks.remove(task.id)
+    workers[identity]?.tasksDone += 1
+    renewLeases(of: identity, after: task.sequence, now: Monotonic.milliseconds())
+    dispatchNeeded = true
   }
 
   /// Records a RESULT's scores: per candidate, the engine's `record` and the store's row,
   /// all in one transaction that also saves the engine checkpoint. A key the engine no
   /// longer has pending (already scored: a late or duplicate result) changes nothing.
   private func record(_ results: [CandidateResult], of assignment: TaskAssignment?, in run: SearchRun, from identity: [UInt8]) {
-    let expected = assignment.map { Dictionary($0.candidates.map { ($0.key, $0) }, uniquingKeysWith: { a, _ in a }) }
     var engine = run.engine
     var arrivedRecords = run.arrivedRecords
+    // Applying a score may make the engine look for the next candidate: within the turn's
+    // engine time, carried on by the next dispatch when it runs out (`isHunting`).
+    let engineDeadline = Monotonic.milliseconds() + Self.engineSliceMilliseconds
+    let pastDeadline = { Monotonic.milliseconds() >= engineDeadline }
     var recorded: [(EvaluationRecord, Int)] = []
     var retry: [SearchEngine.Proposal] = []
     var failure: String?
@@ -145,8 +187,7 @@ extension Daemon {
     do {
       try store.transaction {
         for r in results {
-          if let expected, expected[r.key] == nil { continue }  // not a candidate of this task
-          answered.insert(r.key)
+          answered.insert(r.key)  // only the task's candidates, once each (`ResultCheck`)
           guard let proposal = engine.pending.first(where: { $0.key == r.key }) else { continue }
           if let error = r.error {
             let failures = (run.failures[r.key] ?? 0) + 1
@@ -162,14 +203,16 @@ extension Daemon {
           let objective = run.sign * (r.scores[run.proxy.rawValue] ?? .nan)
           let applied = engine.history.count
           if objective.isFinite {
-            guard engine.record(key: r.key, score: objective, space: run.space, isFeasible: run.costs.isFeasible) else { continue }
+            guard engine.record(key: r.key, score: objective, space: run.space, yieldingWhen: pastDeadline, isFeasible: run.costs.isFeasible)
+            else { continue }
             arrivedRecords[r.key] = EvaluationRecord(
               searchID: run.id, key: r.key, archJSON: run.space.json(of: proposal.genotype).compactText,
               scoresJSON: JSONValue.object(r.scores.mapValues { $0.isFinite ? .double($0) : .null }).compactText,
               params: r.params ?? 0, macs: r.macs ?? 0, score: objective, worker: worker,
               seconds: r.seconds.isFinite ? r.seconds : 0)
           } else {
-            guard engine.recordUnscorable(key: r.key, space: run.space, isFeasible: run.costs.isFeasible) else { continue }
+            guard engine.recordUnscorable(key: r.key, space: run.space, yieldingWhen: pastDeadline, isFeasible: run.costs.isFeasible)
+            else { continue }
             run.unscorable.insert(r.key)
             Log.warning("\(r.key) scored a non-finite \(run.proxy.rawValue); it is not counted")
           }
@@ -187,11 +230,7 @@ extension Daemon {
         }
       }
     } catch {
-      Log.error("cannot record results of search \(run.id): \(error)")
-      if let assignment {
-        for p in assignment.candidates { run.inFlight.remove(p.key) }
-        run.queue.insert(contentsOf: assignment.candidates.filter { p in run.engine.pending.contains { $0.key == p.key } }, at: 0)
-      }
+      storeFailed("record the results of search \(run.id)", error)
       return
     }
     let bestBefore = run.engine.best
@@ -221,38 +260,39 @@ extension Daemon {
       publish(EventTopic.search(run.id), ["event": "best", "key": .string(best.key), "score": .double(run.sign * best.score), "index": .int(best.index)])
       Log.debug("search \(run.id): new best \(best.key) \(run.sign * best.score) at evaluation \(best.index)")
     }
-    if let failure {
-      endSearch(run, state: .failed, error: failure)
-    } else if run.state == .running, run.isDrained {
-      finishSearch(run)
+    do {
+      if let failure {
+        try endSearch(run, state: .failed, error: failure)
+      } else if run.state == .running, run.isDrained {
+        try finishSearch(run)
+      }
+    } catch {
+      storeFailed("save the end of search \(run.id)", error)
     }
   }
 
   /// Ends a search that has nothing left to do: finished, or failed when the constraints
   /// admitted no architecture at all.
-  func finishSearch(_ run: SearchRun) {
+  func finishSearch(_ run: SearchRun) throws {
     if case .infeasible(let why) = run.engine.status, run.engine.history.isEmpty {
-      endSearch(run, state: .failed, error: "the constraints cannot be met: \(why)")
+      try endSearch(run, state: .failed, error: "the constraints cannot be met: \(why)")
       return
     }
-    endSearch(run, state: .finished, error: nil)
+    try endSearch(run, state: .finished, error: nil)
   }
 
-  /// Takes a search out of the loop in a terminal state: its TASKs are cancelled on the
-  /// workers, the engine checkpoint and the state committed together.
-  func endSearch(_ run: SearchRun, state: SearchState, error: String?) {
+  /// Takes a search out of the loop in a terminal state: the engine checkpoint and the
+  /// state committed together, then its TASKs cancelled on the workers. When the commit
+  /// fails nothing changes (the error is the caller's to report).
+  func endSearch(_ run: SearchRun, state: SearchState, error: String?) throws {
+    try store.transaction {
+      try store.saveEngine(run.id, engineJSON: try EngineCheckpoint.encode(run.engine))
+      try store.setSearchState(run.id, state, error: error)
+    }
     for (taskID, task) in tasks where task.searchID == run.id {
       tasks[taskID] = nil
       workers[task.worker]?.tasks.remove(taskID)
       sendWorker(task.worker, WorkerMessage(WorkerCancel(taskID: taskID)))
-    }
-    do {
-      try store.transaction {
-        try store.saveEngine(run.id, engineJSON: try EngineCheckpoint.encode(run.engine))
-        try store.setSearchState(run.id, state, error: error)
-      }
-    } catch {
-      Log.error("cannot save the end of search \(run.id): \(error)")
     }
     run.state = state
     searches[run.id] = nil
@@ -273,7 +313,10 @@ extension Daemon {
     let now = Monotonic.milliseconds()
     let epoch = progress.progress["epoch"]?.intValue ?? 0
     if epoch != job.progressEpochSaved || now - job.progressSavedAt >= 2_000 {
-      try? store.updateJob(job.id, progressJSON: JSONValue.object(progress.progress).compactText)
+      do { try store.updateJob(job.id, progressJSON: JSONValue.object(progress.progress).compactText) } catch {
+        storeFailed("save the progress of job \(job.id)", error)
+        return
+      }
       job.progressSavedAt = now
       job.progressEpochSaved = epoch
     }
@@ -285,19 +328,32 @@ extension Daemon {
   private func handleDone(_ identity: [UInt8], _ message: WorkerMessage) {
     defer { if workers[identity] == nil { disconnectUnknown(identity) } }
     guard let done = try? message.decode(JobDone.self), let job = jobs[done.jobID] else { return }
-    if let worker = workers[identity], worker.job == job.id { worker.job = nil }
-    dispatchNeeded = true
-    guard job.worker == identity || (job.state == .queued && job.worker == nil) else { return }
-    switch done.outcome {
-    case .success(let result):
-      do {
+    guard job.worker == identity || (job.state == .queued && job.worker == nil) else {
+      if let worker = workers[identity], worker.job == job.id { worker.job = nil }
+      dispatchNeeded = true
+      return
+    }
+    // The job's new state is committed before anything in memory changes.
+    do {
+      switch done.outcome {
+      case .success(let result):
         try store.updateJob(
           job.id, state: .finished, progressJSON: job.progress.map { JSONValue.object($0).compactText },
           resultJSON: JSONValue.object(result).compactText)
-      } catch {
-        Log.error("cannot save the result of job \(job.id): \(error)")
-        return
+      case .failure(let error) where error.code == .unavailable:
+        guard job.state == .running else { break }
+        try store.updateJob(job.id, state: .queued)
+      case .failure(let error):
+        try store.updateJob(job.id, state: .failed, error: error.message)
       }
+    } catch {
+      storeFailed("save how job \(job.id) ended", error)
+      return
+    }
+    if let worker = workers[identity], worker.job == job.id { worker.job = nil }
+    dispatchNeeded = true
+    switch done.outcome {
+    case .success(let result):
       jobs[job.id] = nil
       Log.info("training job \(job.id) finished: \(JSONValue.object(result).compactText)")
       publish(EventTopic.train(job.id), ["event": "state", "state": "finished", "result": .object(result)])
@@ -307,10 +363,8 @@ extension Daemon {
       job.state = .queued
       job.worker = nil
       job.notBefore = Monotonic.milliseconds() + heartbeat
-      try? store.updateJob(job.id, state: .queued)
       publish(EventTopic.train(job.id), ["event": "state", "state": "queued"])
     case .failure(let error):
-      try? store.updateJob(job.id, state: .failed, error: error.message)
       jobs[job.id] = nil
       Log.error("training job \(job.id) failed: \(error.message)")
       publish(EventTopic.train(job.id), ["event": "state", "state": "failed", "error": .string(error.message)])
@@ -355,35 +409,62 @@ extension Daemon {
   }
 
   private func startJob(_ job: JobRun, on worker: WorkerSession) {
-    job.attempts += 1
-    if job.attempts > configuration.jobAttempts {
-      try? store.updateJob(job.id, state: .failed, error: "gave up after \(configuration.jobAttempts) attempts on workers that went away")
-      jobs[job.id] = nil
-      publish(EventTopic.train(job.id), ["event": "state", "state": "failed"])
+    if job.attempts >= configuration.jobAttempts {
+      failJob(job, "gave up after \(configuration.jobAttempts) attempts on workers that went away")
       return
     }
     let spec: [String: JSONValue]
     do { spec = try JSONCoding.object(job.document.spec) } catch {
-      try? store.updateJob(job.id, state: .failed, error: "\(error)")
-      jobs[job.id] = nil
+      failJob(job, "\(error)")
       return
     }
-    guard sendWorker(worker.identity, WorkerMessage(TrainJob(jobID: job.id, spec: spec, directory: job.directory))) else { return }
+    // Committed first: a TRAIN whose "running" the store never saw must not go out.
+    do { try store.updateJob(job.id, state: .running) } catch {
+      storeFailed("mark job \(job.id) running", error)
+      return
+    }
+    job.attempts += 1
+    guard sendWorker(worker.identity, WorkerMessage(TrainJob(jobID: job.id, spec: spec, directory: job.directory))) else {
+      // The worker is gone; the job stays queued (a restart would queue it too).
+      return
+    }
     worker.job = job.id
     worker.reservedForJob = false
     job.state = .running
     job.worker = worker.identity
-    try? store.updateJob(job.id, state: .running)
     Log.info("training job \(job.id) → worker \(worker.displayID) (attempt \(job.attempts))")
     publish(EventTopic.train(job.id), ["event": "state", "state": "running", "worker": .string(worker.displayID)])
   }
 
+  /// Fails a queued job for good (its failure committed first).
+  private func failJob(_ job: JobRun, _ reason: String) {
+    do { try store.updateJob(job.id, state: .failed, error: reason) } catch {
+      storeFailed("mark job \(job.id) failed", error)
+      return
+    }
+    jobs[job.id] = nil
+    Log.error("training job \(job.id) failed: \(reason)")
+    publish(EventTopic.train(job.id), ["event": "state", "state": "failed", "error": .string(reason)])
+  }
+
+  /// How long the search engines may work per turn of the event loop, in milliseconds.
+  static let engineSliceMilliseconds = 50
+
   private func dispatchTasks() {
+    // Each turn another search goes first, so that one whose engine needs long to find a
+    // candidate does not take every turn's engine time (or every free worker).
+    if searchOrder.count > 1 { searchOrder.append(searchOrder.removeFirst()) }
     var running = searchOrder.compactMap { searches[$0] }.filter { $0.state == .running }
     guard !running.isEmpty else { return }
     let scorers = workers.values.filter { $0.canScore && $0.job == nil && !$0.reservedForJob }
     let depth = 1 + configuration.prefetch
     let slots = max(1, scorers.count * depth)
+    // The engines' share of this turn of the loop: a search whose next candidate takes
+    // longer to find (many infeasible samples) goes on in the next turns, after the loop
+    // has answered clients and workers (`SearchEngine.propose`, `isHunting`).
+    let engineDeadline = Monotonic.milliseconds() + Self.engineSliceMilliseconds
+    let pastDeadline = { Monotonic.milliseconds() >= engineDeadline }
+    defer { if running.contains(where: { $0.engine.isHunting }) { dispatchNeeded = true } }
     var cursor = 0
     var progress = true
     while progress, !running.isEmpty {
@@ -401,10 +482,15 @@ extension Daemon {
           // Proposing is not checkpointed on its own: the next evaluation's checkpoint
           // carries the new pending proposals, and after a crash before it the restored
           // engine (same generator state, same history) proposes the same candidates again.
-          let (candidates, _) = run.take(size)
+          let (candidates, _) = run.take(size, yieldingWhen: pastDeadline)
           if candidates.isEmpty {
-            // Nothing queued, nothing out and nothing new: the search is over.
-            if run.queue.isEmpty && run.inFlight.isEmpty { finishSearch(run) }
+            // Nothing queued, nothing out and nothing new (nor being looked for): the search is over.
+            if run.queue.isEmpty && run.inFlight.isEmpty && !run.engine.isHunting {
+              do { try finishSearch(run) } catch {
+                storeFailed("save the end of search \(run.id)", error)
+                return
+              }
+            }
             continue
           }
           sendTask(candidates, of: run, to: worker)
@@ -423,8 +509,11 @@ extension Daemon {
     let task = WorkerTask(
       taskID: taskID, searchID: run.id, scoring: run.scoring,
       candidates: candidates.map { TaskCandidate(key: $0.key, genotype: run.space.json(of: $0.genotype)) })
+    let lease = lease(for: candidates, of: run)
+    let deadline = deadline(lease: lease, on: worker.identity, now: Monotonic.milliseconds())
     if sendWorker(worker.identity, WorkerMessage(task)) {
-      tasks[taskID] = TaskAssignment(id: taskID, searchID: run.id, worker: worker.identity, candidates: candidates, sentAt: Monotonic.milliseconds())
+      tasks[taskID] = TaskAssignment(
+        id: taskID, searchID: run.id, worker: worker.identity, candidates: candidates, sequence: taskCounter, lease: lease, deadline: deadline)
       worker.tasks.insert(taskID)
     } else {
       for p in candidates { run.inFlight.remove(p.key) }
@@ -449,7 +538,10 @@ extension Daemon {
           taskID: taskID, searchID: BrokerBench.searchID, scoring: ["noop": true],
           candidates: [TaskCandidate(key: "bench-\(taskCounter)", genotype: [:])])
         if sendWorker(worker.identity, WorkerMessage(task)) {
-          tasks[taskID] = TaskAssignment(id: taskID, searchID: BrokerBench.searchID, worker: worker.identity, candidates: [], sentAt: 0)
+          let lease = configuration.taskLeaseFloorMilliseconds
+          tasks[taskID] = TaskAssignment(
+            id: taskID, searchID: BrokerBench.searchID, worker: worker.identity, candidates: [], sequence: taskCounter, lease: lease,
+            deadline: deadline(lease: lease, on: worker.identity, now: Monotonic.milliseconds()))
           worker.tasks.insert(taskID)
           sent = true
         } else {

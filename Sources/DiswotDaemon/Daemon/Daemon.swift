@@ -33,6 +33,8 @@ public final class Daemon {
   /// The state directory, canonical.
   public let stateDirectory: String
   let jobsDirectory: String
+  /// Held from start to exit: one daemon per state directory.
+  private let stateLock: StateDirectoryLock
   let store: Store
   let dataRoot: DataRoot
   let serverKey: CurveKeyPair?
@@ -61,18 +63,23 @@ public final class Daemon {
   var dispatchNeeded = true
   let startedAt = Date()
   var stopRequested = false
+  /// Why the daemon is stopping on its own: a write to the store failed (see `storeFailed`).
+  var fatalStoreError: String?
   var bench: BrokerBench?
 
   var heartbeat: Int { configuration.heartbeatMilliseconds }
   var tickMilliseconds: Int { max(10, min(100, heartbeat / 4)) }
 
-  /// Opens the store, binds the three sockets (CURVE servers with a ZAP allow-list when
-  /// configured). Nothing is served until `run()`.
+  /// Locks the state directory (a second daemon on it is refused, naming the first one's
+  /// pid), opens the store, binds the three sockets (CURVE servers with a ZAP allow-list
+  /// when configured). Nothing is served until `run()`.
   public init(configuration: DaemonConfiguration) throws {
     self.configuration = configuration
     let fm = FileManager.default
     try fm.createDirectory(atPath: configuration.stateDirectory, withIntermediateDirectories: true)
     stateDirectory = DataRoot.realpath(configuration.stateDirectory) ?? configuration.stateDirectory
+    // Before anything else touches the directory (the store's migrations included).
+    stateLock = try StateDirectoryLock(directory: stateDirectory)
     jobsDirectory = stateDirectory + "/jobs"
     try fm.createDirectory(atPath: jobsDirectory, withIntermediateDirectories: true)
     store = try Store(path: stateDirectory + "/diswot.sqlite")
@@ -156,7 +163,8 @@ public final class Daemon {
     let poller = ZMQPoller([clientSocket, workerSocket])
     var lastTick = 0
     while ShutdownSignal.received == 0 && !stopRequested {
-      let ready = try poller.poll(timeoutMilliseconds: tickMilliseconds)
+      // Work waiting (an engine looking for a candidate): look at the sockets, do not wait on them.
+      let ready = try poller.poll(timeoutMilliseconds: dispatchNeeded ? 0 : tickMilliseconds)
       if ready[0].contains(.readable) { drainClients() }
       if ready[1].contains(.readable) { drainWorkers() }
       let now = Monotonic.milliseconds()
@@ -164,7 +172,7 @@ public final class Daemon {
         tick(now: now)
         lastTick = now
       }
-      if dispatchNeeded {
+      if dispatchNeeded && !stopRequested {
         dispatchNeeded = false
         dispatch()
       }
@@ -174,10 +182,24 @@ public final class Daemon {
       }
     }
     shutdown()
+    if let fatalStoreError { throw CommandLineError.failure(fatalStoreError) }
   }
 
   /// Asks `run()` to return after the current iteration.
   public func stop() { stopRequested = true }
+
+  /// A write the daemon made on its own account (a worker's result, a job's state, a
+  /// progress record) failed. The store is the truth a restart resumes from; carrying on
+  /// would let memory drift from it (a job gone from memory while the store still says
+  /// running, and trained again after a restart). So the daemon stops: `run()` throws and
+  /// `diswotd` exits 1 naming the failed write, with nothing changed in memory after it.
+  /// (A write for a client request fails that request instead; see `handleClient`.)
+  func storeFailed(_ operation: String, _ error: any Error) {
+    let message = "cannot \(operation): \(error); stopping so that nothing goes on that the store did not record (restart to resume from it)"
+    Log.error(message)
+    if fatalStoreError == nil { fatalStoreError = message }
+    stopRequested = true
+  }
 
   private func shutdown() {
     Log.info(ShutdownSignal.received != 0 ? "signal \(ShutdownSignal.received): shutting down" : "shutting down")
@@ -208,7 +230,7 @@ public final class Daemon {
   // MARK: - The loop's parts
 
   private func drainClients() {
-    for _ in 0..<256 {
+    for _ in 0..<256 where !stopRequested {
       guard let message = try? clientSocket.receiveMessage(timeoutMilliseconds: 0) else { return }
       handleClient(message)
     }
@@ -216,18 +238,19 @@ public final class Daemon {
   }
 
   private func drainWorkers() {
-    for _ in 0..<4096 {
+    for _ in 0..<4096 where !stopRequested {
       guard let message = try? workerSocket.receiveMessage(timeoutMilliseconds: 0) else { return }
       handleWorker(message)
     }
   }
 
-  /// Heartbeats, liveness, local workers, delayed jobs.
+  /// Leases, heartbeats, liveness, local workers, delayed jobs.
   func tick(now: Int) {
     for identity in Array(unreachable) {
       unreachable.remove(identity)
       if workers[identity] != nil { removeWorker(identity, reason: "unreachable") }
     }
+    expireLeases(now: now)
     let deadline = heartbeat * configuration.liveness
     for (identity, worker) in workers {
       if now - worker.lastHeard > deadline {
@@ -267,7 +290,8 @@ public final class Daemon {
   // MARK: - Recovery
 
   /// Reloads unfinished searches and jobs from the store, and the request ids of every
-  /// search and job (so retried starts stay idempotent across restarts).
+  /// search and job (so retried starts stay idempotent across restarts). A store write that
+  /// fails here fails the start.
   func recover() throws {
     for record in try store.searches() {
       if let doc = try? JSONDecoder().decode(SearchDocument.self, from: Data(record.specJSON.utf8)), let rid = doc.requestID {
@@ -293,11 +317,12 @@ public final class Daemon {
         searches[record.id] = run
         searchOrder.append(record.id)
         Log.info("restored search \(record.id) (\(record.state.rawValue)): \(run.evaluations)/\(engine.configuration.budget) evaluated, \(run.queue.count) to re-dispatch")
-        if run.state == .running, run.isDrained { finishSearch(run) }
       } catch {
         Log.error("cannot restore search \(record.id): \(error)")
-        try? store.setSearchState(record.id, .failed, error: "cannot restore after restart: \(error)")
+        try store.setSearchState(record.id, .failed, error: "cannot restore after restart: \(error)")
+        continue
       }
+      if let run = searches[record.id], run.state == .running, run.isDrained { try finishSearch(run) }
     }
     for record in try store.unfinishedJobs() {
       do {
@@ -311,7 +336,7 @@ public final class Daemon {
         Log.info("restored training job \(record.id): queued to resume from \(job.directory)")
       } catch {
         Log.error("cannot restore job \(record.id): \(error)")
-        try? store.updateJob(record.id, state: .failed, error: "cannot restore after restart: \(error)")
+        try store.updateJob(record.id, state: .failed, error: "cannot restore after restart: \(error)")
       }
     }
   }

@@ -39,8 +39,12 @@ public struct DaemonConfiguration: Sendable {
   /// Training jobs whose spec says 0 checkpoint every this many steps as well as at
   /// epoch ends, so a killed worker loses little (resumption is exact either way).
   public var jobCheckpointSteps = 20
-  /// Failed attempts (a worker reported an error for it) before a candidate fails its search.
+  /// Failed attempts (a worker reported an error for it, or its lease expired on that many
+  /// different workers) before a candidate fails its search.
   public var candidateAttempts = 3
+  /// The least lease a TASK gets, in milliseconds (`WireProtocol.taskLeaseFloorMilliseconds`;
+  /// tests shorten it).
+  public var taskLeaseFloorMilliseconds = WireProtocol.taskLeaseFloorMilliseconds
   /// Times a training job is restarted after losing its worker before it fails.
   public var jobAttempts = 10
   /// Benchmark mode: instead of serving searches, send this many one-candidate no-op

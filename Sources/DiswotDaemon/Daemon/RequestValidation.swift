@@ -11,8 +11,6 @@ import Foundation
 /// back (`invalid_argument` unless said otherwise); nothing here allocates in proportion
 /// to a number taken from the request before that number was checked.
 enum RequestValidation {
-  /// Largest budget a search may ask for (engine limit 10⁷; more is not a real request).
-  static let maxBudget = 1_000_000
   /// Largest `k` of `search.best`.
   static let maxBest = 10_000
 
@@ -58,9 +56,6 @@ enum RequestValidation {
 
     let space = try checkScoring(&scoring, dataRoot: dataRoot)
     do { try configuration.validate() } catch { throw WireError(.invalidArgument, "search: \(error)") }
-    guard configuration.budget <= maxBudget else {
-      throw WireError(.invalidArgument, "search.budget must be at most \(maxBudget), got \(configuration.budget)")
-    }
     if let p = constraints.maxParams, !(1...1_000_000_000_000).contains(p) {
       throw WireError(.invalidArgument, "constraints.max_params must be between 1 and 10^12, got \(p)")
     }
@@ -108,23 +103,15 @@ enum RequestValidation {
   /// A checked `train.start` spec (student not yet filled in from a search).
   static func trainingSpec(_ value: JSONValue, dataRoot: DataRoot) throws(WireError) -> TrainingSpec {
     var spec = try JSONCoding.decodeStrict(TrainingSpec.self, from: value, path: "spec")
-    if let limit = spec.trainLimit, !(1...10_000_000).contains(limit) {
-      throw WireError(.invalidArgument, "spec.train_limit must be between 1 and 10^7, got \(limit)")
-    }
-    if let limit = spec.testLimit, !(1...10_000_000).contains(limit) {
-      throw WireError(.invalidArgument, "spec.test_limit must be between 1 and 10^7, got \(limit)")
-    }
     spec.data = try dataRoot.resolveData(spec.data, what: "spec.data")
-    guard spec.data != "gaussian" else {
-      throw WireError(.invalidArgument, "spec.data: training needs a labelled dataset (cifar10:DIR, cifar100:DIR or mnist:DIR), not gaussian")
-    }
     if let teacher = spec.teacher {
       spec.teacher?.weights = try dataRoot.resolve(teacher.weights, what: "spec.teacher.weights")
     }
     return spec
   }
 
-  /// Checks a complete training spec (student included) as the trainer will.
+  /// Checks a complete training spec (student included): `TrainingSpec.validate()`, the
+  /// one check `diswot train` runs too, then what needs files (the student's network).
   static func checkStudent(_ spec: inout TrainingSpec, dataRoot: DataRoot) throws(WireError) {
     do { try spec.validate() } catch { throw WireError(.invalidArgument, "spec: \(error)") }
     if let name = spec.student.name {

@@ -59,6 +59,8 @@ final class SearchRun {
   var inFlight: Set<String> = []
   /// Errors reported per key (a candidate fails the search after `candidateAttempts`).
   var failures: [String: Int] = [:]
+  /// Per key, the workers on which a task holding it outlived its lease (see `Daemon+Leases`).
+  var expiredOn: [String: Set<String>] = [:]
   /// Keys scored with a non-finite objective (recorded as unscorable in the engine).
   var unscorable: Set<String> = []
   /// Rows of RESULTs that arrived ahead of their turn: the engine applies scores in
@@ -88,9 +90,10 @@ final class SearchRun {
     queue.isEmpty && inFlight.isEmpty && engine.isDone
   }
 
-  /// Up to `count` candidates for a TASK: queued ones first, then fresh proposals.
+  /// Up to `count` candidates for a TASK: queued ones first, then fresh proposals, the
+  /// engine yielding when `shouldYield` says so (it then `isHunting`: call again later).
   /// `proposed` says whether the engine changed (its checkpoint must then be saved).
-  func take(_ count: Int) -> (candidates: [SearchEngine.Proposal], proposed: Bool) {
+  func take(_ count: Int, yieldingWhen shouldYield: () -> Bool) -> (candidates: [SearchEngine.Proposal], proposed: Bool) {
     var taken: [SearchEngine.Proposal] = []
     while taken.count < count, !queue.isEmpty {
       let p = queue.removeFirst()
@@ -102,7 +105,7 @@ final class SearchRun {
       // The engine changes only by proposing something or by changing its status (when
       // it is waiting for scores it returns at once, untouched).
       let statusBefore = engine.status
-      let fresh = engine.propose(count - taken.count, space: space, isFeasible: costs.isFeasible)
+      let fresh = engine.propose(count - taken.count, space: space, yieldingWhen: shouldYield, isFeasible: costs.isFeasible)
       proposed = !fresh.isEmpty || engine.status != statusBefore
       taken += fresh
     }
@@ -163,6 +166,10 @@ final class WorkerSession {
   /// Held back from new TASKs until idle, for a queued training job.
   var reservedForJob = false
   var tasksDone = 0
+  /// RESULTs refused and leases expired on this connection (see `Daemon+Leases`).
+  var strikes = 0
+  /// Why it gets no more work, once `strikes` reached `WireProtocol.quarantineStrikes`.
+  var quarantined: String?
 
   init(identity: [UInt8], ready: WorkerReady, user: String?, now: Int) {
     self.identity = identity
@@ -176,8 +183,8 @@ final class WorkerSession {
     lastSent = now
   }
 
-  var canScore: Bool { capabilities.contains("score") }
-  var canTrain: Bool { capabilities.contains("train") }
+  var canScore: Bool { capabilities.contains("score") && quarantined == nil }
+  var canTrain: Bool { capabilities.contains("train") && quarantined == nil }
   var isIdle: Bool { tasks.isEmpty && job == nil }
 
   static func display(_ identity: [UInt8]) -> String {
@@ -188,11 +195,16 @@ final class WorkerSession {
   }
 }
 
-/// A TASK out on a worker.
+/// A TASK out on a worker, with its lease.
 struct TaskAssignment {
   let id: String
   let searchID: String
   let worker: [UInt8]
   let candidates: [SearchEngine.Proposal]
-  let sentAt: Int
+  /// Order of sending (a worker computes its TASKs in this order).
+  let sequence: Int
+  /// How long the task may take without a sign of progress, in milliseconds.
+  let lease: Int
+  /// Monotonic time at which the daemon takes the task back (see `Daemon+Leases`).
+  var deadline: Int
 }

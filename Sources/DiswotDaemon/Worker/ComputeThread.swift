@@ -49,6 +49,8 @@ final class ComputeThread: @unchecked Sendable {
   private let outbox: ZMQSocket
   /// Scoring sessions by the compact text of their spec (teacher and probe built once).
   private var sessions: [(key: String, session: ScoringSession)] = []
+  /// The TASK being scored, which a session's calibration progress belongs to.
+  private var current: (taskID: String, connection: Int)?
 
   init(configuration: WorkerConfiguration, outbox: ZMQSocket) {
     self.configuration = configuration
@@ -145,7 +147,11 @@ final class ComputeThread: @unchecked Sendable {
     }
     let spec = try JSONDecoder().decode(ScoringSpec.self, from: Data(key.utf8))
     let start = Monotonic.milliseconds()
-    let session = try ScoringSession(spec: spec)
+    // The ensemble's calibration (twice its reference sample) can take longer than a
+    // lease: each step is a PROGRESS of the task that asked for it.
+    let session = try ScoringSession(spec: spec) { [unowned self] done, total in
+      if let current { self.send(WorkerMessage(TaskProgress(taskID: current.taskID, stage: "calibration", done: done, total: total)), connection: current.connection) }
+    }
     Log.info("scoring session ready in \(Monotonic.milliseconds() - start) ms: \(session.space.name) against \(session.teacherDescription), probe \(spec.data) batch \(spec.batch)")
     sessions.append((key, session))
     if sessions.count > 2 { sessions.removeFirst() }
@@ -153,6 +159,8 @@ final class ComputeThread: @unchecked Sendable {
   }
 
   private func score(_ task: WorkerTask, connection: Int, item: Item) {
+    current = (task.taskID, connection)
+    defer { current = nil }
     var results: [CandidateResult] = []
     let session: ScoringSession
     do {
@@ -165,7 +173,10 @@ final class ComputeThread: @unchecked Sendable {
       })), connection: connection)
       return
     }
-    for candidate in task.candidates {
+    for (i, candidate) in task.candidates.enumerated() {
+      if i > 0 {  // each PROGRESS renews the task's lease; the last candidate's RESULT follows
+        send(WorkerMessage(TaskProgress(taskID: task.taskID, stage: "scoring", done: i, total: task.candidates.count)), connection: connection)
+      }
       if isCancelled(item) {
         Log.debug("task \(task.taskID) cancelled")
         return

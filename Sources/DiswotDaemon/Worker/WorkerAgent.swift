@@ -135,7 +135,19 @@ public final class WorkerAgent {
           switch message.command {
           case .heartbeat: break
           case .task:
-            guard let task = try? message.decode(WorkerTask.self) else { continue }
+            let task: WorkerTask
+            do { task = try message.decode(WorkerTask.self) } catch {
+              // Answered, not dropped: a TASK left unanswered holds its candidates until
+              // its lease runs out.
+              guard let id = message.body["task_id"]?.stringValue, WireProtocol.isValidRequestID(Array(id.utf8)) else {
+                Log.warning("cannot read a TASK and cannot answer it (no usable task_id): \(error.message)")
+                continue
+              }
+              Log.warning("cannot read TASK \(id): \(error.message)")
+              send(WireMessage.encode(WorkerMessage(TaskResult(
+                taskID: id, results: [], error: WireError(.invalidArgument, "the worker cannot read this TASK: \(error.message)")))))
+              continue
+            }
             if let compute {
               compute.submit(.task(task, connection: connection))
             } else {

@@ -1,3 +1,4 @@
+import DiswotData
 import DiswotJSON
 
 /// Everything that determines a training run, as data: `diswot train` builds one from its
@@ -85,23 +86,63 @@ public struct TrainingSpec: Sendable, Codable, Equatable {
     self.checkpointEverySteps = checkpointEverySteps
   }
 
-  /// Checks ranges and combinations, naming the first bad field.
+  /// Every field's accepted range, one place for `diswot train`'s options, the daemon's
+  /// `train.start` and Docs/protocol.md.
+  public enum Limits {
+    public static let imageLimit = 1...10_000_000
+    public static let epochs = 1...100_000
+    public static let batch = 1...4096
+    public static let learningRate = 1e-9...100.0
+    public static let momentum = 0.0...1.0
+    public static let weightDecay = 0.0...1.0
+    public static let crossEntropyWeight = 0.0...1e6
+    public static let kdWeight = 0.0...1e6
+    public static let featureWeight = 0.0...1e9
+    public static let temperature = 0.01...1000.0
+    /// Label smoothing ε: 1 would leave no signal of the true class.
+    public static let labelSmoothing = 0.0...0.999
+    public static let checkpointEverySteps = 0...10_000_000
+  }
+
+  /// Checks every field that needs no file, naming the first bad one: ranges, the
+  /// student's and the data's form, the schedule (parsed against the learning rate and the
+  /// epochs) and the optimiser's settings. `diswot train` (through `Trainer`) and the
+  /// daemon's `train.start` call this, so a spec is accepted or refused alike, before any
+  /// data is read; what needs files (weights, the dataset, a search space) is checked
+  /// where they are opened.
   public func validate() throws(TrainingError) {
     func fail(_ m: String) -> TrainingError { .invalidSpec(m) }
-    guard (1...100_000).contains(epochs) else { throw fail("epochs must be between 1 and 100000, got \(epochs)") }
-    guard (1...4096).contains(batch) else { throw fail("batch must be between 1 and 4096, got \(batch)") }
-    guard learningRate > 0, learningRate.isFinite else { throw fail("learning rate must be positive, got \(learningRate)") }
-    guard (0..<1).contains(labelSmoothing) else { throw fail("label smoothing must be in [0, 1), got \(labelSmoothing)") }
-    guard checkpointEverySteps >= 0 else { throw fail("checkpoint interval must be ≥ 0") }
+    func check<T: Comparable>(_ name: String, _ value: T, _ range: ClosedRange<T>) throws(TrainingError) {
+      guard range.contains(value) else { throw fail("\(name) must be between \(range.lowerBound) and \(range.upperBound), got \(value)") }
+    }
+    if let trainLimit { try check("train_limit", trainLimit, Limits.imageLimit) }
+    if let testLimit { try check("test_limit", testLimit, Limits.imageLimit) }
+    try check("epochs", epochs, Limits.epochs)
+    try check("batch", batch, Limits.batch)
+    try check("lr", learningRate, Limits.learningRate)
+    try check("momentum", momentum, Limits.momentum)
+    try check("weight_decay", weightDecay, Limits.weightDecay)
+    try check("label_smoothing", labelSmoothing, Limits.labelSmoothing)
+    try check("checkpoint_every_steps", checkpointEverySteps, Limits.checkpointEverySteps)
+    try check("weights.crossEntropy (γ)", weights.crossEntropy, Limits.crossEntropyWeight)
+    try check("weights.kd (α)", weights.kd, Limits.kdWeight)
+    try check("weights.feature (β)", weights.feature, Limits.featureWeight)
+    try check("weights.temperature (T)", weights.temperature, Limits.temperature)
     guard (student.name == nil) != (student.space == nil || student.arch == nil) else {
       throw fail("give the student as a name, or as a search space and an architecture")
     }
-    if teacher == nil && distill != .none { throw fail("--distill \(distill.rawValue) needs a teacher") }
-    for (name, w) in [("gamma", weights.crossEntropy), ("alpha", weights.kd), ("beta", weights.feature), ("T", weights.temperature)]
-    where !(w >= 0 && w.isFinite) {
-      throw fail("\(name) must be a finite non-negative number, got \(w)")
+    if let shortcut = student.shortcut, !["A", "B"].contains(shortcut.uppercased()) {
+      throw fail("student.shortcut must be A or B, got \(shortcut)")
     }
-    guard weights.temperature > 0 else { throw fail("T must be positive") }
+    if let teacher, teacher.weights.isEmpty { throw fail("teacher.weights must name a weights file") }
+    if teacher == nil && distill != .none { throw fail("distill \(distill.rawValue) needs a teacher") }
+    let dataSpec: DataSpec
+    do { dataSpec = try DataSpec(parsing: data) } catch { throw fail("data: \(error)") }
+    if dataSpec == .gaussian { throw fail("data: training needs a labelled dataset (cifar10:DIR, cifar100:DIR or mnist:DIR), not gaussian") }
+    do { _ = try LearningRateSchedule(parsing: schedule, baseLearningRate: learningRate, totalEpochs: epochs) } catch {
+      throw fail("schedule: \(error)")
+    }
+    do { _ = try SGD(momentum: momentum, weightDecay: weightDecay, nesterov: nesterov) } catch { throw fail("\(error)") }
   }
 
   enum CodingKeys: String, CodingKey {
