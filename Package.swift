@@ -95,7 +95,7 @@ let storeCrashTest = Target.executableTarget(
 let testSupport = Target.target(
   name: "DiswotTestSupport", dependencies: ["DiswotTensor"], path: "Tests/DiswotTestSupport")
 let tensorTests = Target.testTarget(
-  name: "DiswotTensorTests", dependencies: ["DiswotTensor", "DiswotTestSupport"])
+  name: "DiswotTensorTests", dependencies: ["DiswotTensor", "DiswotTestSupport"], resources: [.copy("Fixtures")])
 let modelsTests = Target.testTarget(
   name: "DiswotModelsTests",
   dependencies: ["DiswotModels", "DiswotData", "DiswotTestSupport"],
@@ -112,7 +112,7 @@ let distillationTests = Target.testTarget(
   name: "DiswotDistillationTests", dependencies: ["DiswotDistillation", "DiswotTestSupport"])
 let storeTests = Target.testTarget(name: "DiswotStoreTests", dependencies: ["DiswotStore", "DiswotTestSupport"])
 let wireTests = Target.testTarget(name: "DiswotWireTests", dependencies: ["DiswotWire", "DiswotTestSupport"])
-let cliTests = Target.testTarget(name: "diswotTests", dependencies: ["DiswotTestSupport"])
+let cliTests = Target.testTarget(name: "diswotTests", dependencies: ["DiswotTestSupport"], resources: [.copy("Fixtures")])
 /// The daemon, workers and client as real processes on loopback (kill -9, restarts,
 /// malformed requests, CURVE); reads the store directly to check exactly-once scoring.
 let daemonTests = Target.testTarget(

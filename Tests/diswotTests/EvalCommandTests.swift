@@ -25,6 +25,22 @@ final class EvalCommandTests: XCTestCase {
     }
   }
 
+  /// The README's recipe, `save_file(model.state_dict(), …)`, as PyTorch writes it (I64
+  /// `num_batches_tracked`, no metadata; Fixtures/make_resnet20_pytorch.py): the shared
+  /// ResNet-20 resaved by PyTorch evaluates exactly as the shared file does.
+  func testAPyTorchSavedStateDictEvaluatesLikeTheSharedFile() throws {
+    let data = try SharedData.require("datasets/cifar10-subset")
+    let shared = try SharedData.require("teachers/cifar10-resnet20.safetensors")
+    let resaved = try XCTUnwrap(
+      Bundle.module.url(forResource: "cifar10-resnet20-pytorch", withExtension: "safetensors", subdirectory: "Fixtures"))
+    let normalization = ["--mean", "0.485,0.456,0.406", "--std", "0.229,0.224,0.225"]
+    let reference = try evalJSON(["--weights", shared.path, "--data", "cifar10:\(data.path)"])
+    let report = try evalJSON(["--weights", resaved.path, "--data", "cifar10:\(data.path)"] + normalization)
+    XCTAssertEqual(report["model"] as? String, "resnet20")
+    XCTAssertEqual(report["correct"] as? Int, 776)
+    XCTAssertEqual(reference["correct"] as? Int, 776)
+  }
+
   func testCorruptWeightsFileIsADataErrorNotACrash() throws {
     let weights = try SharedData.require("teachers/cifar10-resnet20.safetensors")
     var bytes = try Data(contentsOf: weights)
