@@ -66,7 +66,7 @@ let diswot = Target.executableTarget(
   name: "diswot",
   dependencies: [
     "DiswotTensor", "DiswotModels", "DiswotData", "DiswotScoring", "DiswotSearch", "DiswotDistillation", "DiswotJSON",
-    "DiswotCommandLine", "DiswotWire",
+    "DiswotCommandLine", "DiswotWire", "DiswotFiles",
   ])
 /// `diswotd`: the daemon. Serves clients, farms candidates out to workers, keeps state in SQLite.
 let diswotd = Target.executableTarget(

@@ -148,7 +148,7 @@ public final class Trainer {
     }
     let g = try space.genotype(fromJSON: s.arch!)
     let model = try space.build(g, classCount: classCount)
-    return (model, model.metadata.merging(["space": space.name, "genotype": space.json(of: g).compactText, "key": space.key(of: g)]) { a, _ in a })
+    return (model, space.metadata(of: g, model: model))
   }
 
   /// FitNet needs a regressor when it is the method; 1×1, student channels → teacher channels.
