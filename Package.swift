@@ -66,7 +66,7 @@ let diswot = Target.executableTarget(
   name: "diswot",
   dependencies: [
     "DiswotTensor", "DiswotModels", "DiswotData", "DiswotScoring", "DiswotSearch", "DiswotDistillation", "DiswotJSON",
-    "DiswotCommandLine", "DiswotWire",
+    "DiswotCommandLine", "DiswotWire", "DiswotFiles",
   ])
 /// `diswotd`: the daemon. Serves clients, farms candidates out to workers, keeps state in SQLite.
 let diswotd = Target.executableTarget(
@@ -95,7 +95,7 @@ let storeCrashTest = Target.executableTarget(
 let testSupport = Target.target(
   name: "DiswotTestSupport", dependencies: ["DiswotTensor"], path: "Tests/DiswotTestSupport")
 let tensorTests = Target.testTarget(
-  name: "DiswotTensorTests", dependencies: ["DiswotTensor", "DiswotTestSupport"])
+  name: "DiswotTensorTests", dependencies: ["DiswotTensor", "DiswotTestSupport"], resources: [.copy("Fixtures")])
 let modelsTests = Target.testTarget(
   name: "DiswotModelsTests",
   dependencies: ["DiswotModels", "DiswotData", "DiswotTestSupport"],
@@ -113,7 +113,7 @@ let distillationTests = Target.testTarget(
 let jsonTests = Target.testTarget(name: "DiswotJSONTests", dependencies: ["DiswotJSON"])
 let storeTests = Target.testTarget(name: "DiswotStoreTests", dependencies: ["DiswotStore", "DiswotTestSupport"])
 let wireTests = Target.testTarget(name: "DiswotWireTests", dependencies: ["DiswotWire", "DiswotTestSupport"])
-let cliTests = Target.testTarget(name: "diswotTests", dependencies: ["DiswotTestSupport"])
+let cliTests = Target.testTarget(name: "diswotTests", dependencies: ["DiswotTestSupport"], resources: [.copy("Fixtures")])
 /// The daemon, workers and client as real processes on loopback (kill -9, restarts,
 /// malformed requests, CURVE); reads the store directly to check exactly-once scoring.
 let daemonTests = Target.testTarget(

@@ -86,6 +86,10 @@ public enum StateKind: Sendable, Equatable {
   case parameter
   /// A tracked buffer such as BN running statistics (in the state dict, not learned).
   case buffer
+  /// A count kept as bookkeeping, batch norm's `num_batches_tracked`: in the state dict
+  /// (PyTorch's `load_state_dict(strict=True)` wants it) as an I64 scalar, never read by
+  /// a computation, and optional when loading (files written without it load as 0).
+  case counter
 }
 
 /// A building block of a network.

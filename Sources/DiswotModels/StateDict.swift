@@ -15,27 +15,42 @@ extension Layer {
     return names
   }
 
+  /// The safetensors dtype of every state entry not saved as F32: I64 for counters, as
+  /// PyTorch saves them. Pass it to `SafetensorsFile.write` with `stateDict()`.
+  public var stateDtypes: [String: SafetensorsDtype] {
+    var dtypes: [String: SafetensorsDtype] = [:]
+    visitState(prefix: "") { name, kind, _ in if kind == .counter { dtypes[name] = .i64 } }
+    return dtypes
+  }
+
   /// Replaces the model's state with tensors named as PyTorch names them.
   ///
   /// Accepts what real checkpoints contain: a `module.` prefix (from `DataParallel`) is
-  /// stripped and `num_batches_tracked` counters are ignored. Anything else must match
-  /// exactly; on a mismatch nothing is changed and the error lists every missing,
-  /// unexpected and mis-shaped name.
+  /// stripped, and a counter (`num_batches_tracked`) may be absent, as in files written
+  /// before PyTorch 0.4.1 or by converters that drop it: it then loads as 0 (no updates
+  /// on record). Anything else must match exactly, and a counter must be a whole number
+  /// ≥ 0; on a mismatch nothing is changed and the error lists every missing,
+  /// unexpected, mis-shaped and invalid name.
   public func loadState(_ tensors: [String: Tensor]) throws(ModelError) {
     var given: [String: Tensor] = [:]
     for (name, t) in tensors {
-      let bare = name.hasPrefix("module.") ? String(name.dropFirst("module.".count)) : name
-      if bare.hasSuffix("num_batches_tracked") { continue }
-      given[bare] = t
+      given[name.hasPrefix("module.") ? String(name.dropFirst("module.".count)) : name] = t
     }
-    var missing: [String] = [], misshaped: [String] = [], seen = Set<String>()
-    visitState(prefix: "") { name, _, t in
+    var missing: [String] = [], misshaped: [String] = [], invalid: [String] = [], seen = Set<String>()
+    visitState(prefix: "") { name, kind, t in
       seen.insert(name)
-      guard let g = given[name] else { missing.append(name); return }
-      if g.shape != t.shape { misshaped.append("\(name) (file \(g.shape), model \(t.shape))") }
+      guard let g = given[name] else {
+        if kind != .counter { missing.append(name) }
+        return
+      }
+      if g.shape != t.shape {
+        misshaped.append("\(name) (file \(g.shape), model \(t.shape))")
+      } else if kind == .counter, let bad = g.storage.first(where: { !($0 >= 0 && $0.rounded() == $0) }) {
+        invalid.append("\(name) (\(bad) is not a count)")
+      }
     }
     let unexpected = given.keys.filter { !seen.contains($0) }.sorted()
-    if !missing.isEmpty || !unexpected.isEmpty || !misshaped.isEmpty {
+    if !missing.isEmpty || !unexpected.isEmpty || !misshaped.isEmpty || !invalid.isEmpty {
       var parts: [String] = []
       func list(_ label: String, _ names: [String]) {
         guard !names.isEmpty else { return }
@@ -45,8 +60,9 @@ extension Layer {
       list("missing", missing)
       list("unexpected", unexpected)
       list("wrong shape", misshaped)
+      list("invalid", invalid)
       throw .stateMismatch(parts.joined(separator: "; "))
     }
-    visitState(prefix: "") { name, _, t in t = given[name]! }
+    visitState(prefix: "") { name, _, t in t = given[name] ?? Tensor(zeros: t.shape) }
   }
 }

@@ -5,19 +5,28 @@
 /// `running = (1 - momentum) * running + momentum * batch`), storing the *unbiased*
 /// batch variance in `runningVar`. Inference mode uses the running statistics.
 
-/// Per-channel affine parameters and running statistics, each of length C.
+/// Per-channel affine parameters and running statistics, each of length C, and how many
+/// batches the running statistics have absorbed.
 public struct BatchNormState: Sendable, Equatable {
   public var weight: Tensor
   public var bias: Tensor
   public var runningMean: Tensor
   public var runningVar: Tensor
+  /// PyTorch's `num_batches_tracked`: a scalar (shape []) counting the training-mode
+  /// passes that updated the running statistics. Nothing here reads it (momentum is
+  /// fixed, as in PyTorch unless `momentum=None`); it is kept so that a state dict
+  /// round-trips and says honestly how its statistics were made. A whole number held as
+  /// `Float` like every state tensor: exact up to 2²⁴ updates, far beyond any run here.
+  public var batchesTracked: Tensor
 
-  /// PyTorch's freshly constructed state: weight 1, bias 0, mean 0, variance 1.
+  /// PyTorch's freshly constructed state: weight 1, bias 0, mean 0, variance 1, no
+  /// batches tracked.
   public init(channels: Int) {
     weight = Tensor(zeros: [channels], value: 1)
     bias = Tensor(zeros: [channels])
     runningMean = Tensor(zeros: [channels])
     runningVar = Tensor(zeros: [channels], value: 1)
+    batchesTracked = Tensor(zeros: [])
   }
 
   public var channels: Int { weight.count }
@@ -52,7 +61,8 @@ public func batchnorm2d_forward_inference(
   return applyChannelAffine(x, scale: scale, shift: shift, n: n, c: c, hw: hw)
 }
 
-/// Normalises with batch statistics and updates the running statistics in `state`.
+/// Normalises with batch statistics and, when asked, updates the running statistics in
+/// `state` (counting the update in `batchesTracked`).
 /// x: [N, C, H, W] -> y: [N, C, H, W]; statistics over N·H·W values per channel.
 public func batchnorm2d_forward_training(
   _ x: Tensor, state: inout BatchNormState, momentum: Float = 0.1, eps: Float = 1e-5,
@@ -100,6 +110,7 @@ public func batchnorm2d_forward_training(
       state.runningVar.storage[ch] =
         (1 - momentum) * state.runningVar.storage[ch] + momentum * variance[ch] * unbiased
     }
+    state.batchesTracked.storage[0] += 1
   }
   let y = applyChannelAffine(x, scale: scale, shift: shift, n: n, c: c, hw: hw)
   return (y, BatchNormBatchStatistics(mean: mean, invStd: invStd))

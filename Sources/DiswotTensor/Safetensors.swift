@@ -6,16 +6,23 @@ import DiswotFiles
 /// (`{"__metadata__": {String: String}, name: {"dtype", "shape", "data_offsets"}}`,
 /// padded with spaces to a multiple of 8), then the data buffer the offsets point into.
 /// The engine computes in `Float`, so every tensor is converted to `Float` on reading
-/// and written as `F32`.
+/// (see `SafetensorsDtype` for the types read and how) and converted back to its dtype,
+/// F32 unless told otherwise, on writing.
 public struct SafetensorsFile: Sendable, Equatable {
   /// The `__metadata__` strings (architecture, dataset, normalisation, …).
   public var metadata: [String: String]
   /// Every tensor of the file, converted to `Float`.
   public var tensors: [String: Tensor]
+  /// The dtype each tensor of a file read is stored in, so that a file can be written
+  /// back as it was (PyTorch's I64 `num_batches_tracked` stays I64).
+  public var dtypes: [String: SafetensorsDtype]
 
-  public init(metadata: [String: String] = [:], tensors: [String: Tensor] = [:]) {
+  public init(
+    metadata: [String: String] = [:], tensors: [String: Tensor] = [:], dtypes: [String: SafetensorsDtype] = [:]
+  ) {
     self.metadata = metadata
     self.tensors = tensors
+    self.dtypes = dtypes
   }
 
   /// Tensor names in sorted order, for deterministic listings and iteration.
@@ -39,24 +46,28 @@ public struct SafetensorsFile: Sendable, Equatable {
     try SafetensorsReader(bytes: bytes, source: source).read()
   }
 
-  /// Serialises `tensors` as `F32` with `metadata`, laid out like the reference
-  /// implementation: tensors sorted by name, header padded with spaces to 8 bytes.
-  /// Names must be unique and must not be `__metadata__`.
+  /// Serialises `tensors` with `metadata`, each tensor in its entry of `dtypes` (F32 when
+  /// it has none; entries naming no tensor are ignored), laid out like the reference
+  /// implementation (`SafetensorsWriter`). Names must be unique and must not be
+  /// `__metadata__`; a tensor bound for an integer dtype must hold only whole numbers in
+  /// that dtype's range (`SafetensorsError.unrepresentable` otherwise).
   public static func encode(
-    tensors: [(name: String, tensor: Tensor)], metadata: [String: String]
+    tensors: [(name: String, tensor: Tensor)], metadata: [String: String],
+    dtypes: [String: SafetensorsDtype] = [:]
   ) throws(SafetensorsError) -> [UInt8] {
     try SafetensorsWriter.encode(
-      tensors: tensors, metadata: metadata, destination: "in-memory buffer")
+      tensors: tensors, metadata: metadata, dtypes: dtypes, destination: "in-memory buffer")
   }
 
-  /// Writes `tensors` and `metadata` to `path` atomically: the bytes go to a temporary
-  /// file in the same directory, are flushed to disk, and the file is then renamed over
-  /// `path`, so a crash never leaves a half-written checkpoint behind.
+  /// Writes `tensors` and `metadata` to `path` (as `encode` lays them out) atomically:
+  /// the bytes go to a temporary file in the same directory, are flushed to disk, and the
+  /// file is then renamed over `path`, so a crash never leaves a half-written checkpoint.
   public static func write(
-    path: String, tensors: [(name: String, tensor: Tensor)], metadata: [String: String]
+    path: String, tensors: [(name: String, tensor: Tensor)], metadata: [String: String],
+    dtypes: [String: SafetensorsDtype] = [:]
   ) throws(SafetensorsError) {
     let bytes = try SafetensorsWriter.encode(
-      tensors: tensors, metadata: metadata, destination: path)
+      tensors: tensors, metadata: metadata, dtypes: dtypes, destination: path)
     do {
       try DurableFile.writeAtomically(path: path, bytes: bytes)
     } catch {
@@ -77,11 +88,14 @@ public enum SafetensorsError: Error, Equatable, CustomStringConvertible {
   case invalidHeader(file: String, reason: String)
   /// One tensor's header entry is malformed or disagrees with the data buffer.
   case invalidTensor(file: String, tensor: String, reason: String)
-  /// A tensor is stored in a dtype that is not converted to `Float` (only F64, F32,
-  /// F16 and BF16 are).
+  /// A tensor is stored in a dtype that is not converted to `Float` (see
+  /// `SafetensorsDtype`; the 8-bit and sub-byte float formats are not).
   case unsupportedDtype(file: String, tensor: String, dtype: String)
   /// A tensor to be saved has a name the format cannot hold (duplicate or reserved).
   case invalidName(file: String, tensor: String, reason: String)
+  /// A tensor to be saved in an integer dtype holds a value that dtype cannot store
+  /// (not a whole number, or out of range): saved anyway, it would silently change.
+  case unrepresentable(file: String, tensor: String, dtype: String, reason: String)
 
   public var description: String {
     switch self {
@@ -100,6 +114,8 @@ public enum SafetensorsError: Error, Equatable, CustomStringConvertible {
         + "(supported: \(SafetensorsDtype.supportedNames))"
     case .invalidName(let file, let tensor, let reason):
       return "cannot save tensor '\(tensor)' to safetensors \(file): \(reason)"
+    case .unrepresentable(let file, let tensor, let dtype, let reason):
+      return "cannot save tensor '\(tensor)' to safetensors \(file) as \(dtype): \(reason)"
     }
   }
 }

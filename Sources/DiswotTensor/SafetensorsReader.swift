@@ -45,8 +45,10 @@ struct SafetensorsReader {
     try checkLayout(entries, dataLength: bytes.count - dataStart)
 
     var tensors: [String: Tensor] = [:]
+    var dtypes: [String: SafetensorsDtype] = [:]
     tensors.reserveCapacity(entries.count)
     for entry in entries {
+      dtypes[entry.name] = entry.dtype
       let count = (entry.end - entry.begin) / entry.dtype.size
       let values = bytes.withUnsafeBytes { raw in
         entry.dtype.decode(raw.baseAddress! + dataStart + entry.begin, count: count)
@@ -58,7 +60,7 @@ struct SafetensorsReader {
         throw invalidTensor(entry.name, error.description)
       }
     }
-    return SafetensorsFile(metadata: metadata, tensors: tensors)
+    return SafetensorsFile(metadata: metadata, tensors: tensors, dtypes: dtypes)
   }
 
   // MARK: - Header

@@ -1,23 +1,42 @@
 /// Serialises tensors to safetensors bytes, byte for byte as the reference implementation
-/// lays them out for F32 tensors: tensors sorted by name (all share one dtype, so the
-/// reference's alignment-first ordering reduces to that), compact JSON with
-/// `__metadata__` first and omitted when empty, and the header padded with spaces to a
-/// multiple of 8 bytes so that every tensor's data starts 8-byte aligned in the file.
+/// lays them out: tensors ordered by dtype (the reference's `Dtype` declaration order,
+/// descending, which puts 8-byte types before 4-, 2- and 1-byte ones so every tensor
+/// starts aligned to its element size) and then by name, compact JSON with `__metadata__`
+/// first and omitted when empty, and the header padded with spaces to a multiple of 8
+/// bytes so that the data buffer starts 8-byte aligned in the file.
+///
+/// The reference writes `__metadata__` in hash-map order; here its keys are sorted, so a
+/// file with two or more metadata entries matches the reference's bytes only up to that
+/// order (and is reproducible, which the reference's is not).
 enum SafetensorsWriter {
   static func encode(
-    tensors: [(name: String, tensor: Tensor)], metadata: [String: String], destination: String
+    tensors: [(name: String, tensor: Tensor)], metadata: [String: String],
+    dtypes: [String: SafetensorsDtype], destination: String
   ) throws(SafetensorsError) -> [UInt8] {
+    let entries = tensors.map { (name: $0.name, tensor: $0.tensor, dtype: dtypes[$0.name] ?? .f32) }
     // Byte order of UTF-8 names, as Rust's `String` ordering in the reference.
-    let sorted = tensors.sorted { $0.name.utf8.lexicographicallyPrecedes($1.name.utf8) }
-    for (index, entry) in sorted.enumerated() {
+    let byName = entries.sorted { $0.name.utf8.lexicographicallyPrecedes($1.name.utf8) }
+    for (index, entry) in byName.enumerated() {
       if entry.name == SafetensorsReader.metadataKey {
         throw .invalidName(
           file: destination, tensor: entry.name, reason: "the name is reserved for the metadata")
       }
-      if index > 0, sorted[index - 1].name == entry.name {
+      if index > 0, byName[index - 1].name == entry.name {
         throw .invalidName(
           file: destination, tensor: entry.name, reason: "two tensors have this name")
       }
+      if entry.dtype.isInteger {
+        for value in entry.tensor.storage {
+          if let reason = entry.dtype.rejection(of: value) {
+            throw .unrepresentable(file: destination, tensor: entry.name, dtype: entry.dtype.rawValue, reason: reason)
+          }
+        }
+      }
+    }
+    let sorted = byName.sorted {
+      $0.dtype.layoutRank != $1.dtype.layoutRank
+        ? $0.dtype.layoutRank > $1.dtype.layoutRank
+        : $0.name.utf8.lexicographicallyPrecedes($1.name.utf8)
     }
 
     var fields: [String] = []
@@ -29,12 +48,12 @@ enum SafetensorsWriter {
         jsonString(SafetensorsReader.metadataKey) + ":{" + pairs.joined(separator: ",") + "}")
     }
     var offset = 0
-    for (name, tensor) in sorted {
-      let end = offset + tensor.count * MemoryLayout<Float>.size
-      let shape = tensor.shape.map(String.init).joined(separator: ",")
+    for entry in sorted {
+      let end = offset + entry.tensor.count * entry.dtype.size
+      let shape = entry.tensor.shape.map(String.init).joined(separator: ",")
       fields.append(
-        jsonString(name)
-          + ":{\"dtype\":\"F32\",\"shape\":[\(shape)],\"data_offsets\":[\(offset),\(end)]}")
+        jsonString(entry.name)
+          + ":{\"dtype\":\"\(entry.dtype.rawValue)\",\"shape\":[\(shape)],\"data_offsets\":[\(offset),\(end)]}")
       offset = end
     }
     var headerBytes = Array(("{" + fields.joined(separator: ",") + "}").utf8)
@@ -48,14 +67,9 @@ enum SafetensorsWriter {
         (out + 8).copyMemory(from: $0.baseAddress!, byteCount: $0.count)
       }
       var position = dataStart
-      for (_, tensor) in sorted {
-        tensor.withUnsafeBufferPointer { values in
-          for value in values {
-            out.storeBytes(
-              of: value.bitPattern.littleEndian, toByteOffset: position, as: UInt32.self)
-            position &+= 4
-          }
-        }
+      for entry in sorted {
+        entry.tensor.withUnsafeBufferPointer { entry.dtype.encode($0, into: out + position) }
+        position += entry.tensor.count * entry.dtype.size
       }
       initialized = dataStart + offset
     }

@@ -11,7 +11,8 @@ enum EvalCommand {
     discussion: """
       The architecture is read off the weights file; --model, when given, must agree with it. \
       Inputs are normalised with --mean/--std, else the weights file's metadata, else the \
-      dataset's usual statistics.
+      dataset's usual statistics. --logits keeps the outputs themselves, e.g. to compare \
+      this forward pass with another framework's on the same images.
       """,
     options: [
       .value("weights", valueName: "file", help: "Weights (safetensors, PyTorch state_dict names)."),
@@ -23,6 +24,7 @@ enum EvalCommand {
       .value("mean", valueName: "m1,m2,m3", help: "Per-channel mean for normalisation."),
       .value("std", valueName: "s1,s2,s3", help: "Per-channel standard deviation for normalisation."),
       .value("threads", valueName: "n", help: "Worker threads (default: all cores)."),
+      .value("logits", valueName: "file", help: "Also write every image's logits and label (safetensors: logits F32 [N, K], labels I64 [N])."),
       .json,
     ])
 
@@ -67,12 +69,26 @@ enum EvalCommand {
     let start = Date()
     let bar = ProgressBar(total: dataset.count, label: "eval")
     var correct = 0
+    var allLogits: [Float] = []
     for lo in stride(from: 0, to: dataset.count, by: batch) {
       let (images, labels) = dataset.batch(lo..<min(lo + batch, dataset.count))
-      correct += top1Correct(logits: try model.forward(images, mode: .inference), labels: labels)
+      let logits = try model.forward(images, mode: .inference)
+      correct += top1Correct(logits: logits, labels: labels)
+      if args.isSet("logits") { allLogits += logits.storage }
       bar.advance(by: labels.count)
     }
     bar.finish()
+    if let path = args.string("logits") {
+      try SafetensorsFile.write(
+        path: path,
+        tensors: [
+          ("logits", try Tensor(shape: [dataset.count, model.classCount], storage: allLogits)),
+          ("labels", try Tensor(shape: [dataset.count], storage: dataset.labels.map(Float.init))),
+        ],
+        metadata: ["weights": weightsPath, "data": spec.description, "split": split.rawValue,
+                   "normalization": normalization.description],
+        dtypes: ["labels": .i64])
+    }
     let seconds = Date().timeIntervalSince(start)
     let report = Report(
       model: model.metadata["key"] ?? model.metadata["arch"] ?? "model", weights: weightsPath, data: spec.description, split: split.rawValue,

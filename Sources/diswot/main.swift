@@ -14,6 +14,7 @@ let diswot = CommandSpec(
   options: [.quiet, .verbose],
   subcommands: [
     EvalCommand.spec, ScoreCommand.spec, RankCommand.spec, QualityCommand.spec, SearchCommand.spec, trainCommand,
+    ExportCommand.spec,
     ServiceCommands.workers, ServiceCommands.health, ServiceCommands.version, ServiceCommands.keygen,
   ])
 
@@ -29,6 +30,7 @@ runMain {
   case let path where path.first == "search": try SearchDaemonCommands.run(args)
   case ["train"]: try TrainCommand.run(args)
   case let path where path.first == "train": try TrainDaemonCommands.run(args)
+  case ["export"]: try ExportCommand.run(args)
   case ["workers"]: try ServiceCommands.runWorkers(args)
   case ["health"]: try ServiceCommands.runHealth(args)
   case ["version"]: try ServiceCommands.runVersion(args)

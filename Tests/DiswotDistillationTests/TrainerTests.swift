@@ -29,6 +29,13 @@ final class TrainerTests: XCTestCase {
     let file = try SafetensorsFile.read(path: result.studentPath)
     XCTAssertEqual(file.metadata["arch"], "resnet8")
     XCTAssertNoThrow(try ModelZoo.load(file, name: "resnet8"))
+    // Each batch norm's num_batches_tracked: an I64 scalar counting the 3 × 10 steps.
+    let counters = file.tensors.filter { $0.key.hasSuffix("num_batches_tracked") }
+    XCTAssertEqual(counters.count, 7)
+    for (name, counter) in counters {
+      XCTAssertEqual(file.dtypes[name], .i64, name)
+      XCTAssertEqual(counter, Tensor(zeros: [], value: 30), name)
+    }
   }
 
   /// KD from a teacher: the distillation losses run, gradients flow, every method trains.

@@ -48,7 +48,7 @@ final class MobileNetV2Tests: XCTestCase {
     XCTAssertEqual(imageNet.parameterCount, 3_504_872)
     XCTAssertEqual(try imageNet.macs(height: 224, width: 224), 300_774_272)
     XCTAssertEqual(imageNet.description.name, "mobilenetv2")
-    XCTAssertEqual(imageNet.stateDict().count, 262)
+    XCTAssertEqual(imageNet.stateDict().count, 314)  // 262 tensors and 52 num_batches_tracked
     let cifar = try MobileNetV2Network(.standard(stemStride: 1))
     XCTAssertEqual(cifar.parameterCount, 2_236_682)
     XCTAssertEqual(try cifar.macs(height: 32, width: 32), 24_461_312)
@@ -75,24 +75,18 @@ final class MobileNetV2Tests: XCTestCase {
   /// depthwise is `conv.0.*`, its projection `conv.1`, its BN `conv.2`.
   func testStateDictNamesAreTorchvisions() throws {
     let names = try MobileNetV2Network(fixture).stateDict().map(\.name)
-    XCTAssertEqual(Array(names.prefix(31)), [
-      "features.0.0.weight", "features.0.1.weight", "features.0.1.bias", "features.0.1.running_mean", "features.0.1.running_var",
-      "features.1.conv.0.0.weight", "features.1.conv.0.1.weight", "features.1.conv.0.1.bias",
-      "features.1.conv.0.1.running_mean", "features.1.conv.0.1.running_var",
-      "features.1.conv.1.weight", "features.1.conv.2.weight", "features.1.conv.2.bias",
-      "features.1.conv.2.running_mean", "features.1.conv.2.running_var",
-      "features.2.conv.0.0.weight", "features.2.conv.0.1.weight", "features.2.conv.0.1.bias",
-      "features.2.conv.0.1.running_mean", "features.2.conv.0.1.running_var",
-      "features.2.conv.1.0.weight", "features.2.conv.1.1.weight", "features.2.conv.1.1.bias",
-      "features.2.conv.1.1.running_mean", "features.2.conv.1.1.running_var",
-      "features.2.conv.2.weight", "features.2.conv.3.weight", "features.2.conv.3.bias",
-      "features.2.conv.3.running_mean", "features.2.conv.3.running_var",
-      "features.3.conv.0.0.weight",
-    ])
-    XCTAssertEqual(Array(names.suffix(7)), [
-      "features.5.0.weight", "features.5.1.weight", "features.5.1.bias", "features.5.1.running_mean",
-      "features.5.1.running_var", "classifier.1.weight", "classifier.1.bias",
-    ])
+    func bn(_ prefix: String) -> [String] {
+      ["weight", "bias", "running_mean", "running_var", "num_batches_tracked"].map { prefix + "." + $0 }
+    }
+    XCTAssertEqual(Array(names.prefix(37)),
+      ["features.0.0.weight"] + bn("features.0.1")
+      + ["features.1.conv.0.0.weight"] + bn("features.1.conv.0.1")
+      + ["features.1.conv.1.weight"] + bn("features.1.conv.2")
+      + ["features.2.conv.0.0.weight"] + bn("features.2.conv.0.1")
+      + ["features.2.conv.1.0.weight"] + bn("features.2.conv.1.1")
+      + ["features.2.conv.2.weight"] + bn("features.2.conv.3")
+      + ["features.3.conv.0.0.weight"])
+    XCTAssertEqual(Array(names.suffix(8)), ["features.5.0.weight"] + bn("features.5.1") + ["classifier.1.weight", "classifier.1.bias"])
     let shapes = Dictionary(uniqueKeysWithValues: try MobileNetV2Network(fixture).stateDict().map { ($0.name, $0.tensor.shape) })
     XCTAssertEqual(shapes["features.1.conv.0.0.weight"], [8, 1, 3, 3])
     XCTAssertEqual(shapes["features.2.conv.1.0.weight"], [48, 1, 5, 5])

@@ -127,36 +127,30 @@ final class NASBench201Tests: XCTestCase {
 
   // MARK: State dict
 
-  /// Names as AutoDL-Projects' `TinyNetwork(16, 5, best, 10).state_dict()` lists them
-  /// (without `num_batches_tracked`): edges keep their `layers` index even when another
-  /// edge has no state (layers.3, the skip, is absent), reduction blocks are cells 5 and 11.
+  /// Names as AutoDL-Projects' `TinyNetwork(16, 5, best, 10).state_dict()` lists them:
+  /// edges keep their `layers` index even when another edge has no state (layers.3, the
+  /// skip, is absent), reduction blocks are cells 5 and 11.
   func testStateDictNamesAreTheReferences() throws {
     let model = try NASBench201Network(NASBench201Description(genotype: try NASBench201Genotype(string: best)))
     let names = model.stateDict().map(\.name)
-    // stem 5 + 15 cells × 5 conv edges × 5 + 2 reductions × 11 + lastact 4 + classifier 2
-    XCTAssertEqual(names.count, 408)
-    XCTAssertEqual(Array(names.prefix(17)), [
-      "stem.0.weight", "stem.1.weight", "stem.1.bias", "stem.1.running_mean", "stem.1.running_var",
-      "cells.0.layers.0.op.1.weight", "cells.0.layers.0.op.2.weight", "cells.0.layers.0.op.2.bias",
-      "cells.0.layers.0.op.2.running_mean", "cells.0.layers.0.op.2.running_var",
-      "cells.0.layers.1.op.1.weight", "cells.0.layers.1.op.2.weight", "cells.0.layers.1.op.2.bias",
-      "cells.0.layers.1.op.2.running_mean", "cells.0.layers.1.op.2.running_var",
-      "cells.0.layers.2.op.1.weight", "cells.0.layers.2.op.2.weight",
-    ])
-    XCTAssertEqual(names[20], "cells.0.layers.4.op.1.weight")
+    func bn(_ prefix: String) -> [String] {
+      ["weight", "bias", "running_mean", "running_var", "num_batches_tracked"].map { prefix + "." + $0 }
+    }
+    // stem 6 + 15 cells × 5 conv edges × 6 + 2 reductions × 13 + lastact 5 + classifier 2
+    XCTAssertEqual(names.count, 489)
+    XCTAssertEqual(Array(names.prefix(20)),
+      ["stem.0.weight"] + bn("stem.1")
+      + ["cells.0.layers.0.op.1.weight"] + bn("cells.0.layers.0.op.2")
+      + ["cells.0.layers.1.op.1.weight"] + bn("cells.0.layers.1.op.2")
+      + ["cells.0.layers.2.op.1.weight", "cells.0.layers.2.op.2.weight"])
+    XCTAssertEqual(names[24], "cells.0.layers.4.op.1.weight")
     let reduction = names.drop(while: { !$0.hasPrefix("cells.5.") }).prefix(while: { $0.hasPrefix("cells.5.") })
-    XCTAssertEqual(Array(reduction), [
-      "cells.5.conv_a.op.1.weight", "cells.5.conv_a.op.2.weight", "cells.5.conv_a.op.2.bias",
-      "cells.5.conv_a.op.2.running_mean", "cells.5.conv_a.op.2.running_var",
-      "cells.5.conv_b.op.1.weight", "cells.5.conv_b.op.2.weight", "cells.5.conv_b.op.2.bias",
-      "cells.5.conv_b.op.2.running_mean", "cells.5.conv_b.op.2.running_var",
-      "cells.5.downsample.1.weight",
-    ])
-    XCTAssertEqual(Array(names.suffix(8)), [
-      "cells.16.layers.5.op.2.running_mean", "cells.16.layers.5.op.2.running_var",
-      "lastact.0.weight", "lastact.0.bias", "lastact.0.running_mean", "lastact.0.running_var",
-      "classifier.weight", "classifier.bias",
-    ])
+    XCTAssertEqual(Array(reduction),
+      ["cells.5.conv_a.op.1.weight"] + bn("cells.5.conv_a.op.2") + ["cells.5.conv_b.op.1.weight"]
+      + bn("cells.5.conv_b.op.2") + ["cells.5.downsample.1.weight"])
+    XCTAssertEqual(Array(names.suffix(10)),
+      ["cells.16.layers.5.op.2.running_mean", "cells.16.layers.5.op.2.running_var", "cells.16.layers.5.op.2.num_batches_tracked"]
+      + bn("lastact.0") + ["classifier.weight", "classifier.bias"])
     XCTAssertFalse(names.contains { $0.contains("layers.3") })
     XCTAssertTrue(names.contains("cells.11.downsample.1.weight"))
     let shapes = Dictionary(uniqueKeysWithValues: model.stateDict().map { ($0.name, $0.tensor.shape) })

@@ -35,8 +35,11 @@ final class ResNetTests: XCTestCase {
 
   func testStateDictNamesArePyTorchs() throws {
     let a = try ResNetCIFAR(ModelZoo.description(named: "resnet20")).stateDict().map(\.name)
-    XCTAssertEqual(a.count, 97)  // 19 convs + 19·4 BN tensors + 2 classifier tensors
-    XCTAssertEqual(Array(a.prefix(6)), ["conv1.weight", "bn1.weight", "bn1.bias", "bn1.running_mean", "bn1.running_var", "layer1.0.conv1.weight"])
+    XCTAssertEqual(a.count, 116)  // 19 convs + 19·5 BN tensors (with num_batches_tracked) + 2 classifier tensors
+    XCTAssertEqual(Array(a.prefix(7)), [
+      "conv1.weight", "bn1.weight", "bn1.bias", "bn1.running_mean", "bn1.running_var", "bn1.num_batches_tracked",
+      "layer1.0.conv1.weight",
+    ])
     XCTAssertEqual(Array(a.suffix(2)), ["linear.weight", "linear.bias"])
 
     let b = try ResNetCIFAR(ModelZoo.description(named: "resnet20", shortcut: .b, classCount: 100, classifierName: "fc"))
@@ -51,8 +54,9 @@ final class ResNetTests: XCTestCase {
   func testLoadStateChecksEveryName() throws {
     let model = try ResNetCIFAR(ModelZoo.description(named: "resnet20"))
     var state = Dictionary(uniqueKeysWithValues: model.stateDict().map { ("module." + $0.name, $0.tensor) })
-    state["module.bn1.num_batches_tracked"] = Tensor(zeros: [1])
+    state["module.bn1.num_batches_tracked"] = Tensor(zeros: [], value: 5)
     XCTAssertNoThrow(try model.loadState(state))
+    XCTAssertEqual(model.bn1.state.batchesTracked.storage, [5])
 
     var broken = state
     broken["module.layer1.0.conv1.weight"] = nil

@@ -174,12 +174,13 @@ final class SafetensorsTests: XCTestCase {
 
   func testUnsupportedDtypeNamesTheTensorAndDtype() {
     assertDecodeError(
-      header: #"{"ids":{"dtype":"I64","shape":[1],"data_offsets":[0,8]}}"#,
-      data: [UInt8](repeating: 0, count: 8),
-      .unsupportedDtype(file: "test.safetensors", tensor: "ids", dtype: "I64"))
+      header: #"{"q":{"dtype":"F8_E4M3","shape":[1],"data_offsets":[0,1]}}"#,
+      data: [0],
+      .unsupportedDtype(file: "test.safetensors", tensor: "q", dtype: "F8_E4M3"))
     XCTAssertEqual(
-      SafetensorsError.unsupportedDtype(file: "f", tensor: "ids", dtype: "I64").description,
-      "safetensors file f, tensor 'ids': unsupported dtype I64 (supported: F64, F32, F16, BF16)")
+      SafetensorsError.unsupportedDtype(file: "f", tensor: "q", dtype: "F8_E4M3").description,
+      "safetensors file f, tensor 'q': unsupported dtype F8_E4M3 "
+        + "(supported: BOOL, U8, I8, I16, U16, F16, BF16, I32, U32, F32, F64, I64, U64)")
   }
 
   // MARK: - Corrupted files
@@ -310,6 +311,7 @@ final class SafetensorsTests: XCTestCase {
       .invalidHeader(file: "F", reason: "r"), .invalidTensor(file: "F", tensor: "t", reason: "r"),
       .unsupportedDtype(file: "F", tensor: "t", dtype: "I8"),
       .invalidName(file: "F", tensor: "t", reason: "r"),
+      .unrepresentable(file: "F", tensor: "t", dtype: "I64", reason: "r"),
     ]
     for error in errors {
       XCTAssertTrue(error.description.contains(" F"), error.description)

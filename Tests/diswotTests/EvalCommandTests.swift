@@ -25,6 +25,39 @@ final class EvalCommandTests: XCTestCase {
     }
   }
 
+  /// The README's recipe, `save_file(model.state_dict(), …)`, as PyTorch writes it (I64
+  /// `num_batches_tracked`, no metadata; Fixtures/make_resnet20_pytorch.py): the shared
+  /// ResNet-20 resaved by PyTorch evaluates exactly as the shared file does.
+  func testAPyTorchSavedStateDictEvaluatesLikeTheSharedFile() throws {
+    let data = try SharedData.require("datasets/cifar10-subset")
+    let shared = try SharedData.require("teachers/cifar10-resnet20.safetensors")
+    let resaved = try XCTUnwrap(
+      Bundle.module.url(forResource: "cifar10-resnet20-pytorch", withExtension: "safetensors", subdirectory: "Fixtures"))
+    let normalization = ["--mean", "0.485,0.456,0.406", "--std", "0.229,0.224,0.225"]
+    let reference = try evalJSON(["--weights", shared.path, "--data", "cifar10:\(data.path)"])
+    let report = try evalJSON(["--weights", resaved.path, "--data", "cifar10:\(data.path)"] + normalization)
+    XCTAssertEqual(report["model"] as? String, "resnet20")
+    XCTAssertEqual(report["correct"] as? Int, 776)
+    XCTAssertEqual(reference["correct"] as? Int, 776)
+  }
+
+  /// `--logits` keeps every image's logits (F32 [N, K]) and label (I64 [N]), in order.
+  func testLogitsAreWrittenForEveryImage() throws {
+    let data = try SyntheticCIFAR.write(train: 1, test: 12)
+    defer { try? FileManager.default.removeItem(at: data) }
+    let weights = try XCTUnwrap(
+      Bundle.module.url(forResource: "cifar10-resnet20-pytorch", withExtension: "safetensors", subdirectory: "Fixtures"))
+    let logits = data.appendingPathComponent("logits.safetensors")
+    let report = try evalJSON(["--weights", weights.path, "--data", "cifar10:\(data.path)", "--batch", "5", "--logits", logits.path])
+    XCTAssertEqual(report["samples"] as? Int, 12)
+    let bytes = try Data(contentsOf: logits)
+    let length = bytes.prefix(8).reversed().reduce(0) { $0 << 8 | Int($1) }
+    let header = String(decoding: bytes[8..<(8 + length)], as: UTF8.self)
+    XCTAssertTrue(header.contains(#""labels":{"dtype":"I64","shape":[12],"data_offsets":[0,96]}"#), header)
+    XCTAssertTrue(header.contains(#""logits":{"dtype":"F32","shape":[12,10],"data_offsets":[96,576]}"#), header)
+    XCTAssertEqual(bytes.count, 8 + length + 576)
+  }
+
   func testCorruptWeightsFileIsADataErrorNotACrash() throws {
     let weights = try SharedData.require("teachers/cifar10-resnet20.safetensors")
     var bytes = try Data(contentsOf: weights)

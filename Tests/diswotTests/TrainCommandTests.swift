@@ -48,10 +48,33 @@ final class TrainCommandTests: XCTestCase {
       .map { try json(String($0))["epoch"] as! Int }
     XCTAssertEqual(epochs, [0, 1, 2], "each epoch logged exactly once")
 
+    // Every batch norm counts the 3 × 30 steps, across the kill: the counters came back
+    // from the checkpoint, as I64 scalars PyTorch's strict loading wants.
+    let counters = try int64Scalars(b + "/student.safetensors", suffix: "num_batches_tracked")
+    XCTAssertEqual(counters.count, 7)
+    XCTAssertEqual(Set(counters.values), [90])
+
     // The exported student gives the trainer's test accuracy through `diswot eval`.
     let eval = try Executables.run("diswot", ["eval", "--weights", b + "/student.safetensors", "--data", "cifar10:\(data.path)", "--json"])
     XCTAssertEqual(eval.status, 0, eval.standardError)
     XCTAssertEqual(try json(eval.standardOutput)["correct"] as? Int, result["test_correct"] as? Int)
+  }
+
+  /// The I64 scalars of a safetensors file whose names end in `suffix`, read straight
+  /// from the format (8-byte header length, JSON header, data buffer).
+  func int64Scalars(_ path: String, suffix: String) throws -> [String: Int64] {
+    let bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+    let length = bytes.prefix(8).reversed().reduce(0) { $0 << 8 | Int($1) }
+    let header = try json(String(decoding: bytes[8..<(8 + length)], as: UTF8.self))
+    var result: [String: Int64] = [:]
+    for (name, entry) in header where name.hasSuffix(suffix) {
+      let entry = try XCTUnwrap(entry as? [String: Any])
+      XCTAssertEqual(entry["dtype"] as? String, "I64", name)
+      XCTAssertEqual(entry["shape"] as? [Int], [], name)
+      let begin = 8 + length + (try XCTUnwrap((entry["data_offsets"] as? [Int])?.first))
+      result[name] = bytes[begin..<(begin + 8)].reversed().reduce(Int64(0)) { $0 << 8 | Int64($1) }
+    }
+    return result
   }
 
   func testUsageErrors() throws {

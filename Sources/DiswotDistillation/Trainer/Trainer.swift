@@ -13,7 +13,9 @@ import Foundation
 /// optimiser and schedule state) naming `checkpoint-<step>.safetensors` (student weights,
 /// and the FitNet regressor's under `regressor.`), `metrics.jsonl` (one line per epoch) and,
 /// at the end, `student.safetensors` with PyTorch names and the architecture and
-/// normalisation in its metadata.
+/// normalisation in its metadata. Both weights files hold each batch norm's
+/// `num_batches_tracked` (I64): the training steps so far, since every step updates every
+/// batch norm's running statistics once, so PyTorch loads them with `strict=True`.
 public final class Trainer {
   public let spec: TrainingSpec
   public let directory: String
@@ -146,7 +148,7 @@ public final class Trainer {
     }
     let g = try space.genotype(fromJSON: s.arch!)
     let model = try space.build(g, classCount: classCount)
-    return (model, model.metadata.merging(["space": space.name, "genotype": space.json(of: g).compactText, "key": space.key(of: g)]) { a, _ in a })
+    return (model, space.metadata(of: g, model: model))
   }
 
   /// FitNet needs a regressor when it is the method; 1×1, student channels → teacher channels.
@@ -181,7 +183,9 @@ extension Trainer {
   func saveCheckpoint(epochSums: [String: JSONValue]) throws {
     let previous = state.configuration["weights"]?.stringValue
     let weightsName = "checkpoint-\(state.globalStep).safetensors"
-    try SafetensorsFile.write(path: Self.path(directory, weightsName), tensors: checkpointTensors(), metadata: studentMetadata)
+    try SafetensorsFile.write(
+      path: Self.path(directory, weightsName), tensors: checkpointTensors(), metadata: studentMetadata,
+      dtypes: student.stateDtypes)
     state.optimizer = sgd.state
     state.configuration["weights"] = .string(weightsName)
     state.configuration["epoch_sums"] = .object(epochSums)
@@ -262,7 +266,8 @@ extension Trainer {
     }
     if state.epoch == spec.epochs && lastTest.correct == 0 { lastTest = try evaluate(test) }  // resumed after the last epoch
     let studentPath = Self.path(directory, "student.safetensors")
-    try SafetensorsFile.write(path: studentPath, tensors: student.stateDict(), metadata: studentMetadata)
+    try SafetensorsFile.write(
+      path: studentPath, tensors: student.stateDict(), metadata: studentMetadata, dtypes: student.stateDtypes)
     return Result(
       epochs: spec.epochs, testAccuracy: Double(lastTest.correct) / Double(max(lastTest.total, 1)),
       testCorrect: lastTest.correct, testSamples: lastTest.total, studentPath: studentPath,

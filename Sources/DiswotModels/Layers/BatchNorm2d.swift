@@ -61,6 +61,7 @@ public final class BatchNorm2d: Layer {
     try visit(qualified(prefix, "bias"), .parameter, &state.bias)
     try visit(qualified(prefix, "running_mean"), .buffer, &state.runningMean)
     try visit(qualified(prefix, "running_var"), .buffer, &state.runningVar)
+    try visit(qualified(prefix, "num_batches_tracked"), .counter, &state.batchesTracked)
   }
 
   public func visitParameters(prefix: String, _ visit: (String, inout Tensor, inout Tensor) throws -> Void) rethrows {

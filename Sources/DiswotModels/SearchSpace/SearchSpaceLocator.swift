@@ -42,16 +42,16 @@ public enum SearchSpaceLocator {
 extension ModelZoo {
   /// Builds the network a weights file describes and loads it: a student trained from a
   /// search space carries `space` and `genotype` in its metadata (rebuilt from that space);
-  /// anything else is read as a CIFAR ResNet (`load(_:name:)`).
+  /// anything else is read as a CIFAR ResNet (`load(_:name:)`). A `genotype` that is not
+  /// JSON is read as a key: NAS-Bench-201 students written before the space's entries took
+  /// precedence over the network's own hold their bare cell string there.
   public static func loadAny(_ file: SafetensorsFile, name: String? = nil) throws -> any Classifier {
     guard let spaceName = file.metadata["space"], let archText = file.metadata["genotype"] else {
       return try load(file, name: name)
     }
     let space = try SearchSpace.load(path: SearchSpaceLocator.resolve(spaceName))
-    guard let arch = JSONValue.parse(archText) else {
-      throw ModelError.stateMismatch("metadata 'genotype' is not valid JSON: \(archText)")
-    }
-    let model = try space.build(space.genotype(fromJSON: arch), classCount: classCount(in: file))
+    let g = try JSONValue.parse(archText).map { try space.genotype(fromJSON: $0) } ?? space.genotype(fromKey: archText)
+    let model = try space.build(g, classCount: classCount(in: file))
     try model.loadState(file.tensors)
     return model
   }
