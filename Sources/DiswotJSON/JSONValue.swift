@@ -55,6 +55,7 @@ public indirect enum JSONValue: Sendable, Hashable, Codable, ExpressibleByString
     case .null: try container.encodeNil()
     case .bool(let value): try container.encode(value)
     case .int(let value): try container.encode(value)
+    case .double(let value) where !value.isFinite: try container.encodeNil()  // JSONText's rule
     case .double(let value): try container.encode(value)
     case .string(let value): try container.encode(value)
     case .array(let value): try container.encode(value)
@@ -70,11 +71,11 @@ public indirect enum JSONValue: Sendable, Hashable, Codable, ExpressibleByString
   /// Parses JSON text; nil when it is not valid JSON.
   public static func parse(_ text: String) -> JSONValue? { parse(Array(text.utf8)) }
 
-  /// Compact JSON text with sorted keys (stable, so usable in keys and tests).
+  /// Compact JSON text with sorted keys (stable, so usable in keys and tests); a
+  /// non-finite number is written as `null`, as `JSONText` writes every JSON.
   public var compactText: String {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-    return String(decoding: (try? encoder.encode(self)) ?? Data("null".utf8), as: UTF8.self)
+    // Cannot fail: strings, integers, finite doubles, null and booleans are all representable.
+    try! JSONText.string(self)
   }
 
   /// A short name of the value's JSON type, for error messages.

@@ -123,9 +123,7 @@ public final class Trainer {
       var rng = SeededGenerator(seed: spec.seed)
       student.initialize(.kaimingNormalFanOut, using: &rng)
       regressor?.initialize(.pytorchDefault, using: &rng)
-      let encoder = JSONEncoder()
-      encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-      try DurableFile.writeAtomically(path: specPath, bytes: Array(try encoder.encode(spec)))
+      try DurableFile.writeAtomically(path: specPath, bytes: Array(try JSONText.data(spec, pretty: true)))
       state = TrainingState(seed: spec.seed, optimizer: sgd.state, schedule: schedule)
     }
   }
