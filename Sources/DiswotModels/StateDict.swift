@@ -20,7 +20,9 @@ extension Layer {
   /// Accepts what real checkpoints contain: a `module.` prefix (from `DataParallel`) is
   /// stripped and `num_batches_tracked` counters are ignored. Anything else must match
   /// exactly; on a mismatch nothing is changed and the error lists every missing,
-  /// unexpected and mis-shaped name.
+  /// unexpected and mis-shaped name. Every value must be finite: weights holding a NaN or
+  /// an infinity (a diverged run, a corrupt or mis-converted file) would make every result
+  /// computed from them meaningless, so they are refused, naming the first such tensor.
   public func loadState(_ tensors: [String: Tensor]) throws(ModelError) {
     var given: [String: Tensor] = [:]
     for (name, t) in tensors {
@@ -46,6 +48,12 @@ extension Layer {
       list("unexpected", unexpected)
       list("wrong shape", misshaped)
       throw .stateMismatch(parts.joined(separator: "; "))
+    }
+    for name in given.keys.sorted() {
+      if let bad = given[name]!.firstNonFinite {
+        throw .nonFiniteWeights(
+          "tensor '\(name)' holds \(bad.value.isNaN ? "NaN" : "\(bad.value)") at element \(bad.index) of \(given[name]!.count); weights must be finite")
+      }
     }
     visitState(prefix: "") { name, _, t in t = given[name]! }
   }
