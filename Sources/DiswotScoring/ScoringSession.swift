@@ -30,14 +30,18 @@ public final class ScoringSession {
   public struct Evaluation: Sendable, Codable {
     public var arch: JSONValue
     public var key: String
+    /// Every requested proxy's value; a non-finite one is written as `null`.
     public var scores: [String: Double]
     public var params: Int
     public var macs: Int
     public var semanticForm: String?
     public var seconds: Double
+    /// Why the objective (the first proxy) is unusable, when it is: the candidate is then
+    /// unscorable (`Proxy.unscorableReason`). Nil, and absent from the JSON, otherwise.
+    public var unscorable: String?
 
     enum CodingKeys: String, CodingKey {
-      case arch, key, scores, params, macs, seconds
+      case arch, key, scores, params, macs, seconds, unscorable
       case semanticForm = "semantic_form"
     }
   }
@@ -116,6 +120,7 @@ public final class ScoringSession {
     var evaluation = try measure(g, studentWeights: studentWeights, scorers: scorers, seed: spec.seed)
     if let calibration { evaluation.scores[Proxy.ensemble.rawValue] = calibration.score(evaluation.scores) }
     evaluation.scores = evaluation.scores.filter { name, _ in spec.proxies.contains { $0.rawValue == name } }
+    evaluation.unscorable = spec.proxies[0].unscorableReason(in: evaluation.scores)
     let elapsed = ContinuousClock.now - start
     evaluation.seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
     return evaluation

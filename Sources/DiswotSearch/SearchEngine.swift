@@ -10,7 +10,11 @@ import DiswotTensor
 /// in this `Codable` value, so a checkpoint taken between any two calls restores it
 /// exactly, and the same seed with the same sequence of results gives the same search.
 ///
-/// Scores are "higher is better"; callers negate proxies where lower is better.
+/// Scores are "higher is better"; callers negate proxies where lower is better. A
+/// candidate without a finite score is *unscorable*: it spends its budget, is never
+/// proposed again and never enters the population, and a search that ends without any
+/// finite score has failed (`failure`). This is the one rule `search --local` and the
+/// daemon share.
 public struct SearchEngine: Sendable, Codable, Equatable {
   /// A candidate handed out for evaluation.
   public struct Proposal: Sendable, Codable, Equatable {
@@ -25,6 +29,20 @@ public struct SearchEngine: Sendable, Codable, Equatable {
     public var score: Double
     /// 1-based: this was the n-th evaluation the search spent.
     public var index: Int
+  }
+
+  /// A candidate that could not be scored, in the order such candidates were recorded.
+  public struct Unscorable: Sendable, Codable, Equatable {
+    public var key: String
+    public var genotype: Genotype
+    /// Why, for people: "its diswot score is not finite (nan)", "needs 12.3 GiB, over …".
+    public var reason: String
+
+    public init(key: String, genotype: Genotype, reason: String) {
+      self.key = key
+      self.genotype = genotype
+      self.reason = reason
+    }
   }
 
   /// Why the engine stops proposing.
@@ -44,6 +62,8 @@ public struct SearchEngine: Sendable, Codable, Equatable {
 
   public let configuration: SearchConfiguration
   public private(set) var history: [Evaluation] = []
+  /// Proposed candidates that turned out unscorable (they count against the budget).
+  public private(set) var unscorable: [Unscorable] = []
   /// Indices into `history`, oldest first; at most `configuration.population` long.
   public private(set) var population: [Int] = []
   /// Proposed, not yet scored, in proposal order.
@@ -54,6 +74,8 @@ public struct SearchEngine: Sendable, Codable, Equatable {
   private var rng: SeededGenerator
   /// key → index into `history`, for de-duplication and the score cache.
   private var scored: [String: Int] = [:]
+  /// The keys of `unscorable`, for de-duplication.
+  private var unscorableKeys: Set<String> = []
 
   public init(configuration: SearchConfiguration) throws(SearchError) {
     try configuration.validate()
@@ -74,6 +96,17 @@ public struct SearchEngine: Sendable, Codable, Equatable {
 
   /// After how many evaluations the final best was first seen.
   public var evaluationsToBest: Int? { best?.index }
+
+  /// Why the search failed, once it is done without a single finite score: no
+  /// architecture met the constraints, or every candidate was unscorable. Nil while it
+  /// runs and for every search with a score.
+  public var failure: String? {
+    guard isDone, history.isEmpty else { return nil }
+    if case .infeasible(let why) = status { return "the constraints cannot be met: \(why)" }
+    guard let last = unscorable.last else { return nil }
+    let n = unscorable.count
+    return "no candidate could be scored: \(n == 1 ? "the only one was" : "all \(n) were") unscorable (the last, \(last.key): \(last.reason))"
+  }
 
   /// Up to `count` new candidates. `isFeasible` says whether an architecture meets the
   /// constraints; infeasible ones are never proposed.
@@ -129,14 +162,29 @@ public struct SearchEngine: Sendable, Codable, Equatable {
   public static let enumerationLimit = 100_000
 
   /// Records a score. Returns false (and changes nothing) for a key that is not pending.
+  /// A score that is not finite makes the candidate unscorable (`recordUnscorable`).
   @discardableResult
   public mutating func record(key: String, score: Double) -> Bool {
-    guard let i = pending.firstIndex(where: { $0.key == key }), score.isFinite else { return false }
+    guard score.isFinite else { return recordUnscorable(key: key, reason: "its objective is not finite (\(score))") }
+    guard let i = pending.firstIndex(where: { $0.key == key }) else { return false }
     let proposal = pending.remove(at: i)
     let evaluation = Evaluation(key: key, genotype: proposal.genotype, score: score, index: history.count + 1)
     scored[key] = history.count
     history.append(evaluation)
     age(in: history.count - 1)
+    if spent == configuration.budget && status == .running && pending.isEmpty { status = .finished }
+    return true
+  }
+
+  /// Records that a pending candidate cannot be scored, and why: it keeps its share of the
+  /// budget, leaves `pending`, and is never proposed again. Returns false (and changes
+  /// nothing) for a key that is not pending.
+  @discardableResult
+  public mutating func recordUnscorable(key: String, reason: String) -> Bool {
+    guard let i = pending.firstIndex(where: { $0.key == key }) else { return false }
+    let proposal = pending.remove(at: i)
+    unscorable.append(Unscorable(key: key, genotype: proposal.genotype, reason: reason))
+    unscorableKeys.insert(key)
     if spent == configuration.budget && status == .running && pending.isEmpty { status = .finished }
     return true
   }
@@ -147,7 +195,9 @@ public struct SearchEngine: Sendable, Codable, Equatable {
     if population.count > configuration.population { population.removeFirst() }
   }
 
-  private func isSeen(_ key: String) -> Bool { scored[key] != nil || pending.contains { $0.key == key } }
+  private func isSeen(_ key: String) -> Bool {
+    scored[key] != nil || unscorableKeys.contains(key) || pending.contains { $0.key == key }
+  }
 
   /// The space's architectures not yet found infeasible, with their keys, in enumeration
   /// order; built at most once per `propose` call and never stored in the engine.
@@ -183,7 +233,7 @@ public struct SearchEngine: Sendable, Codable, Equatable {
     }
 
     guard enumerable else {
-      status = feasibleSeen || !history.isEmpty || !pending.isEmpty ? .exhausted
+      status = feasibleSeen || !history.isEmpty || !pending.isEmpty || !unscorable.isEmpty ? .exhausted
         : .infeasible("no architecture meeting the constraints in \(configuration.maxAttempts) tries")
       return nil
     }
@@ -193,7 +243,9 @@ public struct SearchEngine: Sendable, Codable, Equatable {
     // A uniformly random order of the unseen architectures, drawn lazily (Fisher–Yates):
     // its first feasible one is uniform among the feasible unseen ones.
     let pendingKeys = Set(pending.map(\.key))
-    var unseen = (enumeration?.candidates ?? []).filter { scored[$0.key] == nil && !pendingKeys.contains($0.key) }
+    var unseen = (enumeration?.candidates ?? []).filter {
+      scored[$0.key] == nil && !unscorableKeys.contains($0.key) && !pendingKeys.contains($0.key)
+    }
     var infeasible = Set<String>()
     defer { if !infeasible.isEmpty { enumeration?.candidates.removeAll { infeasible.contains($0.key) } } }
     for i in unseen.indices {
@@ -201,8 +253,9 @@ public struct SearchEngine: Sendable, Codable, Equatable {
       if isFeasible(unseen[i].genotype) { return Proposal(key: unseen[i].key, genotype: unseen[i].genotype) }
       infeasible.insert(unseen[i].key)
     }
-    // Every feasible architecture is scored or pending — or there is none at all.
-    status = history.isEmpty && pending.isEmpty ? .infeasible("no architecture of the space meets the constraints") : .exhausted
+    // Every feasible architecture is scored, unscorable or pending — or there is none at all.
+    status = history.isEmpty && pending.isEmpty && unscorable.isEmpty
+      ? .infeasible("no architecture of the space meets the constraints") : .exhausted
     return nil
   }
 
@@ -259,6 +312,9 @@ public struct SearchEngine: Sendable, Codable, Equatable {
     public var configuration: SearchConfiguration
     /// How many evaluations the history holds (checked on restore).
     public var evaluations: Int
+    /// How many unscorable candidates the caller keeps beside the history (checked on
+    /// restore; absent in checkpoints written before they existed: 0).
+    public var unscorable: Int
     public var population: [Int]
     public var pending: [Proposal]
     public var spent: Int
@@ -266,29 +322,63 @@ public struct SearchEngine: Sendable, Codable, Equatable {
     var rng: SeededGenerator
 
     enum CodingKeys: String, CodingKey {
-      case configuration, evaluations, population, pending, spent, status, rng
+      case configuration, evaluations, unscorable, population, pending, spent, status, rng
+    }
+
+    init(
+      configuration: SearchConfiguration, evaluations: Int, unscorable: Int, population: [Int], pending: [Proposal],
+      spent: Int, status: Status, rng: SeededGenerator
+    ) {
+      self.configuration = configuration
+      self.evaluations = evaluations
+      self.unscorable = unscorable
+      self.population = population
+      self.pending = pending
+      self.spent = spent
+      self.status = status
+      self.rng = rng
+    }
+
+    public init(from decoder: any Decoder) throws {
+      let c = try decoder.container(keyedBy: CodingKeys.self)
+      configuration = try c.decode(SearchConfiguration.self, forKey: .configuration)
+      evaluations = try c.decode(Int.self, forKey: .evaluations)
+      unscorable = try c.decodeIfPresent(Int.self, forKey: .unscorable) ?? 0
+      population = try c.decode([Int].self, forKey: .population)
+      pending = try c.decode([Proposal].self, forKey: .pending)
+      spent = try c.decode(Int.self, forKey: .spent)
+      status = try c.decode(Status.self, forKey: .status)
+      rng = try c.decode(SeededGenerator.self, forKey: .rng)
     }
   }
 
   /// The engine's state apart from its history.
   public var checkpoint: Checkpoint {
     Checkpoint(
-      configuration: configuration, evaluations: history.count, population: population, pending: pending, spent: spent,
-      status: status, rng: rng)
+      configuration: configuration, evaluations: history.count, unscorable: unscorable.count, population: population,
+      pending: pending, spent: spent, status: status, rng: rng)
   }
 
-  /// The engine a `checkpoint` was taken of, given its history: every scored candidate in
-  /// the order it was recorded (the evaluation index is the position, 1-based).
-  public init(checkpoint: Checkpoint, history: [(key: String, genotype: Genotype, score: Double)]) throws(SearchError) {
+  /// The engine a `checkpoint` was taken of, given its history (every scored candidate in
+  /// the order it was recorded; the evaluation index is the position, 1-based) and its
+  /// unscorable candidates in the order they were recorded.
+  public init(
+    checkpoint: Checkpoint, history: [(key: String, genotype: Genotype, score: Double)], unscorable: [Unscorable] = []
+  ) throws(SearchError) {
     try checkpoint.configuration.validate()
     guard history.count == checkpoint.evaluations else {
       throw .invalidState("the checkpoint counts \(checkpoint.evaluations) evaluations, the history has \(history.count)")
     }
+    guard unscorable.count == checkpoint.unscorable else {
+      throw .invalidState("the checkpoint counts \(checkpoint.unscorable) unscorable candidates, \(unscorable.count) were given")
+    }
     guard checkpoint.population.allSatisfy({ (0..<history.count).contains($0) }),
       checkpoint.population.count <= checkpoint.configuration.population
     else { throw .invalidState("population members outside the history") }
-    guard checkpoint.spent == history.count + checkpoint.pending.count, checkpoint.spent <= checkpoint.configuration.budget else {
-      throw .invalidState("spent \(checkpoint.spent) is not the \(history.count) evaluations plus \(checkpoint.pending.count) pending")
+    let accounted = history.count + unscorable.count + checkpoint.pending.count
+    guard checkpoint.spent == accounted, checkpoint.spent <= checkpoint.configuration.budget else {
+      throw .invalidState(
+        "spent \(checkpoint.spent) is not the \(history.count) evaluations plus \(unscorable.count) unscorable plus \(checkpoint.pending.count) pending")
     }
     configuration = checkpoint.configuration
     rng = checkpoint.rng
@@ -302,6 +392,13 @@ public struct SearchEngine: Sendable, Codable, Equatable {
       }
       scored[h.key] = i
       self.history.append(Evaluation(key: h.key, genotype: h.genotype, score: h.score, index: i + 1))
+    }
+    for u in unscorable {
+      guard scored[u.key] == nil, !unscorableKeys.contains(u.key), !pending.contains(where: { $0.key == u.key }) else {
+        throw .invalidState("unscorable candidate \(u.key) is repeated, scored or pending")
+      }
+      unscorableKeys.insert(u.key)
+      self.unscorable.append(u)
     }
   }
 
@@ -317,5 +414,17 @@ public struct SearchEngine: Sendable, Codable, Equatable {
       if winner == nil || history[member].score > history[winner!].score { winner = member }
     }
     return history[winner!].genotype
+  }
+}
+
+extension SearchEngine.Status: CustomStringConvertible {
+  /// `running`, `finished`, `exhausted` or `infeasible: WHY`, as reports and the daemon show it.
+  public var description: String {
+    switch self {
+    case .running: "running"
+    case .finished: "finished"
+    case .exhausted: "exhausted"
+    case .infeasible(let why): "infeasible: \(why)"
+    }
   }
 }

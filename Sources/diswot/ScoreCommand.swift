@@ -15,7 +15,9 @@ enum ScoreCommand {
       the teacher, whose features are computed once. Both run with training-mode batch norm \
       (synflow bypasses it, as its reference does). \
       Without --teacher-weights the teacher is randomly initialised, as in the published \
-      DisWOT search code.
+      DisWOT search code. A candidate whose first proxy is not finite is unscorable: listed \
+      with the reason (with --jsonl, its line carries "unscorable"), never ranked; when no \
+      candidate could be scored the exit status is 1.
       """,
     options: [
       .flag("all", help: "Score every architecture of the space."),
@@ -48,6 +50,12 @@ enum ScoreCommand {
     }
     bar.finish()
     if jsonl == nil { printTable(evaluations, proxies: spec.proxies) }
+    let unscorable = evaluations.filter { $0.unscorable != nil }
+    if unscorable.count == evaluations.count, let last = unscorable.last {
+      throw CommandLineError.failure(
+        "no candidate could be scored: \(unscorable.count == 1 ? "the only one is" : "all \(unscorable.count) are") unscorable (\(last.key): \(last.unscorable!))")
+    }
+    if !unscorable.isEmpty { Log.warning("\(unscorable.count) of \(evaluations.count) candidates are unscorable") }
   }
 
   static func chooseCandidates(_ args: ParsedArguments, space: SearchSpace, seed: UInt64) throws -> [Genotype] {
@@ -60,10 +68,11 @@ enum ScoreCommand {
     return (0..<n).map { _ in space.sample(using: &rng) }
   }
 
-  /// The candidates ranked by the first proxy, best first.
+  /// The candidates ranked by the first proxy, best first, then the unscorable ones with
+  /// their reasons.
   static func printTable(_ evaluations: [ScoringSession.Evaluation], proxies: [Proxy]) {
     let first = proxies[0]
-    let sorted = evaluations.sorted {
+    let sorted = evaluations.filter { $0.unscorable == nil }.sorted {
       let (a, b) = ($0.scores[first.rawValue] ?? -.infinity, $1.scores[first.rawValue] ?? -.infinity)
       return first.higherIsBetter ? a > b : a < b
     }
@@ -72,6 +81,10 @@ enum ScoreCommand {
       table.append(["\(i + 1)", e.key] + proxies.map { String(format: "%.6g", e.scores[$0.rawValue] ?? .nan) }
                    + ["\(e.params)", String(format: "%.2f", Double(e.macs) / 1e6), String(format: "%.0f", e.seconds * 1e3)])
     }
-    print(table.render(), terminator: "")
+    if !sorted.isEmpty { print(table.render(), terminator: "") }
+    let unscorable = evaluations.filter { $0.unscorable != nil }
+    guard !unscorable.isEmpty else { return }
+    print("\(sorted.isEmpty ? "" : "\n")Unscorable (\(unscorable.count)):")
+    for e in unscorable { print("  \(e.key): \(e.unscorable!)") }
   }
 }

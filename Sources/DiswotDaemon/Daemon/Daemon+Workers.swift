@@ -1,5 +1,6 @@
 import DiswotCommandLine
 import DiswotJSON
+import DiswotScoring
 import DiswotSearch
 import DiswotStore
 import DiswotWire
@@ -133,16 +134,32 @@ extension Daemon {
   /// Records a RESULT's scores: per candidate, the engine's `record` and the store's row,
   /// all in one transaction that also saves the engine checkpoint. A key the engine no
   /// longer has pending (already scored: a late or duplicate result) changes nothing.
+  ///
+  /// Unscorable candidates (`search --local`'s rule, `Proxy.unscorableReason`: an objective
+  /// that is missing or not finite) are recorded as such at once — scores are the same on
+  /// every worker — in the `unscorable` table and the engine. A candidate a worker refuses
+  /// as too large for its memory (`too_large`) is tried again, possibly on a worker with
+  /// more, and recorded unscorable after `candidateAttempts` refusals. Any other error fails
+  /// the search after `candidateAttempts` attempts.
   private func record(_ results: [CandidateResult], of assignment: TaskAssignment?, in run: SearchRun, from identity: [UInt8]) {
     let expected = assignment.map { Dictionary($0.candidates.map { ($0.key, $0) }, uniquingKeysWith: { a, _ in a }) }
     var engine = run.engine
     var recorded: [(EvaluationRecord, Int)] = []
+    var unscorable: [UnscorableRecord] = []
     var retry: [SearchEngine.Proposal] = []
     var failure: String?
     var answered: Set<String> = []
     let worker = WorkerSession.display(identity)
     do {
       try store.transaction {
+        func markUnscorable(_ proposal: SearchEngine.Proposal, _ reason: String) throws {
+          let before = engine
+          guard engine.recordUnscorable(key: proposal.key, reason: reason) else { return }
+          let row = UnscorableRecord(
+            searchID: run.id, key: proposal.key, archJSON: run.space.json(of: proposal.genotype).compactText, reason: reason,
+            worker: worker)
+          if try store.recordUnscorable(row) { unscorable.append(row) } else { engine = before }
+        }
         for r in results {
           if let expected, expected[r.key] == nil { continue }  // not a candidate of this task
           answered.insert(r.key)
@@ -151,19 +168,20 @@ extension Daemon {
             let failures = (run.failures[r.key] ?? 0) + 1
             run.failures[r.key] = failures
             Log.warning("worker \(worker) could not score \(r.key) (attempt \(failures)): \(error)")
-            if failures >= configuration.candidateAttempts {
-              failure = "candidate \(r.key) could not be scored after \(failures) attempts: \(error.message)"
-            } else {
+            if failures < configuration.candidateAttempts {
               retry.append(proposal)
+            } else if error.code == .tooLarge {
+              try markUnscorable(proposal, error.message)
+            } else {
+              failure = "candidate \(r.key) could not be scored after \(failures) attempts: \(error.message)"
             }
             continue
           }
-          let objective = run.sign * (r.scores[run.proxy.rawValue] ?? .nan)
-          guard objective.isFinite else {
-            run.unscorable.insert(r.key)
-            Log.warning("\(r.key) scored a non-finite \(run.proxy.rawValue); it is not counted")
+          if let reason = run.proxy.unscorableReason(in: r.scores) {
+            try markUnscorable(proposal, reason)
             continue
           }
+          let objective = run.sign * r.scores[run.proxy.rawValue]!
           let before = engine
           guard engine.record(key: r.key, score: objective) else { continue }
           let evaluation = EvaluationRecord(
@@ -177,7 +195,9 @@ extension Daemon {
             engine = before  // already in the store: never count it twice
           }
         }
-        if !recorded.isEmpty { try store.saveEngine(run.id, engineJSON: try EngineCheckpoint.encode(engine)) }
+        if !recorded.isEmpty || !unscorable.isEmpty {
+          try store.saveEngine(run.id, engineJSON: try EngineCheckpoint.encode(engine))
+        }
       }
     } catch {
       Log.error("cannot record results of search \(run.id): \(error)")
@@ -197,7 +217,7 @@ extension Daemon {
       }
     } else {
       // A late result: drop the keys it settled from the queue.
-      let settled = Set(recorded.map { $0.0.key })
+      let settled = Set(recorded.map { $0.0.key } + unscorable.map(\.key))
       run.queue.removeAll { settled.contains($0.key) }
     }
     run.queue.insert(contentsOf: retry, at: 0)
@@ -207,6 +227,13 @@ extension Daemon {
         "event": "evaluated", "key": .string(evaluation.key), "score": .double(run.sign * evaluation.score),
         "index": .int(index), "evaluations": .int(run.evaluations), "budget": .int(engine.configuration.budget),
         "best_key": best.map { .string($0.key) } ?? .null, "best_score": best.map { .double(run.sign * $0.score) } ?? .null,
+      ])
+    }
+    for row in unscorable {
+      Log.warning("search \(run.id): \(row.key) is unscorable: \(row.reason)")
+      publish(EventTopic.search(run.id), [
+        "event": "unscorable", "key": .string(row.key), "reason": .string(row.reason),
+        "unscorable": .int(engine.unscorable.count), "budget": .int(engine.configuration.budget),
       ])
     }
     if let best = engine.best, best.key != bestBefore?.key {
@@ -220,14 +247,11 @@ extension Daemon {
     }
   }
 
-  /// Ends a search that has nothing left to do: finished, or failed when the constraints
-  /// admitted no architecture at all.
+  /// Ends a search that has nothing left to do: finished, or failed without a single
+  /// finite score (`SearchEngine.failure`: the constraints admitted no architecture, or
+  /// every candidate was unscorable).
   func finishSearch(_ run: SearchRun) {
-    if case .infeasible(let why) = run.engine.status, run.engine.history.isEmpty {
-      endSearch(run, state: .failed, error: "the constraints cannot be met: \(why)")
-      return
-    }
-    endSearch(run, state: .finished, error: nil)
+    endSearch(run, state: run.engine.failure == nil ? .finished : .failed, error: run.engine.failure)
   }
 
   /// Takes a search out of the loop in a terminal state: its TASKs are cancelled on the
@@ -250,7 +274,7 @@ extension Daemon {
     searches[run.id] = nil
     searchOrder.removeAll { $0 == run.id }
     let best = run.engine.best
-    Log.info("search \(run.id) \(state.rawValue) after \(run.evaluations) evaluations (engine: \(describe(run.engine.status)))\(best.map { "; best \($0.key) \(run.sign * $0.score)" } ?? "")\(error.map { ": \($0)" } ?? "")")
+    Log.info("search \(run.id) \(state.rawValue) after \(run.evaluations) evaluations and \(run.engine.unscorable.count) unscorable (engine: \(run.engine.status))\(best.map { "; best \($0.key) \(run.sign * $0.score)" } ?? "")\(error.map { ": \($0)" } ?? "")")
     var event: [String: JSONValue] = ["event": "state", "state": .string(state.rawValue), "evaluations": .int(run.evaluations)]
     if let error { event["error"] = .string(error) }
     publish(EventTopic.search(run.id), event)

@@ -284,7 +284,8 @@ public final class Daemon {
         let document = try JSONDecoder().decode(SearchDocument.self, from: Data(record.specJSON.utf8))
         let space = try SearchSpace.load(path: SearchSpaceLocator.resolve(document.scoring.space))
         let engine = try EngineCheckpoint.restore(
-          json: record.engineJSON, configuration: document.search, rows: try store.evaluations(searchID: record.id), space: space)
+          json: record.engineJSON, configuration: document.search, rows: try store.evaluations(searchID: record.id),
+          unscorable: try store.unscorable(searchID: record.id), space: space)
         let run = try SearchRun(
           id: record.id, document: document, state: record.state, engine: engine, space: space,
           evaluations: try store.evaluationCount(searchID: record.id), createdAt: record.createdAt)

@@ -59,9 +59,6 @@ final class SearchRun {
   var inFlight: Set<String> = []
   /// Errors reported per key (a candidate fails the search after `candidateAttempts`).
   var failures: [String: Int] = [:]
-  /// Keys scored with a non-finite objective: left pending in the engine (as `search
-  /// --local` leaves them), never sent again.
-  var unscorable: Set<String> = []
   /// Rows in the store.
   var evaluations: Int
   let createdAt: Date
@@ -82,7 +79,7 @@ final class SearchRun {
 
   /// True when nothing is queued or out, and the engine will propose nothing more.
   var isDrained: Bool {
-    queue.isEmpty && inFlight.isEmpty && engine.pending.allSatisfy { unscorable.contains($0.key) }
+    queue.isEmpty && inFlight.isEmpty && engine.pending.isEmpty
       && (engine.status != .running || engine.spent >= engine.configuration.budget)
   }
 
