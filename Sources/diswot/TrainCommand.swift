@@ -14,7 +14,9 @@ enum TrainCommand {
       β·feature loss (RepDistiller's convention; defaults γ 0.1, α 0.9, T 4, β per method). \
       Without a teacher it trains on the labels alone. --out DIR receives spec.json, \
       checkpoints, metrics.jsonl and, at the end, student.safetensors (PyTorch names); \
-      --resume DIR continues an interrupted run exactly.
+      --resume DIR continues an interrupted run exactly. A run that diverges — a step's loss \
+      not finite or above 10^4 — stops with exit 1, keeps its last checkpoint and writes no \
+      student.
       """,
     options: [
       .value("student", valueName: "name", help: "Student: a named ResNet (resnet20, …)."),

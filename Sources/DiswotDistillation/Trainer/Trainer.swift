@@ -28,6 +28,8 @@ public final class Trainer {
   let schedule: LearningRateSchedule
   var sgd: SGD
   var state: TrainingState
+  /// Where the checkpoint on disk stands (epoch from 0, step within it); nil before the first.
+  var lastCheckpoint: (epoch: Int, step: Int)?
   private let studentMetadata: [String: String]
 
   /// What the progress callback receives after every step.
@@ -118,6 +120,7 @@ public final class Trainer {
       state = try TrainingState.read(from: Self.path(directory, "checkpoint.json"))
       try sgd.restore(state.optimizer)
       try loadCheckpointWeights()
+      lastCheckpoint = (state.epoch, state.stepInEpoch)
     } else {
       try fm.createDirectory(atPath: directory, withIntermediateDirectories: true)
       var rng = SeededGenerator(seed: spec.seed)
@@ -175,15 +178,19 @@ extension Trainer {
   }
 
   /// Weights first (a new file per step), then the state that names them, then the old
-  /// weights removed: a crash at any point leaves a consistent checkpoint behind.
+  /// weights removed: a crash at any point leaves a consistent checkpoint behind. Weights
+  /// that are not finite are never saved (`TrainingError.diverged`).
   func saveCheckpoint(epochSums: [String: JSONValue]) throws {
     let previous = state.configuration["weights"]?.stringValue
     let weightsName = "checkpoint-\(state.globalStep).safetensors"
-    try SafetensorsFile.write(path: Self.path(directory, weightsName), tensors: checkpointTensors(), metadata: studentMetadata)
+    let tensors = checkpointTensors()
+    try checkFinite(tensors)
+    try SafetensorsFile.write(path: Self.path(directory, weightsName), tensors: tensors, metadata: studentMetadata)
     state.optimizer = sgd.state
     state.configuration["weights"] = .string(weightsName)
     state.configuration["epoch_sums"] = .object(epochSums)
     try state.write(to: Self.path(directory, "checkpoint.json"))
+    lastCheckpoint = (state.epoch, state.stepInEpoch)
     if let previous, previous != weightsName { try? FileManager.default.removeItem(atPath: Self.path(directory, previous)) }
   }
 
@@ -205,7 +212,9 @@ extension Trainer {
 
 extension Trainer {
   /// Trains to the last epoch (or until `isCancelled` says stop, after checkpointing,
-  /// throwing `CancellationError`), evaluating on the test split after every epoch.
+  /// throwing `CancellationError`), evaluating on the test split after every epoch. A run
+  /// that diverges stops with `TrainingError.diverged` (see `maxLoss`), keeping the last
+  /// checkpoint and writing no student.
   public func run(progress: (Progress) -> Void = { _ in }, isCancelled: () -> Bool = { false }) throws -> Result {
     let start = Date()
     let metrics = try MetricsLog(directory: directory, discardingFromEpoch: state.epoch)
@@ -224,6 +233,7 @@ extension Trainer {
         let lr = schedule.learningRate(epoch: epoch, step: batch.index, stepsPerEpoch: loader.batchCount)
         let stepStart = Date()
         let step = try trainStep(images: batch.images, labels: batch.labels, learningRate: lr)
+        try checkLoss(step.total, epoch: epoch, step: batch.index + 1, learningRate: lr)
         let n = Double(batch.labels.count)
         for (key, value) in [("loss", step.total), ("ce", step.crossEntropy), ("kd", step.kd), ("feature", step.feature)] {
           sums[key, default: 0] += value * n
