@@ -78,10 +78,10 @@ let diswot = Target.executableTarget(
   ])
 /// `diswotd`: the daemon. Serves clients, farms candidates out to workers, keeps state in SQLite.
 let diswotd = Target.executableTarget(
-  name: "diswotd", dependencies: ["DiswotDaemon", "DiswotCommandLine", "DiswotWire"])
+  name: "diswotd", dependencies: ["DiswotDaemon", "DiswotCommandLine", "DiswotWire", "DiswotModels"])
 /// `diswot-worker`: an evaluator process (scoring and training) that connects to diswotd.
 let worker = Target.executableTarget(
-  name: "diswot-worker", dependencies: ["DiswotDaemon", "DiswotCommandLine", "DiswotWire"])
+  name: "diswot-worker", dependencies: ["DiswotDaemon", "DiswotCommandLine", "DiswotWire", "DiswotModels"])
 /// `diswot-bench`: performance measurements behind Scripts/bench.sh.
 let bench = Target.executableTarget(
   name: "diswot-bench",

@@ -15,9 +15,11 @@ enum ScoreCommand {
       the teacher, whose features are computed once. Both run with training-mode batch norm \
       (synflow bypasses it, as its reference does). \
       Without --teacher-weights the teacher is randomly initialised, as in the published \
-      DisWOT search code. A candidate whose first proxy is not finite is unscorable: listed \
-      with the reason (with --jsonl, its line carries "unscorable"), never ranked; when no \
-      candidate could be scored the exit status is 1.
+      DisWOT search code. A candidate whose first proxy is not finite, or whose estimated \
+      memory is over --max-memory (it is then never built), is unscorable: listed with the \
+      reason (with --jsonl, its line carries "unscorable"), never ranked; when no candidate \
+      could be scored the exit status is 1. A single --arch over --max-memory is a data \
+      error (exit 3).
       """,
     options: [
       .flag("all", help: "Score every architecture of the space."),
@@ -31,7 +33,7 @@ enum ScoreCommand {
   static func run(_ args: ParsedArguments) throws {
     let spec = try ScoringOptions.spec(args, proxies: try Proxy.parseList(args.list("proxies")))
     let seed = spec.seed
-    let session = try ScoringOptions.session(spec)
+    let session = try ScoringOptions.session(spec, memoryLimit: try ScoringOptions.memoryLimit(args))
     let candidates = try chooseCandidates(args, space: session.space, seed: seed)
     let studentWeights = try args.string("student-weights").map { path throws in
       guard candidates.count == 1, args.isSet("arch") else { throw args.usageError("--student-weights needs --arch") }
@@ -43,7 +45,16 @@ enum ScoreCommand {
     let bar = ProgressBar(total: candidates.count, label: "score")
     var evaluations: [ScoringSession.Evaluation] = []
     for g in candidates {
-      let evaluation = try session.evaluate(g, studentWeights: studentWeights)
+      var evaluation: ScoringSession.Evaluation
+      do {
+        evaluation = try session.evaluate(g, studentWeights: studentWeights)
+      } catch ScoringError.tooLarge(let why) where !args.isSet("arch") {
+        // One of many candidates over --max-memory: listed as unscorable, never built.
+        let footprint = try session.space.footprint(of: g, classCount: session.classCount)
+        evaluation = ScoringSession.Evaluation(
+          arch: session.space.json(of: g), key: session.space.key(of: g), scores: [:], params: footprint.parameters,
+          macs: footprint.macs, seconds: 0, unscorable: why)
+      }
       try jsonl?.write(evaluation)
       evaluations.append(evaluation)
       bar.advance(detail: evaluation.key)

@@ -13,7 +13,9 @@ enum SearchCommand {
     discussion: """
       With --local the search runs in this process: aging evolution (or random search) \
       proposes candidates, each is scored like 'diswot score' does, and candidates over the \
-      parameter, MAC or latency limits are never evaluated. A candidate whose objective is \
+      parameter, MAC or latency limits, or whose estimated memory is over --max-memory, are \
+      never evaluated (a space none of whose architectures fits is refused at once). A \
+      candidate whose objective is \
       not finite is unscorable: it spends its evaluation, is reported with the reason and \
       never ranked; a search that ends without any finite score has failed (exit 1). The \
       same seed gives the same search. 'diswot search start' runs it through diswotd on its \
@@ -76,10 +78,11 @@ enum SearchCommand {
       throw args.usageError("give --local to search in this process, or a subcommand (start, status, list, best, cancel, pause, resume) to use diswotd")
     }
     let proxy = try proxy(args)
-    let session = try ScoringOptions.session(try ScoringOptions.spec(args, proxies: [proxy]))
+    let session = try ScoringOptions.session(
+      try ScoringOptions.spec(args, proxies: [proxy]), memoryLimit: try ScoringOptions.memoryLimit(args))
     let strategy = try configuration(args).strategy
     var engine = try SearchEngine(configuration: try configuration(args))
-    let costs = CostModel(space: session.space, constraints: try constraints(args))
+    let costs = CostModel(space: session.space, constraints: try constraints(args), memory: session.memory)
     let jsonl = try args.string("jsonl").map { try JSONLinesWriter(path: $0) }
     defer { jsonl?.close() }
     Log.info("searching \(session.space.name) (\(Int(session.space.size)) architectures) for \(proxy.rawValue) against \(session.teacherDescription), \(strategy.rawValue), budget \(engine.configuration.budget)")
@@ -110,6 +113,9 @@ enum SearchCommand {
     }
     if case .infeasible(let why) = engine.status, engine.failure == nil { Log.warning("stopped early: \(why)") }
     if engine.status == .exhausted { Log.warning("every reachable architecture was evaluated before the budget ran out") }
+    if costs.overMemory > 0 {
+      Log.info("\(costs.overMemory) architecture(s) met were never proposed: scoring them needs more than --max-memory \(session.memory.limit)")
+    }
 
     let entry = { (e: SearchEngine.Evaluation) -> Entry in
       let ev = evaluations[e.key]!

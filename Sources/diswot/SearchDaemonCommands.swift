@@ -95,6 +95,7 @@ enum SearchDaemonCommands {
   static func requestBody(_ args: ParsedArguments) throws -> [String: JSONValue] {
     if args.flag("local") { throw args.usageError("--local runs a search here; 'search start' runs it on the daemon") }
     if args.isSet("jsonl") { throw args.usageError("--jsonl is for 'search --local'; 'search best ID -k N --json' lists a daemon search's evaluations") }
+    if args.isSet("max-memory") { throw args.usageError("--max-memory is for local commands; a daemon search uses diswotd's and its workers' --max-memory") }
     var scoring = try ScoringOptions.spec(args, proxies: [try SearchCommand.proxy(args)])
     scoring.space = ClientPaths.absoluteSpace(scoring.space)
     scoring.data = ClientPaths.absoluteData(scoring.data)

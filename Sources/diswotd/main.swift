@@ -1,5 +1,6 @@
 import DiswotCommandLine
 import DiswotDaemon
+import DiswotModels
 import DiswotWire
 import Foundation
 
@@ -32,6 +33,9 @@ let diswotd = CommandSpec(
     .value("task-size", valueName: "n", default: "4", help: "Most candidates in one task."),
     .value("prefetch", valueName: "n", default: "1", help: "Tasks a worker may hold beyond the one it computes."),
     .value("checkpoint-every", valueName: "steps", default: "20", help: "Training jobs that ask for 0 checkpoint every this many steps."),
+    .value(
+      "max-memory", valueName: "size",
+      help: "Most memory scoring one network may need, e.g. 8G (default: half of this machine's, \(MemoryLimit.machineDefault)); also the local workers' limit."),
     .value("ready-file", valueName: "file", help: "Write the bound endpoints and pid here (JSON) once listening."),
     .flag("noop-workers", help: "Start the local workers with --noop (benchmarks only)."),
     .value("bench-broker", valueName: "tasks", help: "Benchmark: push this many no-op tasks through the workers, print the rate, exit."),
@@ -67,6 +71,10 @@ runMain {
   configuration.prefetch = try args.int("prefetch", range: 0...64)!
   configuration.jobCheckpointSteps = try args.int("checkpoint-every", range: 1...10_000_000)!
   configuration.readyFile = args.string("ready-file")
+  if let text = args.string("max-memory") {
+    guard let limit = MemoryLimit(parsing: text) else { throw args.usageError("--max-memory must be a size such as 8G, 512M or 1048576, got '\(text)'") }
+    configuration.maxMemory = limit
+  }
   configuration.benchBrokerTasks = try args.int("bench-broker", range: 1...100_000_000)
   ShutdownSignal.install()
   let daemon = try Daemon(configuration: configuration)

@@ -114,11 +114,16 @@ extension Daemon {
   private func startSearch(_ body: [String: JSONValue], requestID: String, user: String?) throws -> JSONValue {
     if let existing = startedBy[requestID] { return ["id": .string(existing)] }
     let (checked, space, engine) = try RequestValidation.searchStart(body, dataRoot: dataRoot)
+    do { try checked.scoring.checkMemory(space: space, limit: configuration.maxMemory) } catch {
+      throw WireError(.invalidArgument, "scoring: \(error)")
+    }
     var document = checked
     document.requestID = requestID
     document.user = user
     let record = try store.insertSearch(specJSON: try JSONCoding.text(document), state: .running, engineJSON: try EngineCheckpoint.encode(engine))
-    let run = try SearchRun(id: record.id, document: document, state: .running, engine: engine, space: space, evaluations: 0, createdAt: record.createdAt)
+    let run = try SearchRun(
+      id: record.id, document: document, state: .running, engine: engine, space: space, evaluations: 0,
+      createdAt: record.createdAt, memoryLimit: configuration.maxMemory)
     searches[record.id] = run
     searchOrder.append(record.id)
     startedBy[requestID] = record.id

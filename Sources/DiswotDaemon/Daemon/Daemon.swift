@@ -137,7 +137,7 @@ public final class Daemon {
     Log.info("diswotd \(WireProtocol.softwareVersion) (\(WireProtocol.tag)): clients \(clientEndpoint), workers \(workerEndpoint), events \(eventEndpoint); state \(stateDirectory); data root \(dataRoot.path)")
     if configuration.localWorkers > 0 {
       var arguments = [
-        "--connect", workerEndpoint, "--threads", "\(configuration.localWorkerThreads)",
+        "--connect", workerEndpoint, "--threads", "\(configuration.localWorkerThreads)", "--max-memory", "\(configuration.maxMemory.bytes)",
         "--capabilities", configuration.localWorkerCapabilities.joined(separator: ","),
         "--heartbeat-ms", "\(heartbeat)", "--liveness", "\(configuration.liveness)", "--exit-with-parent",
       ]
@@ -288,7 +288,8 @@ public final class Daemon {
           unscorable: try store.unscorable(searchID: record.id), space: space)
         let run = try SearchRun(
           id: record.id, document: document, state: record.state, engine: engine, space: space,
-          evaluations: try store.evaluationCount(searchID: record.id), createdAt: record.createdAt)
+          evaluations: try store.evaluationCount(searchID: record.id), createdAt: record.createdAt,
+          memoryLimit: configuration.maxMemory)
         // Proposals out at the checkpoint were never stored: send them again.
         run.queue = try engine.pending.filter { try store.evaluation(searchID: record.id, key: $0.key) == nil }
         searches[record.id] = run

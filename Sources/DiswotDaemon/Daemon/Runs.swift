@@ -63,7 +63,10 @@ final class SearchRun {
   var evaluations: Int
   let createdAt: Date
 
-  init(id: String, document: SearchDocument, state: SearchState, engine: SearchEngine, space: SearchSpace, evaluations: Int, createdAt: Date) throws {
+  init(
+    id: String, document: SearchDocument, state: SearchState, engine: SearchEngine, space: SearchSpace, evaluations: Int,
+    createdAt: Date, memoryLimit: MemoryLimit
+  ) throws {
     self.id = id
     self.document = document
     self.state = state
@@ -71,7 +74,8 @@ final class SearchRun {
     self.space = space
     self.evaluations = evaluations
     self.createdAt = createdAt
-    costs = CostModel(space: space, constraints: document.constraints)
+    costs = CostModel(
+      space: space, constraints: document.constraints, memory: document.scoring.memoryBudget(space: space, limit: memoryLimit))
     scoring = try JSONCoding.object(document.scoring)
     proxy = document.scoring.proxies.first ?? .diswot
     sign = proxy.higherIsBetter ? 1 : -1

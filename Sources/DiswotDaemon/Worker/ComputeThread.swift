@@ -145,7 +145,7 @@ final class ComputeThread: @unchecked Sendable {
     }
     let spec = try JSONDecoder().decode(ScoringSpec.self, from: Data(key.utf8))
     let start = Monotonic.milliseconds()
-    let session = try ScoringSession(spec: spec)
+    let session = try ScoringSession(spec: spec, memoryLimit: configuration.maxMemory)
     Log.info("scoring session ready in \(Monotonic.milliseconds() - start) ms: \(session.space.name) against \(session.teacherDescription), probe \(spec.data) batch \(spec.batch)")
     sessions.append((key, session))
     if sessions.count > 2 { sessions.removeFirst() }
@@ -183,9 +183,11 @@ final class ComputeThread: @unchecked Sendable {
           seconds: evaluation.seconds))
       } catch {
         let elapsed = ContinuousClock.now - start
+        // Over this worker's --max-memory: the daemon may try a worker with more.
+        let failure = if case ScoringError.tooLarge(let why) = error { WireError(.tooLarge, why) } else { WireError(.invalidArgument, "\(error)") }
         results.append(CandidateResult(
           key: candidate.key, scores: [:], seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18,
-          error: WireError(.invalidArgument, "\(error)")))
+          error: failure))
       }
     }
     send(WorkerMessage(TaskResult(taskID: task.taskID, results: results)), connection: connection)
