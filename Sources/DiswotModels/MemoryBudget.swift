@@ -1,10 +1,12 @@
-/// The memory check applied before a network of a search space is built for scoring: its
-/// estimated peak on the probe batch (`MemoryFootprint.scoringBytes`) against the limit.
-/// `score`, `search --local`, the daemon (at `search.start` and when proposing) and the
-/// workers all use it, so an architecture is refused alike everywhere.
+/// The memory check applied before a network is built to be scored or trained: its
+/// estimated peak on a batch (`MemoryFootprint.scoringBytes`; a training step keeps what a
+/// scoring backward pass keeps, with momentum buffers instead of synflow's saved copy)
+/// against the limit. `score`, `search --local`, `train`, the daemon (at `search.start` and
+/// when proposing) and the workers all use it, so an architecture is refused alike
+/// everywhere.
 public struct MemoryBudget: Sendable, Equatable {
   public var limit: MemoryLimit
-  /// Probe batch size: activations scale with it.
+  /// Probe (or training) batch size: activations scale with it.
   public var batch: Int
   /// Classes of the networks' classifiers.
   public var classCount: Int
@@ -30,7 +32,7 @@ public struct MemoryBudget: Sendable, Equatable {
   public func refusal(_ footprint: MemoryFootprint, of name: String) -> String? {
     let bytes = footprint.scoringBytes(batch: batch)
     guard bytes > limit.bytes else { return nil }
-    return "\(name) needs an estimated \(MemoryLimit.format(bytes)) to score on a probe batch of \(batch) "
+    return "\(name) needs an estimated \(MemoryLimit.format(bytes)) for a batch of \(batch) "
       + "(\(footprint.parameters) parameters), over the memory limit of \(limit) (--max-memory)"
   }
 }

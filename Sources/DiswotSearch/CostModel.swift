@@ -55,10 +55,7 @@ public final class CostModel {
     let key = space.key(of: g)
     if let cached = cache[key] { return cached }
     cache[key] = .some(nil)
-    guard let footprint = try? space.footprint(of: g),
-      space.limits.maxParams.map({ footprint.parameters <= $0 }) ?? true,
-      space.limits.maxMACs.map({ footprint.macs <= $0 }) ?? true
-    else { return nil }
+    guard let footprint = try? space.footprint(of: g) else { return nil }
     if let memory, memory.refusal(of: g, in: space) != nil {
       overMemory += 1
       return nil

@@ -5,9 +5,13 @@ import Foundation
 /// 16/32/64, `linear` classifier) with PyTorch names, as `diswot eval --weights` and
 /// `--teacher-weights` read them, without training anything. Weights are seeded uniform
 /// draws scaled by fan-in, batch norms the identity; `adjust` may change any tensor's
-/// values (a NaN, a classifier large enough to overflow) before the file is written.
+/// values (a NaN, a classifier large enough to overflow) before the file is written, and
+/// `metadata` replaces the file's.
 public enum ResNetWeights {
-  public static func write(to url: URL, seed: UInt64 = 1, adjust: (String, inout [Float]) -> Void = { _, _ in }) throws {
+  public static func write(
+    to url: URL, seed: UInt64 = 1, metadata: [String: String] = ["arch": "resnet8", "shortcut": "A"],
+    adjust: (String, inout [Float]) -> Void = { _, _ in }
+  ) throws {
     var state = seed
     func uniform() -> Float {  // SplitMix64 to [-1, 1)
       state &+= 0x9E37_79B9_7F4A_7C15
@@ -44,6 +48,6 @@ public enum ResNetWeights {
     }
     try add("linear.weight", [10, 64]) { _ in uniform() * 0.125 }
     try add("linear.bias", [10]) { _ in 0 }
-    try SafetensorsFile.write(path: url.path, tensors: tensors, metadata: ["arch": "resnet8", "shortcut": "A"])
+    try SafetensorsFile.write(path: url.path, tensors: tensors, metadata: metadata)
   }
 }

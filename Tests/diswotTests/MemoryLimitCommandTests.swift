@@ -76,4 +76,28 @@ final class MemoryLimitCommandTests: XCTestCase {
     let badLimit = try Executables.run("diswot", ["search", "--local", "--space", nothing, "--max-memory", "lots"])
     XCTAssertEqual(badLimit.status, 2, badLimit.standardError)
   }
+
+  /// Training and loading refuse such a network before allocating it too.
+  func testTrainAndEvalRefuseNetworksTooBigToBuild() throws {
+    let deep = try space("deep", depths: [1, 64], widths: [16, 4096])
+    let data = try SyntheticCIFAR.write(train: 16, test: 8)
+    defer { try? FileManager.default.removeItem(at: data) }
+    let out = directory.appendingPathComponent("run").path
+    let train = try Executables.run("diswot", [
+      "train", "--space", deep, "--arch", #"{"depths":[64,64,64],"widths":[4096,4096,4096]}"#, "--data", "cifar10:\(data.path)",
+      "--epochs", "1", "--batch", "8", "--out", out, "--max-memory", "1G",
+    ])
+    XCTAssertFalse(train.crashed)
+    XCTAssertEqual(train.status, 3, train.standardError)
+    XCTAssertTrue(train.standardError.contains("the student depths=64,64,64;widths=4096,4096,4096 needs an estimated"), train.standardError)
+    XCTAssertFalse(FileManager.default.fileExists(atPath: out + "/spec.json"), "no run was started")
+
+    // A weights file whose metadata names that architecture but which holds a ResNet-8.
+    let liar = directory.appendingPathComponent("liar.safetensors")
+    try ResNetWeights.write(to: liar, metadata: ["space": deep, "genotype": #"{"depths":[64,64,64],"widths":[4096,4096,4096]}"#])
+    let eval = try Executables.run("diswot", ["eval", "--weights", liar.path, "--data", "cifar10:\(data.path)"])
+    XCTAssertFalse(eval.crashed)
+    XCTAssertEqual(eval.status, 3, eval.standardError)
+    XCTAssertTrue(eval.standardError.contains("the file holds 75770 values, the architecture of its metadata"), eval.standardError)
+  }
 }

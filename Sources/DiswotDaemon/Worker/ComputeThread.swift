@@ -231,7 +231,7 @@ final class ComputeThread: @unchecked Sendable {
         let state = try TrainingState.read(from: checkpoint)
         resumedFrom = (state.epoch, state.stepInEpoch)
         Log.info("job \(job.jobID): resuming from its last checkpoint, epoch \(state.epoch) step \(state.stepInEpoch) (global step \(state.globalStep)) in \(directory)")
-        trainer = try Trainer(spec: nil, directory: directory, resume: true)
+        trainer = try Trainer(spec: nil, directory: directory, resume: true, memoryLimit: configuration.maxMemory)
       } else {
         // A run killed before its first checkpoint starts over.
         for name in ["spec.json", "metrics.jsonl"] where fm.fileExists(atPath: directory + "/" + name) {
@@ -239,7 +239,7 @@ final class ComputeThread: @unchecked Sendable {
         }
         let spec = try JSONDecoder().decode(TrainingSpec.self, from: Data(JSONValue.object(job.spec).compactText.utf8))
         Log.info("job \(job.jobID): training from scratch in \(directory)")
-        trainer = try Trainer(spec: spec, directory: directory, resume: false)
+        trainer = try Trainer(spec: spec, directory: directory, resume: false, memoryLimit: configuration.maxMemory)
       }
     } catch {
       Log.error("job \(job.jobID): \(error)")

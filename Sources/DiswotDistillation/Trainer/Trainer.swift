@@ -64,8 +64,9 @@ public final class Trainer {
 
   /// Starts a new run in `directory` (created; must not hold a run already), or, with
   /// `resume`, continues the run there from its last checkpoint (`spec` is then read from
-  /// the directory and the argument ignored).
-  public init(spec given: TrainingSpec?, directory: String, resume: Bool) throws {
+  /// the directory and the argument ignored). A student whose estimated memory for a
+  /// training batch is over `memoryLimit` is refused before it is built.
+  public init(spec given: TrainingSpec?, directory: String, resume: Bool, memoryLimit: MemoryLimit = .machineDefault) throws {
     self.directory = directory
     let specPath = Self.path(directory, "spec.json")
     let fm = FileManager.default
@@ -105,7 +106,8 @@ public final class Trainer {
       throw TrainingError.invalidSpec("the teacher has \(teacher.classCount) classes, \(data) has \(train.classCount)")
     }
 
-    let (model, metadata) = try Self.makeStudent(spec.student, classCount: train.classCount, inputShape: train.imageShape)
+    let budget = MemoryBudget(limit: memoryLimit, batch: spec.batch, classCount: train.classCount)
+    let (model, metadata) = try Self.makeStudent(spec.student, budget: budget, inputShape: train.imageShape)
     student = model
     studentMetadata = metadata.merging(
       ["mean": normalization.mean.map { "\($0)" }.joined(separator: ","),
@@ -132,13 +134,18 @@ public final class Trainer {
   }
 
   private static func makeStudent(
-    _ s: TrainingSpec.Student, classCount: Int, inputShape: [Int]
+    _ s: TrainingSpec.Student, budget: MemoryBudget, inputShape: [Int]
   ) throws -> (any Classifier, [String: String]) {
+    func checkMemory(_ footprint: MemoryFootprint, _ name: String) throws {
+      if let why = budget.refusal(footprint, of: "the student \(name)") { throw TrainingError.invalidSpec(why) }
+    }
     if let name = s.name {
       guard let shortcut = ShortcutType(rawValue: (s.shortcut ?? "A").uppercased()) else {
         throw TrainingError.invalidSpec("student shortcut must be A or B, got \(s.shortcut!)")
       }
-      let model = try ResNetCIFAR(ModelZoo.description(named: name, shortcut: shortcut, classCount: classCount))
+      let description = try ModelZoo.description(named: name, shortcut: shortcut, classCount: budget.classCount)
+      try checkMemory(try description.footprint(height: inputShape[1], width: inputShape[2]), name)
+      let model = try ResNetCIFAR(description)
       return (model, model.metadata)
     }
     let space = try SearchSpace.load(path: SearchSpaceLocator.resolve(s.space!))
@@ -146,7 +153,8 @@ public final class Trainer {
       throw TrainingError.invalidSpec("space \(space.name) takes \(space.inputShape) images, the data has \(inputShape)")
     }
     let g = try space.genotype(fromJSON: s.arch!)
-    let model = try space.build(g, classCount: classCount)
+    try checkMemory(try space.footprint(of: g, classCount: budget.classCount), space.key(of: g))
+    let model = try space.build(g, classCount: budget.classCount)
     return (model, model.metadata.merging(["space": space.name, "genotype": space.json(of: g).compactText, "key": space.key(of: g)]) { a, _ in a })
   }
 

@@ -1,12 +1,22 @@
 extension SearchSpace {
-  /// The memory footprint of an architecture of the space, without building it.
+  /// The memory footprint of an architecture of the space, without building it; throws
+  /// what `build` would (an invalid description, the space's limits on parameters and
+  /// MACs), so it also validates an architecture without allocating it.
   /// `classCount` overrides the space's, as in `build`.
   public func footprint(of g: Genotype, classCount: Int? = nil) throws(SearchSpaceError) -> MemoryFootprint {
+    let footprint: MemoryFootprint
     do {
-      return try family.footprint(g, in: self, classCount: classCount ?? self.classCount)
+      footprint = try family.footprint(g, in: self, classCount: classCount ?? self.classCount)
     } catch {
       throw .model(space: name, error)
     }
+    if let maxParams = limits.maxParams, footprint.parameters > maxParams {
+      throw .invalidArchitecture(space: name, reason: "\(footprint.parameters) parameters exceed the space's limit of \(maxParams)")
+    }
+    if let maxMACs = limits.maxMACs, footprint.macs > maxMACs {
+      throw .invalidArchitecture(space: name, reason: "\(footprint.macs) MACs exceed the space's limit of \(maxMACs)")
+    }
+    return footprint
   }
 
   /// The architecture of the space that is cheapest by `cost`, found position by

@@ -51,7 +51,15 @@ extension ModelZoo {
     guard let arch = JSONValue.parse(archText) else {
       throw ModelError.stateMismatch("metadata 'genotype' is not valid JSON: \(archText)")
     }
-    let model = try space.build(space.genotype(fromJSON: arch), classCount: classCount(in: file))
+    let g = try space.genotype(fromJSON: arch), classes = try classCount(in: file)
+    // The metadata may name any architecture of the space: the file must hold as many
+    // values as it has before it is allocated.
+    let expected = try space.footprint(of: g, classCount: classes).stateFloats
+    let given = file.tensors.filter { !$0.key.hasSuffix("num_batches_tracked") }.values.reduce(0) { $0 + $1.count }
+    guard given == expected else {
+      throw ModelError.stateMismatch("the file holds \(given) values, the architecture of its metadata (\(space.key(of: g))) has \(expected)")
+    }
+    let model = try space.build(g, classCount: classes)
     try model.loadState(file.tensors)
     return model
   }
