@@ -24,9 +24,17 @@ let files = Target.target(name: "DiswotFiles")
 let json = Target.target(name: "DiswotJSON")
 
 /// Tensors, kernels (convolution, batch norm, pooling, …) and safetensors I/O.
+/// `-Ounchecked` in release builds only: the kernels validate shapes up front. Debug
+/// builds (what `swift test` runs) optimise the kernels too — unoptimised they make the
+/// training and daemon tests several times slower — but keep every check, the
+/// debug-only ones included (`-assert-config Debug`: bounds of unsafe buffer pointers,
+/// preconditions), so an out-of-range read in a kernel traps instead of returning garbage.
 let tensor = Target.target(
   name: "DiswotTensor", dependencies: ["COpenBLAS", "DiswotJSON", "DiswotFiles"],
-  swiftSettings: [.unsafeFlags(["-Ounchecked"])])
+  swiftSettings: [
+    .unsafeFlags(["-Ounchecked"], .when(configuration: .release)),
+    .unsafeFlags(["-O", "-assert-config", "Debug"], .when(configuration: .debug)),
+  ])
 /// Layers, CIFAR ResNets and other model families, parameter naming and counting.
 let models = Target.target(name: "DiswotModels", dependencies: ["DiswotTensor", "DiswotJSON"])
 /// The DisWOT score, zero-cost proxies, probe batches and rank correlations.
@@ -70,10 +78,10 @@ let diswot = Target.executableTarget(
   ])
 /// `diswotd`: the daemon. Serves clients, farms candidates out to workers, keeps state in SQLite.
 let diswotd = Target.executableTarget(
-  name: "diswotd", dependencies: ["DiswotDaemon", "DiswotCommandLine", "DiswotWire"])
+  name: "diswotd", dependencies: ["DiswotDaemon", "DiswotCommandLine", "DiswotWire", "DiswotModels"])
 /// `diswot-worker`: an evaluator process (scoring and training) that connects to diswotd.
 let worker = Target.executableTarget(
-  name: "diswot-worker", dependencies: ["DiswotDaemon", "DiswotCommandLine", "DiswotWire"])
+  name: "diswot-worker", dependencies: ["DiswotDaemon", "DiswotCommandLine", "DiswotWire", "DiswotModels"])
 /// `diswot-bench`: performance measurements behind Scripts/bench.sh.
 let bench = Target.executableTarget(
   name: "diswot-bench",

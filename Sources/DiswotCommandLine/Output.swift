@@ -1,3 +1,4 @@
+import DiswotJSON
 import Foundation
 
 /// Severity of a log message, least severe first.
@@ -73,38 +74,12 @@ public enum Log {
   }
 }
 
-/// JSON for `--json` and `--jsonl`: one encoder configuration for every executable.
-///
-/// Keys are sorted so output is byte-stable (diffable, testable); floats use Swift's
-/// shortest round-tripping representation; dates are ISO 8601. NaN and ±infinity, which
-/// JSON cannot represent, are written as the strings "NaN", "Infinity" and "-Infinity"
-/// instead of failing the whole output: a diverged loss stays visible and distinct from
-/// a missing value (null), and Python's `float()`, JavaScript's `Number()` and a
-/// `JSONDecoder` with `.convertFromString` read them back.
+/// JSON for `--json` and `--jsonl`, written by `JSONText` like every JSON diswot writes:
+/// sorted keys, ISO 8601 dates, and non-finite numbers as `null` (see `JSONText`).
 public enum JSONOutput {
-  /// An encoder with the conventions above; `pretty` for `--json`, compact for JSONL.
-  public static func encoder(pretty: Bool) -> JSONEncoder {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting =
-      pretty ? [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes] : [.sortedKeys, .withoutEscapingSlashes]
-    encoder.nonConformingFloatEncodingStrategy = .convertToString(
-      positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
-    encoder.dateEncodingStrategy = .iso8601
-    return encoder
-  }
-
-  /// The matching decoder, reading back what `encoder` writes.
-  public static func decoder() -> JSONDecoder {
-    let decoder = JSONDecoder()
-    decoder.nonConformingFloatDecodingStrategy = .convertFromString(
-      positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
-    decoder.dateDecodingStrategy = .iso8601
-    return decoder
-  }
-
   /// The JSON text of a value, without a trailing newline.
   public static func string<T: Encodable>(_ value: T, pretty: Bool = true) throws -> String {
-    String(decoding: try encoder(pretty: pretty).encode(value), as: UTF8.self)
+    try JSONText.string(value, pretty: pretty)
   }
 
   /// Prints a value as one pretty JSON document on standard output.
@@ -117,7 +92,6 @@ public enum JSONOutput {
 /// flushing each line so a consumer can follow the stream; safe to share across threads.
 public final class JSONLinesWriter: @unchecked Sendable {
   private let lock = NSLock()
-  private let encoder = JSONOutput.encoder(pretty: false)
   private let sink: @Sendable (String) -> Void
   private let file: FileHandle?
 
@@ -153,8 +127,7 @@ public final class JSONLinesWriter: @unchecked Sendable {
 
   /// Appends one value as a line.
   public func write<T: Encodable>(_ value: T) throws {
-    let data = try encoder.encode(value)
-    let line = String(decoding: data, as: UTF8.self) + "\n"
+    let line = try JSONText.string(value) + "\n"
     lock.withLock { sink(line) }
   }
 

@@ -61,6 +61,7 @@ public indirect enum JSONValue: Sendable, Hashable, Codable, ExpressibleByString
     case .bool(let value): try container.encode(value)
     case .int(let value): try container.encode(value)
     case .uint(let value): try container.encode(value)
+    case .double(let value) where !value.isFinite: try container.encodeNil()  // JSONText's rule
     case .double(let value): try container.encode(value)
     case .string(let value): try container.encode(value)
     case .array(let value): try container.encode(value)
@@ -85,11 +86,11 @@ public indirect enum JSONValue: Sendable, Hashable, Codable, ExpressibleByString
     return try Array(bytes).withUnsafeBufferPointer { buffer throws(JSONSyntaxError) in try JSONParser.parse(buffer, maxDepth: maxDepth) }
   }
 
-  /// Compact JSON text with sorted keys (stable, so usable in keys and tests).
+  /// Compact JSON text with sorted keys (stable, so usable in keys and tests); a
+  /// non-finite number is written as `null`, as `JSONText` writes every JSON.
   public var compactText: String {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-    return String(decoding: (try? encoder.encode(self)) ?? Data("null".utf8), as: UTF8.self)
+    // Cannot fail: strings, integers, finite doubles, null and booleans are all representable.
+    try! JSONText.string(self)
   }
 
   /// A short name of the value's JSON type, for error messages.

@@ -8,6 +8,8 @@ public enum ModelError: Error, Equatable, CustomStringConvertible {
   case unknownModel(String)
   /// Weights that do not match the model (missing, unexpected or mis-shaped tensors).
   case stateMismatch(String)
+  /// Weights holding NaN or an infinity; the message names the tensor.
+  case nonFiniteWeights(String)
   /// A tensor kernel rejected its input.
   case tensor(TensorError)
 
@@ -16,6 +18,7 @@ public enum ModelError: Error, Equatable, CustomStringConvertible {
     case .invalidDescription(let m): return "invalid architecture: \(m)"
     case .unknownModel(let m): return "unknown model: \(m)"
     case .stateMismatch(let m): return "weights do not match the model: \(m)"
+    case .nonFiniteWeights(let m): return "weights are not finite: \(m)"
     case .tensor(let e): return e.description
     }
   }

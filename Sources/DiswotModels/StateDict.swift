@@ -31,6 +31,9 @@ extension Layer {
   /// on record). Anything else must match exactly, and a counter must be a whole number
   /// ≥ 0; on a mismatch nothing is changed and the error lists every missing,
   /// unexpected, mis-shaped and invalid name.
+  /// Every value must be finite: weights holding a NaN or an infinity (a diverged run, a
+  /// corrupt or mis-converted file) would make every result computed from them
+  /// meaningless, so they are refused, naming the first such tensor.
   public func loadState(_ tensors: [String: Tensor]) throws(ModelError) {
     var given: [String: Tensor] = [:]
     for (name, t) in tensors {
@@ -62,6 +65,12 @@ extension Layer {
       list("wrong shape", misshaped)
       list("invalid", invalid)
       throw .stateMismatch(parts.joined(separator: "; "))
+    }
+    for name in given.keys.sorted() {
+      if let bad = given[name]!.firstNonFinite {
+        throw .nonFiniteWeights(
+          "tensor '\(name)' holds \(bad.value.isNaN ? "NaN" : "\(bad.value)") at element \(bad.index) of \(given[name]!.count); weights must be finite")
+      }
     }
     visitState(prefix: "") { name, _, t in t = given[name] ?? Tensor(zeros: t.shape) }
   }

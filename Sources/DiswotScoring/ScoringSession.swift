@@ -16,6 +16,8 @@ public final class ScoringSession {
   public let classCount: Int
   /// The ensemble's calibration on its reference sample, when `ensemble` was asked for.
   public private(set) var calibration: EnsembleCalibration?
+  /// The memory check every candidate passes before it is built.
+  public let memory: MemoryBudget
   private let scheme: InitializationScheme
   /// What `calibrate` needs to build the retest replica's scorers.
   private let teacher: any Classifier
@@ -30,14 +32,32 @@ public final class ScoringSession {
   public struct Evaluation: Sendable, Codable {
     public var arch: JSONValue
     public var key: String
+    /// Every requested proxy's value; a non-finite one is written as `null`.
     public var scores: [String: Double]
     public var params: Int
     public var macs: Int
     public var semanticForm: String?
     public var seconds: Double
+    /// Why the objective (the first proxy) is unusable, when it is: the candidate is then
+    /// unscorable (`Proxy.unscorableReason`). Nil, and absent from the JSON, otherwise.
+    public var unscorable: String?
+
+    public init(
+      arch: JSONValue, key: String, scores: [String: Double], params: Int, macs: Int, semanticForm: String? = nil,
+      seconds: Double, unscorable: String? = nil
+    ) {
+      self.arch = arch
+      self.key = key
+      self.scores = scores
+      self.params = params
+      self.macs = macs
+      self.semanticForm = semanticForm
+      self.seconds = seconds
+      self.unscorable = unscorable
+    }
 
     enum CodingKeys: String, CodingKey {
-      case arch, key, scores, params, macs, seconds
+      case arch, key, scores, params, macs, seconds, unscorable
       case semanticForm = "semantic_form"
     }
   }
@@ -45,13 +65,17 @@ public final class ScoringSession {
   /// Builds the teacher, the probe batches and their teacher references. For `ensemble`
   /// the first `evaluate` (or `calibrate`) then calibrates on the reference sample:
   /// `spec.reference.size` candidates, each scored twice (the test and its retest
-  /// replica); `progress` is told after each of them.
-  public init(spec: ScoringSpec, progress: ((Int, Int) -> Void)? = nil) throws {
+  /// replica); `progress` is told after each of them. Networks whose estimated memory is
+  /// over `memoryLimit` are never built: a set-up that needs one (`checkMemory`) is
+  /// refused here, a candidate by `evaluate` (`ScoringError.tooLarge`).
+  public init(spec: ScoringSpec, memoryLimit: MemoryLimit = .machineDefault, progress: ((Int, Int) -> Void)? = nil) throws {
     try spec.validate()
     let scheme = InitializationScheme(rawValue: spec.initialization)!
     self.spec = spec
     self.scheme = scheme
     space = try SearchSpace.load(path: SearchSpaceLocator.resolve(spec.space))
+    try spec.checkMemory(space: space, limit: memoryLimit)
+    memory = spec.memoryBudget(space: space, limit: memoryLimit)
     let weights = try spec.teacher.weights.map { path throws in try SafetensorsFile.read(path: path) }
     let (teacher, description) = try Self.makeTeacher(spec, space: space, weights: weights, scheme: scheme)
     classCount = teacher.classCount
@@ -116,6 +140,7 @@ public final class ScoringSession {
     var evaluation = try measure(g, studentWeights: studentWeights, scorers: scorers, seed: spec.seed)
     if let calibration { evaluation.scores[Proxy.ensemble.rawValue] = calibration.score(evaluation.scores) }
     evaluation.scores = evaluation.scores.filter { name, _ in spec.proxies.contains { $0.rawValue == name } }
+    evaluation.unscorable = spec.proxies[0].unscorableReason(in: evaluation.scores)
     let elapsed = ContinuousClock.now - start
     evaluation.seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
     return evaluation
@@ -132,6 +157,7 @@ public final class ScoringSession {
     var form: SemanticForm?
     var params = 0, macs = 0
     let repeats = studentWeights == nil ? spec.repeats : 1
+    if let why = memory.refusal(of: g, in: space) { throw ScoringError.tooLarge(why) }
     for r in 0..<repeats {
       let student = try space.build(g, classCount: classCount)
       if let studentWeights {

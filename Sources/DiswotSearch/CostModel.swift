@@ -21,7 +21,13 @@ public struct Constraints: Sendable, Codable, Equatable {
 
 /// Parameters, MACs and (when a latency limit asks for it) measured latency of the
 /// architectures of one space, each computed once and cached by key, so a search that
-/// resamples many times pays for each architecture once.
+/// resamples many times pays for each architecture once. Parameters and MACs come from
+/// the architecture's description (`MemoryFootprint`), so nothing is built unless its
+/// latency must be measured.
+///
+/// With a `MemoryBudget`, an architecture whose estimated scoring memory is over the limit
+/// is infeasible like one over a constraint: a space may hold architectures this machine
+/// cannot score, and the search then runs over the others.
 public final class CostModel {
   public struct Costs: Sendable, Codable, Equatable {
     public var params: Int
@@ -31,22 +37,32 @@ public final class CostModel {
 
   public let space: SearchSpace
   public let constraints: Constraints
-  private var cache: [String: Costs] = [:]
+  public let memory: MemoryBudget?
+  /// Nil for an architecture that cannot be built or does not fit the memory budget.
+  private var cache: [String: Costs?] = [:]
+  /// Distinct architectures found infeasible for memory alone.
+  public private(set) var overMemory = 0
 
-  public init(space: SearchSpace, constraints: Constraints) {
+  public init(space: SearchSpace, constraints: Constraints, memory: MemoryBudget? = nil) {
     self.space = space
     self.constraints = constraints
+    self.memory = memory
   }
 
-  /// The costs of `g`; nil when the architecture cannot be built (the space's own limits).
+  /// The costs of `g`; nil when the architecture cannot be built (the space's own limits)
+  /// or its estimated memory is over the budget.
   public func costs(of g: Genotype) -> Costs? {
     let key = space.key(of: g)
     if let cached = cache[key] { return cached }
-    guard let model = try? space.build(g), let macs = try? model.macs(height: space.inputShape[1], width: space.inputShape[2]) else {
+    cache[key] = .some(nil)
+    guard let footprint = try? space.footprint(of: g) else { return nil }
+    if let memory, memory.refusal(of: g, in: space) != nil {
+      overMemory += 1
       return nil
     }
-    var costs = Costs(params: model.parameterCount, macs: macs)
+    var costs = Costs(params: footprint.parameters, macs: footprint.macs)
     if constraints.maxLatencyMilliseconds != nil, costs.fitsStatic(constraints) {
+      guard let model = try? space.build(g) else { return nil }
       costs.latencyMilliseconds = Self.latency(of: model, inputShape: space.inputShape)
     }
     cache[key] = costs

@@ -15,7 +15,11 @@ import DiswotTensor
 /// ignored. Everything it knows is in this `Codable` value, so a checkpoint taken between
 /// any two calls restores it exactly.
 ///
-/// Scores are "higher is better"; callers negate proxies where lower is better.
+/// Scores are "higher is better"; callers negate proxies where lower is better. A
+/// candidate without a finite score is *unscorable*: it spends its budget, is never
+/// proposed again and never enters the population, and a search that ends without any
+/// finite score has failed (`failure`). This is the one rule `search --local` and the
+/// daemon share.
 public struct SearchEngine: Sendable, Codable, Equatable {
   /// A candidate handed out for evaluation.
   public struct Proposal: Sendable, Codable, Equatable {
@@ -30,6 +34,26 @@ public struct SearchEngine: Sendable, Codable, Equatable {
     public var score: Double
     /// 1-based: this was the n-th evaluation the search spent.
     public var index: Int
+  }
+
+  /// A candidate that could not be scored, in the order such candidates were applied.
+  public struct Unscorable: Sendable, Codable, Equatable {
+    public var key: String
+    public var genotype: Genotype
+    /// Why, for people: "its diswot score is not finite (nan)", "needs 12.3 GiB, over …".
+    public var reason: String
+
+    public init(key: String, genotype: Genotype, reason: String) {
+      self.key = key
+      self.genotype = genotype
+      self.reason = reason
+    }
+  }
+
+  /// What came back for a handed-out proposal, waiting for its turn.
+  public enum Arrival: Sendable, Codable, Equatable {
+    case score(Double)
+    case unscorable(reason: String)
   }
 
   /// Why the engine stops proposing.
@@ -55,12 +79,11 @@ public struct SearchEngine: Sendable, Codable, Equatable {
   public private(set) var pending: [Proposal] = []
   /// How many of `pending` (always a prefix) `propose` has handed out.
   public private(set) var handedOut = 0
-  /// Scores that arrived for handed-out proposals behind the oldest, waiting their turn
-  /// (NaN: the candidate could not be scored).
-  public private(set) var arrived: [String: Double] = [:]
+  /// Outcomes that arrived for handed-out proposals behind the oldest, waiting their turn.
+  public private(set) var arrived: [String: Arrival] = [:]
   /// Proposals that could not be scored, in the order they were applied: they spent
   /// budget, never enter the history or the population, and are never proposed again.
-  public private(set) var unscorable: [String] = []
+  public private(set) var unscorable: [Unscorable] = []
   /// Evaluations spent (proposals made), never more than the budget.
   public private(set) var spent = 0
   public private(set) var status: Status = .running
@@ -105,6 +128,17 @@ public struct SearchEngine: Sendable, Codable, Equatable {
     /// Whether an architecture meeting the constraints was met (`exhausted` rather than
     /// `infeasible` if nothing new is found).
     public var feasibleSeen: Bool
+  }
+
+  /// Why the search failed, once it is done without a single finite score: no
+  /// architecture met the constraints, or every candidate was unscorable. Nil while it
+  /// runs and for every search with a score.
+  public var failure: String? {
+    guard isDone, history.isEmpty else { return nil }
+    if case .infeasible(let why) = status { return "the constraints cannot be met: \(why)" }
+    guard let last = unscorable.last else { return nil }
+    let n = unscorable.count
+    return "no candidate could be scored: \(n == 1 ? "the only one was" : "all \(n) were") unscorable (the last, \(last.key): \(last.reason))"
   }
 
   /// The highest-scoring evaluation (the earliest among equals).
@@ -184,15 +218,16 @@ public struct SearchEngine: Sendable, Codable, Equatable {
         return true
       }
       guard fill() else { return }
-      while let head = pending.first, let score = arrived.removeValue(forKey: head.key) {
+      while let head = pending.first, let arrival = arrived.removeValue(forKey: head.key) {
         pending.removeFirst()
         handedOut -= 1
-        if score.isFinite {
+        switch arrival {
+        case .score(let score):
           scored[head.key] = history.count
           history.append(Evaluation(key: head.key, genotype: head.genotype, score: score, index: history.count + 1))
           age(in: history.count - 1)
-        } else {
-          unscorable.append(head.key)
+        case .unscorable(let reason):
+          unscorable.append(Unscorable(key: head.key, genotype: head.genotype, reason: reason))
           unscorableKeys.insert(head.key)
         }
         guard fill() else { return }
@@ -212,32 +247,36 @@ public struct SearchEngine: Sendable, Codable, Equatable {
   public static let enumerationLimit = 100_000
 
   /// Records the score of a handed-out proposal; it is applied once every earlier
-  /// proposal's score is in (see the type's comment). Returns false, and changes nothing,
-  /// for a key that is not pending and handed out, a key whose score already arrived, or a
-  /// non-finite score. `shouldYield` bounds the work of the proposals this may generate,
-  /// as in `propose`.
+  /// proposal's score is in (see the type's comment). A score that is not finite makes the
+  /// candidate unscorable (`recordUnscorable`). Returns false, and changes nothing, for a
+  /// key that is not pending and handed out, or a key whose outcome already arrived.
+  /// `shouldYield` bounds the work of the proposals this may generate, as in `propose`.
   @discardableResult
   public mutating func record(
     key: String, score: Double, space: SearchSpace, yieldingWhen shouldYield: () -> Bool = { false },
     isFeasible: (Genotype) -> Bool
   ) -> Bool {
-    guard score.isFinite, arrived[key] == nil,
-      let i = pending.firstIndex(where: { $0.key == key }), i < handedOut
-    else { return false }
-    arrived[key] = score
+    guard score.isFinite else {
+      return recordUnscorable(
+        key: key, reason: "its objective is not finite (\(score))", space: space, yieldingWhen: shouldYield, isFeasible: isFeasible)
+    }
+    guard arrived[key] == nil, let i = pending.firstIndex(where: { $0.key == key }), i < handedOut else { return false }
+    arrived[key] = .score(score)
     advance(space: space, yieldingWhen: shouldYield, isFeasible: isFeasible)
     return true
   }
 
-  /// Records that a handed-out proposal could not be scored (the caller keeps the reason):
-  /// applied in proposal order like a score, it spends its evaluation without entering the
-  /// history. Returns false, and changes nothing, where `record` would.
+  /// Records that a handed-out proposal cannot be scored, and why: applied in proposal
+  /// order like a score, it spends its evaluation without entering the history or the
+  /// population, and is never proposed again. Returns false, and changes nothing, where
+  /// `record` would.
   @discardableResult
   public mutating func recordUnscorable(
-    key: String, space: SearchSpace, yieldingWhen shouldYield: () -> Bool = { false }, isFeasible: (Genotype) -> Bool
+    key: String, reason: String, space: SearchSpace, yieldingWhen shouldYield: () -> Bool = { false },
+    isFeasible: (Genotype) -> Bool
   ) -> Bool {
     guard arrived[key] == nil, let i = pending.firstIndex(where: { $0.key == key }), i < handedOut else { return false }
-    arrived[key] = .nan
+    arrived[key] = .unscorable(reason: reason)
     advance(space: space, yieldingWhen: shouldYield, isFeasible: isFeasible)
     return true
   }
@@ -321,7 +360,7 @@ public struct SearchEngine: Sendable, Codable, Equatable {
         if !isSeen(key) { return Proposal(key: key, genotype: candidate) }
       }
       guard enumerable else {
-        status = hunt.feasibleSeen || !history.isEmpty || !pending.isEmpty ? .exhausted
+        status = hunt.feasibleSeen || !history.isEmpty || !pending.isEmpty || !unscorable.isEmpty ? .exhausted
           : .infeasible("no architecture meeting the constraints in \(configuration.maxAttempts) tries")
         return nil
       }
@@ -352,7 +391,8 @@ public struct SearchEngine: Sendable, Codable, Equatable {
       if isFeasible(unseen[i].genotype) { return Proposal(key: unseen[i].key, genotype: unseen[i].genotype) }
     }
     // Every feasible architecture is scored or pending — or there is none at all.
-    status = history.isEmpty && pending.isEmpty ? .infeasible("no architecture of the space meets the constraints") : .exhausted
+    status = history.isEmpty && pending.isEmpty && unscorable.isEmpty
+      ? .infeasible("no architecture of the space meets the constraints") : .exhausted
     return nil
   }
 
@@ -429,8 +469,9 @@ public struct SearchEngine: Sendable, Codable, Equatable {
     public var evaluations: Int
     public var population: [Int]
     public var pending: [Proposal]
-    /// Keys that could not be scored, in order (absent in checkpoints of older versions).
-    public var unscorable: [String]
+    /// How many unscorable candidates the caller keeps beside the history (checked on
+    /// restore; absent in checkpoints written before they existed: 0).
+    public var unscorable: Int
     public var spent: Int
     public var status: Status
     /// A search for a candidate under way (absent in checkpoints of older versions).
@@ -443,7 +484,7 @@ public struct SearchEngine: Sendable, Codable, Equatable {
 
     init(
       configuration: SearchConfiguration, evaluations: Int, population: [Int], pending: [Proposal],
-      unscorable: [String], spent: Int, status: Status, hunt: Hunt?, rng: SeededGenerator
+      unscorable: Int, spent: Int, status: Status, hunt: Hunt?, rng: SeededGenerator
     ) {
       self.configuration = configuration
       self.evaluations = evaluations
@@ -462,7 +503,7 @@ public struct SearchEngine: Sendable, Codable, Equatable {
       evaluations = try c.decode(Int.self, forKey: .evaluations)
       population = try c.decode([Int].self, forKey: .population)
       pending = try c.decode([Proposal].self, forKey: .pending)
-      unscorable = try c.decodeIfPresent([String].self, forKey: .unscorable) ?? []
+      unscorable = try c.decodeIfPresent(Int.self, forKey: .unscorable) ?? 0
       spent = try c.decode(Int.self, forKey: .spent)
       status = try c.decode(Status.self, forKey: .status)
       hunt = try c.decodeIfPresent(Hunt.self, forKey: .hunt)
@@ -474,33 +515,34 @@ public struct SearchEngine: Sendable, Codable, Equatable {
   public var checkpoint: Checkpoint {
     Checkpoint(
       configuration: configuration, evaluations: history.count, population: population, pending: pending,
-      unscorable: unscorable, spent: spent, status: status, hunt: hunt, rng: rng)
+      unscorable: unscorable.count, spent: spent, status: status, hunt: hunt, rng: rng)
   }
 
-  /// The engine a `checkpoint` was taken of, given its history: every scored candidate in
-  /// the order it was recorded (the evaluation index is the position, 1-based).
-  public init(checkpoint: Checkpoint, history: [(key: String, genotype: Genotype, score: Double)]) throws(SearchError) {
+  /// The engine a `checkpoint` was taken of, given its history (every scored candidate in
+  /// the order it was applied; the evaluation index is the position, 1-based) and its
+  /// unscorable candidates in the order they were applied.
+  public init(
+    checkpoint: Checkpoint, history: [(key: String, genotype: Genotype, score: Double)], unscorable: [Unscorable] = []
+  ) throws(SearchError) {
     try checkpoint.configuration.validate()
     guard history.count == checkpoint.evaluations else {
       throw .invalidState("the checkpoint counts \(checkpoint.evaluations) evaluations, the history has \(history.count)")
     }
+    guard unscorable.count == checkpoint.unscorable else {
+      throw .invalidState("the checkpoint counts \(checkpoint.unscorable) unscorable candidates, \(unscorable.count) were given")
+    }
     guard checkpoint.population.allSatisfy({ (0..<history.count).contains($0) }),
       checkpoint.population.count <= checkpoint.configuration.population
     else { throw .invalidState("population members outside the history") }
-    let accounted = history.count + checkpoint.pending.count + checkpoint.unscorable.count
+    let accounted = history.count + unscorable.count + checkpoint.pending.count
     guard checkpoint.spent == accounted, checkpoint.spent <= checkpoint.configuration.budget else {
       throw .invalidState(
-        "spent \(checkpoint.spent) is not the \(history.count) evaluations plus \(checkpoint.pending.count) pending and \(checkpoint.unscorable.count) unscorable")
-    }
-    guard Set(checkpoint.unscorable).count == checkpoint.unscorable.count else {
-      throw .invalidState("a key is unscorable twice")
+        "spent \(checkpoint.spent) is not the \(history.count) evaluations plus \(unscorable.count) unscorable plus \(checkpoint.pending.count) pending")
     }
     configuration = checkpoint.configuration
     rng = checkpoint.rng
     population = checkpoint.population
     pending = checkpoint.pending
-    unscorable = checkpoint.unscorable
-    unscorableKeys = Set(checkpoint.unscorable)
     handedOut = 0
     spent = checkpoint.spent
     status = checkpoint.status
@@ -521,6 +563,13 @@ public struct SearchEngine: Sendable, Codable, Equatable {
       scored[h.key] = i
       self.history.append(Evaluation(key: h.key, genotype: h.genotype, score: h.score, index: i + 1))
     }
+    for u in unscorable {
+      guard scored[u.key] == nil, !unscorableKeys.contains(u.key), !pending.contains(where: { $0.key == u.key }) else {
+        throw .invalidState("unscorable candidate \(u.key) is repeated, scored or pending")
+      }
+      unscorableKeys.insert(u.key)
+      self.unscorable.append(u)
+    }
   }
 
   /// The best of `sample` distinct members drawn uniformly from the population.
@@ -535,5 +584,17 @@ public struct SearchEngine: Sendable, Codable, Equatable {
       if winner == nil || history[member].score > history[winner!].score { winner = member }
     }
     return history[winner!].genotype
+  }
+}
+
+extension SearchEngine.Status: CustomStringConvertible {
+  /// `running`, `finished`, `exhausted` or `infeasible: WHY`, as reports and the daemon show it.
+  public var description: String {
+    switch self {
+    case .running: "running"
+    case .finished: "finished"
+    case .exhausted: "exhausted"
+    case .infeasible(let why): "infeasible: \(why)"
+    }
   }
 }

@@ -97,6 +97,29 @@ public struct EvaluationRecord: Sendable, Equatable {
   }
 }
 
+/// A row of `unscorable`: a candidate of a search that could not be scored, and why.
+public struct UnscorableRecord: Sendable, Equatable {
+  public var searchID: String
+  /// The architecture's canonical key (unique within a search, never also in `evaluations`).
+  public var key: String
+  /// The architecture (its JSON genotype) as JSON text.
+  public var archJSON: String
+  /// Why, for people ("its diswot score is not finite (NaN)").
+  public var reason: String
+  /// The worker that reported it, when known.
+  public var worker: String?
+  public var createdAt: Date
+
+  public init(searchID: String, key: String, archJSON: String, reason: String, worker: String? = nil, createdAt: Date = Date()) {
+    self.searchID = searchID
+    self.key = key
+    self.archJSON = archJSON
+    self.reason = reason
+    self.worker = worker
+    self.createdAt = createdAt
+  }
+}
+
 /// A row of `jobs`: a training job (e.g. distilling a search's best student).
 public struct JobRecord: Sendable, Equatable {
   public var id: String

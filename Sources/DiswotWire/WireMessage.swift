@@ -116,11 +116,11 @@ public enum WireMessage {
   // MARK: Bodies
 
   /// Compact UTF-8 JSON of an object body (sorted keys; NaN and infinities become null,
-  /// which JSON cannot express).
+  /// which JSON cannot express: `JSONText`'s rule for every JSON diswot writes).
   public static func encodeBody(_ object: [String: JSONValue]) -> [UInt8] { encodeJSON(.object(object)) }
 
   /// Compact UTF-8 JSON of any value, non-finite numbers as null.
-  public static func encodeJSON(_ value: JSONValue) -> [UInt8] { Array(finite(value).compactText.utf8) }
+  public static func encodeJSON(_ value: JSONValue) -> [UInt8] { Array(value.compactText.utf8) }
 
   /// Checks and parses a body frame: at most `maxBodyBytes` (`too_large`), UTF-8, JSON by
   /// RFC 8259's grammar nested at most `maxJSONDepth` deep (`invalid_json`), an object
@@ -184,16 +184,6 @@ public enum WireMessage {
       }
     }
     return frame.count > 40 ? out + "…" : out
-  }
-
-  /// `value` with NaN and infinities replaced by null.
-  static func finite(_ value: JSONValue) -> JSONValue {
-    switch value {
-    case .double(let d) where !d.isFinite: .null
-    case .array(let items): .array(items.map(finite))
-    case .object(let members): .object(members.mapValues(finite))
-    default: value
-    }
   }
 }
 

@@ -106,9 +106,8 @@ enum DaemonBench {
       usleep(20_000)
     }
     let scoring = ScoringSpec(space: space, teacher: .init(name: teacher), batch: batch, proxies: [.diswot])
-    let encoder = JSONEncoder()
     let body: [String: JSONValue] = [
-      "scoring": JSONValue.parse(Array(try encoder.encode(scoring)))!,
+      "scoring": JSONValue.parse(Array(try JSONText.data(scoring)))!,
       "search": ["strategy": "random", "population": 10, "sample": 3, "budget": .int(budget), "seed": 0, "maxAttempts": 100_000],
     ]
     let id = try client.request(.searchStart, body: body).objectValue?["id"]?.stringValue ?? ""

@@ -1,5 +1,6 @@
 import DiswotCommandLine
 import DiswotDaemon
+import DiswotModels
 import DiswotWire
 import Foundation
 
@@ -26,6 +27,9 @@ let worker = CommandSpec(
     .value("jobs-dir", valueName: "dir", help: "Training run directories when the daemon names none."),
     .flag("noop", help: "Answer tasks at once with made-up scores (broker benchmarks)."),
     .flag("exit-with-parent", help: "Exit when the process that started this one exits (used by diswotd)."),
+    .value(
+      "max-memory", valueName: "size",
+      help: "Most memory scoring one candidate may need, e.g. 8G (default: half of this machine's, \(MemoryLimit.machineDefault)); larger ones are refused (too_large)."),
     .quiet, .verbose,
   ])
 
@@ -46,6 +50,10 @@ runMain {
   configuration.jobsDirectory = args.string("jobs-dir")
   configuration.noop = args.flag("noop")
   configuration.exitWithParent = args.flag("exit-with-parent")
+  if let text = args.string("max-memory") {
+    guard let limit = MemoryLimit(parsing: text) else { throw args.usageError("--max-memory must be a size such as 8G, 512M or 1048576, got '\(text)'") }
+    configuration.maxMemory = limit
+  }
   ShutdownSignal.install()
   try WorkerAgent(configuration: configuration).run()
 }

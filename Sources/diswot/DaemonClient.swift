@@ -160,9 +160,7 @@ extension JSONValue {
 
   /// The JSON value of an Encodable (sorted keys).
   static func encoding<T: Encodable>(_ value: T) throws -> JSONValue {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-    guard let json = JSONValue.parse(Array(try encoder.encode(value))) else { throw CommandLineError.failure("cannot encode \(T.self)") }
+    guard let json = JSONValue.parse(Array(try JSONText.data(value))) else { throw CommandLineError.failure("cannot encode \(T.self)") }
     return json
   }
 }

@@ -13,4 +13,7 @@ extension DatasetError: ExitCodeProviding { public var exitCode: ExitCode { .dat
 extension TensorError: ExitCodeProviding { public var exitCode: ExitCode { .dataError } }
 extension ScoringError: ExitCodeProviding { public var exitCode: ExitCode { .dataError } }
 extension SearchSpaceError: ExitCodeProviding { public var exitCode: ExitCode { .dataError } }
-extension TrainingError: ExitCodeProviding { public var exitCode: ExitCode { .dataError } }
+/// A diverged run is a failed computation (exit 1), not bad input.
+extension TrainingError: ExitCodeProviding {
+  public var exitCode: ExitCode { if case .diverged = self { .failure } else { .dataError } }
+}

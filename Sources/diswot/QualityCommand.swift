@@ -108,7 +108,7 @@ enum QualityCommand {
     for (s, seed) in probeSeeds.enumerated() {
       var spec = base
       spec.seed = seed
-      let session = try ScoringOptions.session(spec, label: "calibrate seed \(seed)")
+      let session = try ScoringOptions.session(spec, memoryLimit: try ScoringOptions.memoryLimit(args), label: "calibrate seed \(seed)")
       let bar = ProgressBar(total: candidates.count, label: "seed \(seed)")
       for g in candidates {
         let evaluation = try session.evaluate(g)

@@ -45,7 +45,8 @@ enum RankCommand {
         let scores = object["scores"]?.objectValue
       else { throw CommandLineError.data("\(scoresPath):\(number): not a score line (needs 'key' and 'scores')") }
       guard let t = truth[key] else { unmatched += 1; continue }
-      var values = scores.compactMapValues(\.doubleValue)
+      // A null score is a non-finite one (the JSON rule): it ranks last.
+      var values = scores.compactMapValues { $0 == .null ? .nan : $0.doubleValue }
       for field in ["params", "macs"] where values[field] == nil { values[field] = object[field]?.doubleValue }
       for (proxy, value) in values { perProxy[proxy, default: []].append((value, t)) }
     }

@@ -15,7 +15,11 @@ enum ScoreCommand {
       the teacher, whose features are computed once. Both run with training-mode batch norm \
       (synflow bypasses it, as its reference does). \
       Without --teacher-weights the teacher is randomly initialised, as in the published \
-      DisWOT search code.
+      DisWOT search code. A candidate whose first proxy is not finite, or whose estimated \
+      memory is over --max-memory (it is then never built), is unscorable: listed with the \
+      reason (with --jsonl, its line carries "unscorable"), never ranked; when no candidate \
+      could be scored the exit status is 1. A single --arch over --max-memory is a data \
+      error (exit 3).
       """,
     options: [
       .flag("all", help: "Score every architecture of the space."),
@@ -29,7 +33,7 @@ enum ScoreCommand {
   static func run(_ args: ParsedArguments) throws {
     let spec = try ScoringOptions.spec(args, proxies: try Proxy.parseList(args.list("proxies")))
     let seed = spec.seed
-    let session = try ScoringOptions.session(spec)
+    let session = try ScoringOptions.session(spec, memoryLimit: try ScoringOptions.memoryLimit(args))
     let candidates = try chooseCandidates(args, space: session.space, seed: seed)
     let studentWeights = try args.string("student-weights").map { path throws in
       guard candidates.count == 1, args.isSet("arch") else { throw args.usageError("--student-weights needs --arch") }
@@ -41,13 +45,28 @@ enum ScoreCommand {
     let bar = ProgressBar(total: candidates.count, label: "score")
     var evaluations: [ScoringSession.Evaluation] = []
     for g in candidates {
-      let evaluation = try session.evaluate(g, studentWeights: studentWeights)
+      var evaluation: ScoringSession.Evaluation
+      do {
+        evaluation = try session.evaluate(g, studentWeights: studentWeights)
+      } catch ScoringError.tooLarge(let why) where !args.isSet("arch") {
+        // One of many candidates over --max-memory: listed as unscorable, never built.
+        let footprint = try session.space.footprint(of: g, classCount: session.classCount)
+        evaluation = ScoringSession.Evaluation(
+          arch: session.space.json(of: g), key: session.space.key(of: g), scores: [:], params: footprint.parameters,
+          macs: footprint.macs, seconds: 0, unscorable: why)
+      }
       try jsonl?.write(evaluation)
       evaluations.append(evaluation)
       bar.advance(detail: evaluation.key)
     }
     bar.finish()
     if jsonl == nil { printTable(evaluations, proxies: spec.proxies) }
+    let unscorable = evaluations.filter { $0.unscorable != nil }
+    if unscorable.count == evaluations.count, let last = unscorable.last {
+      throw CommandLineError.failure(
+        "no candidate could be scored: \(unscorable.count == 1 ? "the only one is" : "all \(unscorable.count) are") unscorable (\(last.key): \(last.unscorable!))")
+    }
+    if !unscorable.isEmpty { Log.warning("\(unscorable.count) of \(evaluations.count) candidates are unscorable") }
   }
 
   static func chooseCandidates(_ args: ParsedArguments, space: SearchSpace, seed: UInt64) throws -> [Genotype] {
@@ -60,10 +79,11 @@ enum ScoreCommand {
     return (0..<n).map { _ in space.sample(using: &rng) }
   }
 
-  /// The candidates ranked by the first proxy, best first.
+  /// The candidates ranked by the first proxy, best first, then the unscorable ones with
+  /// their reasons.
   static func printTable(_ evaluations: [ScoringSession.Evaluation], proxies: [Proxy]) {
     let first = proxies[0]
-    let sorted = evaluations.sorted {
+    let sorted = evaluations.filter { $0.unscorable == nil }.sorted {
       let (a, b) = ($0.scores[first.rawValue] ?? -.infinity, $1.scores[first.rawValue] ?? -.infinity)
       return first.higherIsBetter ? a > b : a < b
     }
@@ -72,6 +92,10 @@ enum ScoreCommand {
       table.append(["\(i + 1)", e.key] + proxies.map { String(format: "%.6g", e.scores[$0.rawValue] ?? .nan) }
                    + ["\(e.params)", String(format: "%.2f", Double(e.macs) / 1e6), String(format: "%.0f", e.seconds * 1e3)])
     }
-    print(table.render(), terminator: "")
+    if !sorted.isEmpty { print(table.render(), terminator: "") }
+    let unscorable = evaluations.filter { $0.unscorable != nil }
+    guard !unscorable.isEmpty else { return }
+    print("\(sorted.isEmpty ? "" : "\n")Unscorable (\(unscorable.count)):")
+    for e in unscorable { print("  \(e.key): \(e.unscorable!)") }
   }
 }

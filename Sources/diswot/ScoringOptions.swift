@@ -1,5 +1,6 @@
 import DiswotCommandLine
 import DiswotJSON
+import DiswotModels
 import DiswotScoring
 import DiswotTensor
 
@@ -23,7 +24,19 @@ enum ScoringOptions {
     .value("init", valueName: "scheme", default: "kaiming-fan-out", help: "Initialisation: kaiming-fan-out or pytorch-default."),
     .flag("class-gram", help: "Use the class-Gram semantic form even when channel counts agree."),
     .value("threads", valueName: "n", help: "Worker threads (default: all cores)."),
+    .value(
+      "max-memory", valueName: "size",
+      help: "Refuse networks whose estimated memory to score is larger: 8G, 512M, … (default: half of this machine's, \(MemoryLimit.machineDefault))."),
   ]
+
+  /// `--max-memory`, or the machine's default.
+  static func memoryLimit(_ args: ParsedArguments) throws -> MemoryLimit {
+    guard let text = args.string("max-memory") else { return .machineDefault }
+    guard let limit = MemoryLimit(parsing: text) else {
+      throw args.usageError("--max-memory must be a size such as 8G, 512M or 1048576 (bytes), got '\(text)'")
+    }
+    return limit
+  }
 
   /// Configures threads and builds the spec from the parsed options.
   static func spec(_ args: ParsedArguments, proxies: [Proxy], seed: UInt64? = nil) throws -> ScoringSpec {
@@ -45,12 +58,12 @@ enum ScoringOptions {
 
   /// The session for a spec, with a progress bar while the ensemble calibrates and its
   /// component weights logged (they say which signals this space and teacher trust).
-  static func session(_ spec: ScoringSpec, label: String = "calibrate") throws -> ScoringSession {
+  static func session(_ spec: ScoringSpec, memoryLimit: MemoryLimit, label: String = "calibrate") throws -> ScoringSession {
     // Calibration runs inside the first evaluation (so failed checks cost nothing): the
     // bar appears with it, and the weights are logged once it is done.
     nonisolated(unsafe) var bar: ProgressBar?
     nonisolated(unsafe) var session: ScoringSession?
-    session = try ScoringSession(spec: spec) { done, total in
+    session = try ScoringSession(spec: spec, memoryLimit: memoryLimit) { done, total in
       if bar == nil { bar = ProgressBar(total: total, label: label) }
       bar?.update(completed: done)
       if done == total {

@@ -13,10 +13,14 @@ enum SearchCommand {
     discussion: """
       With --local the search runs in this process: aging evolution (or random search) \
       proposes candidates, each is scored like 'diswot score' does, and candidates over the \
-      parameter, MAC or latency limits are never evaluated. The same seed gives the same \
-      search, here or through diswotd with any number of workers. 'diswot search start' \
-      runs it through diswotd on its workers instead (same options), and the other \
-      subcommands follow and steer daemon searches.
+      parameter, MAC or latency limits, or whose estimated memory is over --max-memory, are \
+      never evaluated (a space none of whose architectures fits is refused at once). A \
+      candidate whose objective is not finite is unscorable: it spends its evaluation, is \
+      reported with the reason and never ranked; a search that ends without any finite \
+      score has failed (exit 1). The same seed gives the same search, here or through \
+      diswotd with any number of workers. 'diswot search start' runs it through diswotd on \
+      its workers instead (same options), and the other subcommands follow and steer \
+      daemon searches.
       """,
     options: [
       .flag("local", help: "Run the search in this process (else use a subcommand: start, status, …)."),
@@ -29,7 +33,7 @@ enum SearchCommand {
       .value("max-params", valueName: "n", help: "Largest parameter count allowed."),
       .value("max-macs", valueName: "n", help: "Largest MAC count (one image) allowed."),
       .value("max-latency-ms", valueName: "ms", help: "Largest batch-1 forward latency on this machine."),
-      .value("top", valueName: "k", default: "5", help: "How many of the best architectures to report."),
+      .value("top", valueName: "k", default: "5", help: "How many of the best (and of the unscorable) architectures to report."),
       .json,
       .value("jsonl", valueName: "file", help: "Write every evaluation as a JSON line to this file."),
     ] + ScoringOptions.options,
@@ -44,19 +48,28 @@ enum SearchCommand {
     var macs: Int
   }
 
-  /// What `--json` prints (`id` only for daemon searches).
+  /// A candidate that could not be scored, and why.
+  struct UnscorableEntry: Encodable {
+    var arch: JSONValue
+    var key: String
+    var reason: String
+  }
+
+  /// What `--json` prints (`id` only for daemon searches; `error` only for failed ones).
   struct Report: Encodable {
     var id: String?
     var best: [Entry]
     var pareto: [Entry]
     var evaluations: Int
     var evaluationsToBest: Int?
+    var unscorable: [UnscorableEntry]
     var status: String
+    var error: String?
     var proxy: String
     var seconds: Double
 
     enum CodingKeys: String, CodingKey {
-      case id, best, pareto, evaluations, status, proxy, seconds
+      case id, best, pareto, evaluations, unscorable, status, error, proxy, seconds
       case evaluationsToBest = "evaluations_to_best"
     }
   }
@@ -66,10 +79,11 @@ enum SearchCommand {
       throw args.usageError("give --local to search in this process, or a subcommand (start, status, list, best, cancel, pause, resume) to use diswotd")
     }
     let proxy = try proxy(args)
-    let session = try ScoringOptions.session(try ScoringOptions.spec(args, proxies: [proxy]))
+    let session = try ScoringOptions.session(
+      try ScoringOptions.spec(args, proxies: [proxy]), memoryLimit: try ScoringOptions.memoryLimit(args))
     let strategy = try configuration(args).strategy
     var engine = try SearchEngine(configuration: try configuration(args))
-    let costs = CostModel(space: session.space, constraints: try constraints(args))
+    let costs = CostModel(space: session.space, constraints: try constraints(args), memory: session.memory)
     let jsonl = try args.string("jsonl").map { try JSONLinesWriter(path: $0) }
     defer { jsonl?.close() }
     Log.info("searching \(session.space.name) (\(Int(session.space.size)) architectures) for \(proxy.rawValue) against \(session.teacherDescription), \(strategy.rawValue), budget \(engine.configuration.budget)")
@@ -83,24 +97,26 @@ enum SearchCommand {
       if proposals.isEmpty { break }
       for p in proposals {
         let evaluation = try session.evaluate(p.genotype)
-        evaluations[p.key] = evaluation
-        let objective = sign * (evaluation.scores[proxy.rawValue] ?? .nan)
-        if objective.isFinite {
-          engine.record(key: p.key, score: objective, space: session.space, isFeasible: costs.isFeasible)
-        } else {
-          Log.warning("\(p.key) scored a non-finite \(proxy.rawValue); it is not counted")
-          engine.recordUnscorable(key: p.key, space: session.space, isFeasible: costs.isFeasible)
-        }
         try jsonl?.write(evaluation)
-        bar.advance(detail: "best \(String(format: "%.5g", sign * (engine.best?.score ?? .nan))) \(engine.best?.key ?? "")")
+        if let reason = evaluation.unscorable {
+          engine.recordUnscorable(key: p.key, reason: reason, space: session.space, isFeasible: costs.isFeasible)
+          Log.warning("\(p.key) is unscorable: \(reason)")
+        } else {
+          evaluations[p.key] = evaluation
+          engine.record(key: p.key, score: sign * evaluation.scores[proxy.rawValue]!, space: session.space, isFeasible: costs.isFeasible)
+        }
+        bar.advance(detail: engine.best.map { "best \(String(format: "%.5g", sign * $0.score)) \($0.key)" } ?? "no score yet")
       }
     }
     bar.finish()
-    if case .infeasible(let why) = engine.status, engine.history.isEmpty {
+    if case .infeasible(let why) = engine.status, engine.history.isEmpty, engine.unscorable.isEmpty {
       throw CommandLineError.failure("the constraints cannot be met: \(why)")
     }
-    if case .infeasible(let why) = engine.status { Log.warning("stopped early: \(why)") }
+    if case .infeasible(let why) = engine.status, engine.failure == nil { Log.warning("stopped early: \(why)") }
     if engine.status == .exhausted { Log.warning("every reachable architecture was evaluated before the budget ran out") }
+    if costs.overMemory > 0 {
+      Log.info("\(costs.overMemory) architecture(s) met were never proposed: scoring them needs more than --max-memory \(session.memory.limit)")
+    }
 
     let entry = { (e: SearchEngine.Evaluation) -> Entry in
       let ev = evaluations[e.key]!
@@ -109,9 +125,14 @@ enum SearchCommand {
     let report = Report(
       id: nil, best: engine.best(try args.int("top", range: 1...10_000)!).map(entry),
       pareto: paretoFront(engine.history, score: { $0.score }, cost: { evaluations[$0.key]!.macs }).map(entry),
-      evaluations: engine.history.count, evaluationsToBest: engine.evaluationsToBest, status: "\(engine.status)",
+      evaluations: engine.history.count, evaluationsToBest: engine.evaluationsToBest,
+      unscorable: engine.unscorable.prefix(try args.int("top", range: 1...10_000)!).map {
+        UnscorableEntry(arch: session.space.json(of: $0.genotype), key: $0.key, reason: $0.reason)
+      },
+      status: engine.failure == nil ? engine.status.description : "failed", error: engine.failure,
       proxy: proxy.rawValue, seconds: Date().timeIntervalSince(start))
     if args.flag("json") { try JSONOutput.print(report) } else { printReport(report) }
+    if let failure = engine.failure { throw CommandLineError.failure(failure) }
   }
 
   /// The objective (`--proxy`).
@@ -150,9 +171,16 @@ enum SearchCommand {
       return t.render()
     }
     if let id = r.id { print("Search \(id), \(r.status):") }
-    print("Best \(r.best.count) of \(r.evaluations) evaluations (best first seen after \(r.evaluationsToBest ?? 0), \(String(format: "%.1f", r.seconds)) s):")
-    print(table(r.best), terminator: "")
-    print("\nPareto front, \(r.proxy) against MACs:")
-    print(table(r.pareto), terminator: "")
+    if r.best.isEmpty {
+      print("No finite score in \(String(format: "%.1f", r.seconds)) s\(r.error.map { ": \($0)" } ?? "").")
+    } else {
+      print("Best \(r.best.count) of \(r.evaluations) evaluations (best first seen after \(r.evaluationsToBest ?? 0), \(String(format: "%.1f", r.seconds)) s):")
+      print(table(r.best), terminator: "")
+      print("\nPareto front, \(r.proxy) against MACs:")
+      print(table(r.pareto), terminator: "")
+    }
+    guard !r.unscorable.isEmpty else { return }
+    print("\(r.best.isEmpty ? "" : "\n")Unscorable (\(r.unscorable.count), not ranked):")
+    for u in r.unscorable { print("  \(u.key): \(u.reason)") }
   }
 }

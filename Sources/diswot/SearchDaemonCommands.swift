@@ -16,8 +16,9 @@ enum SearchDaemonCommands {
       discussion: """
         Prints the search id. With --wait it follows the search's events (a progress bar on \
         a terminal, plain lines otherwise), survives a daemon restart, and prints the best \
-        architectures and Pareto front as 'search --local' does; the exit status is then \
-        0 finished, 1 failed, 5 cancelled.
+        architectures, Pareto front and unscorable candidates as 'search --local' does; the \
+        exit status is then 0 finished, 1 failed (e.g. no candidate could be scored), 5 \
+        cancelled.
         """,
       options: [
         .flag("wait", help: "Follow the search until it ends and print its result."),
@@ -28,7 +29,7 @@ enum SearchDaemonCommands {
       "list", abstract: "List the daemon's searches, newest first.",
       options: [.value("limit", valueName: "n", default: "100", help: "At most this many.")] + DaemonOptions.options),
     CommandSpec(
-      "best", abstract: "The k best architectures of a search (arch, key, score, params, MACs).", positionals: "<id>",
+      "best", abstract: "The k best architectures of a search (arch, key, score, params, MACs), and up to k unscorable ones.", positionals: "<id>",
       options: [.value("top", short: "k", valueName: "k", default: "10", help: "How many.")] + DaemonOptions.options),
     CommandSpec("cancel", abstract: "Cancel a search (its evaluations are kept).", positionals: "<id>", options: DaemonOptions.options),
     CommandSpec("pause", abstract: "Pause a search: no new candidates are sent out.", positionals: "<id>", options: DaemonOptions.options),
@@ -68,6 +69,9 @@ enum SearchDaemonCommands {
           ])
         }
         print(table.render(), terminator: "")
+        let unscorable = best["unscorable"].arrayValue ?? []
+        if !unscorable.isEmpty { print("\nUnscorable (\(unscorable.count) shown, not ranked):") }
+        for u in unscorable { print("  \(u["key"].stringValue ?? ""): \(u["reason"].stringValue ?? "")") }
       }
     case "cancel", "pause", "resume":
       let command: ClientCommand = switch args.subcommandPath.last {
@@ -91,6 +95,7 @@ enum SearchDaemonCommands {
   static func requestBody(_ args: ParsedArguments) throws -> [String: JSONValue] {
     if args.flag("local") { throw args.usageError("--local runs a search here; 'search start' runs it on the daemon") }
     if args.isSet("jsonl") { throw args.usageError("--jsonl is for 'search --local'; 'search best ID -k N --json' lists a daemon search's evaluations") }
+    if args.isSet("max-memory") { throw args.usageError("--max-memory is for local commands; a daemon search uses diswotd's and its workers' --max-memory") }
     var scoring = try ScoringOptions.spec(args, proxies: [try SearchCommand.proxy(args)])
     scoring.space = ClientPaths.absoluteSpace(scoring.space)
     scoring.data = ClientPaths.absoluteData(scoring.data)
@@ -124,23 +129,30 @@ enum SearchDaemonCommands {
     var status = try client.patientRequest(.searchStatus, ["id": .string(id)])
     let proxy = status["proxy"].stringValue ?? "score"
     let bar = ProgressBar(total: status["budget"].intValue, label: "search \(id)")
-    func show(_ evaluations: Int?, _ bestScore: Double?, _ bestKey: String?) {
+    // Candidates done: scored plus unscorable (both spend the budget).
+    var (evaluated, unscorable) = (0, 0)
+    func show(_ bestScore: Double?, _ bestKey: String?) {
       bar.update(
-        completed: evaluations ?? 0,
+        completed: evaluated + unscorable,
         detail: bestScore.map { "best \(proxy) \(String(format: "%.5g", $0)) \(bestKey ?? "")" })
     }
     var nextStatus = Date()
     while true {
       if Date() >= nextStatus {
         status = try client.patientRequest(.searchStatus, ["id": .string(id)])
-        show(status["evaluations"].intValue, status["best"]["score"].doubleValue, status["best"]["key"].stringValue)
+        (evaluated, unscorable) = (status["evaluations"].intValue ?? 0, status["unscorable"].intValue ?? 0)
+        show(status["best"]["score"].doubleValue, status["best"]["key"].stringValue)
         if let state = status["state"].stringValue, !["running", "paused"].contains(state) { break }
         nextStatus = Date().addingTimeInterval(2)
       }
       if let event = DaemonClient.nextEvent(events, topic: topic, milliseconds: 500) {
         switch event["event"]?.stringValue {
         case "evaluated":
-          show(event["evaluations"]?.intValue, event["best_score"]?.doubleValue, event["best_key"]?.stringValue)
+          evaluated = event["evaluations"]?.intValue ?? evaluated
+          show(event["best_score"]?.doubleValue, event["best_key"]?.stringValue)
+        case "unscorable":
+          unscorable = event["unscorable"]?.intValue ?? unscorable
+          show(status["best"]["score"].doubleValue, status["best"]["key"].stringValue)
         case "state":
           nextStatus = Date()  // confirm with a status request
         default: break
@@ -158,10 +170,15 @@ enum SearchDaemonCommands {
     let report = SearchCommand.Report(
       id: id, best: (best["best"].arrayValue ?? []).map(entry), pareto: (best["pareto"].arrayValue ?? []).map(entry),
       evaluations: status["evaluations"].intValue ?? 0, evaluationsToBest: status["best"]["index"].intValue,
-      status: state == "finished" ? (status["engine_status"].stringValue ?? state) : state, proxy: proxy,
-      seconds: Date().timeIntervalSince(started))
-    if state == "finished" || report.evaluations > 0 {
-      if args.flag("json") { try JSONOutput.print(report) } else { SearchCommand.printReport(report) }
+      unscorable: (best["unscorable"].arrayValue ?? []).map {
+        SearchCommand.UnscorableEntry(arch: $0["arch"], key: $0["key"].stringValue ?? "", reason: $0["reason"].stringValue ?? "")
+      },
+      status: state == "finished" ? (status["engine_status"].stringValue ?? state) : state, error: status["error"].stringValue,
+      proxy: proxy, seconds: Date().timeIntervalSince(started))
+    if args.flag("json") {
+      try JSONOutput.print(report)
+    } else if state == "finished" || report.evaluations > 0 || !report.unscorable.isEmpty {
+      SearchCommand.printReport(report)
     }
     switch state {
     case "finished": break
@@ -173,6 +190,7 @@ enum SearchDaemonCommands {
   /// One line about a search.
   static func describe(_ s: JSONValue) -> String {
     var line = "\(s["id"].stringValue ?? "") \(s["state"].stringValue ?? ""): \(s["evaluations"].intValue ?? 0)/\(s["budget"].intValue ?? 0) evaluated"
+    if let n = s["unscorable"].intValue, n > 0 { line += ", \(n) unscorable" }
     if let out = s["in_flight"].intValue, out > 0 { line += ", \(out) being scored" }
     if let score = s["best"]["score"].doubleValue {
       line += ", best \(s["proxy"].stringValue ?? "score") \(String(format: "%.6g", score)) \(s["best"]["key"].stringValue ?? "")"

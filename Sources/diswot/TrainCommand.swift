@@ -1,6 +1,7 @@
 import DiswotCommandLine
 import DiswotDistillation
 import DiswotJSON
+import DiswotModels
 import DiswotTensor
 import Foundation
 
@@ -14,7 +15,9 @@ enum TrainCommand {
       β·feature loss (RepDistiller's convention; defaults γ 0.1, α 0.9, T 4, β per method). \
       Without a teacher it trains on the labels alone. --out DIR receives spec.json, \
       checkpoints, metrics.jsonl and, at the end, student.safetensors (PyTorch names); \
-      --resume DIR continues an interrupted run exactly.
+      --resume DIR continues an interrupted run exactly. A run that diverges — a step's loss \
+      not finite or above 10^4 — stops with exit 1, keeps its last checkpoint and writes no \
+      student.
       """,
     options: [
       .value("student", valueName: "name", help: "Student: a named ResNet (resnet20, …)."),
@@ -45,18 +48,22 @@ enum TrainCommand {
       .value("out", valueName: "dir", help: "Run directory for a new run."),
       .value("resume", valueName: "dir", help: "Continue the run in this directory (other settings are read from it)."),
       .value("threads", valueName: "n", help: "Worker threads (default: all cores)."),
+      .value(
+        "max-memory", valueName: "size",
+        help: "Refuse a student whose estimated memory for a batch is larger: 8G, 512M, … (default: half of this machine's)."),
       .json,
     ])
 
   static func run(_ args: ParsedArguments) throws {
     Parallel.configure(threads: try args.int("threads", default: Parallel.defaultThreads, range: 1...256))
     let trainer: Trainer
+    let memoryLimit = try ScoringOptions.memoryLimit(args)
     if let directory = args.string("resume") {
-      trainer = try Trainer(spec: nil, directory: directory, resume: true)
+      trainer = try Trainer(spec: nil, directory: directory, resume: true, memoryLimit: memoryLimit)
       Log.info("resuming \(directory) at epoch \(trainer.spec.epochs)")
     } else {
       guard let directory = args.string("out") else { throw args.usageError("give --out DIR for a new run, or --resume DIR") }
-      trainer = try Trainer(spec: try trainingSpec(args), directory: directory, resume: false)
+      trainer = try Trainer(spec: try trainingSpec(args), directory: directory, resume: false, memoryLimit: memoryLimit)
     }
     let bar = ProgressBar(total: nil, label: "train")
     let result = try trainer.run { p in

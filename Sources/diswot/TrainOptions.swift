@@ -45,8 +45,8 @@ enum TrainDaemonCommands {
 
   /// The `train.start` body.
   static func requestBody(_ args: ParsedArguments) throws -> [String: JSONValue] {
-    if args.isSet("out") || args.isSet("resume") {
-      throw args.usageError("--out and --resume are for local runs; the daemon keeps the run in its state directory")
+    if args.isSet("out") || args.isSet("resume") || args.isSet("max-memory") {
+      throw args.usageError("--out, --resume and --max-memory are for local runs; the daemon keeps the run in its state directory, its workers have their own --max-memory")
     }
     var spec = try TrainCommand.trainingSpec(args)
     if args.string("search") != nil {

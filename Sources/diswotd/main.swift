@@ -1,5 +1,6 @@
 import DiswotCommandLine
 import DiswotDaemon
+import DiswotModels
 import DiswotWire
 import Foundation
 
@@ -35,6 +36,9 @@ let diswotd = CommandSpec(
     .value(
       "lease-floor-ms", valueName: "ms", default: "\(WireProtocol.taskLeaseFloorMilliseconds)",
       help: "Least time a task may go without a RESULT or PROGRESS before it is taken back (plus its cost)."),
+    .value(
+      "max-memory", valueName: "size",
+      help: "Most memory scoring one network may need, e.g. 8G (default: half of this machine's, \(MemoryLimit.machineDefault)); also the local workers' limit."),
     .value("ready-file", valueName: "file", help: "Write the bound endpoints and pid here (JSON) once listening."),
     .flag("noop-workers", help: "Start the local workers with --noop (benchmarks only)."),
     .value("bench-broker", valueName: "tasks", help: "Benchmark: push this many no-op tasks through the workers, print the rate, exit."),
@@ -71,6 +75,10 @@ runMain {
   configuration.jobCheckpointSteps = try args.int("checkpoint-every", range: 1...10_000_000)!
   configuration.taskLeaseFloorMilliseconds = try args.int("lease-floor-ms", range: 100...86_400_000)!
   configuration.readyFile = args.string("ready-file")
+  if let text = args.string("max-memory") {
+    guard let limit = MemoryLimit(parsing: text) else { throw args.usageError("--max-memory must be a size such as 8G, 512M or 1048576, got '\(text)'") }
+    configuration.maxMemory = limit
+  }
   configuration.benchBrokerTasks = try args.int("bench-broker", range: 1...100_000_000)
   ShutdownSignal.install()
   let daemon = try Daemon(configuration: configuration)

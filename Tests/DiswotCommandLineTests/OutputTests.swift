@@ -93,15 +93,28 @@ final class JSONOutputTests: XCTestCase {
     var best = -Double.infinity
   }
 
-  func testSortedKeysRoundTripFloatsAndNonFinite() throws {
+  func testSortedKeysRoundTripFloatsAndNonFiniteAsNull() throws {
     XCTAssertEqual(
       try JSONOutput.string(Row(), pretty: false),
-      #"{"alpha":"a/b","best":"-Infinity","loss":"NaN","score":0.1,"zeta":1}"#)
+      #"{"alpha":"a/b","best":null,"loss":null,"score":0.1,"zeta":1}"#)
     XCTAssertEqual(try JSONOutput.string(Row()), try JSONOutput.string(Row()))
     let x = 0.1 + 0.2
     XCTAssertEqual(Double(try JSONOutput.string(x)), x)
-    XCTAssertEqual(try JSONOutput.decoder().decode([Double].self, from: Data(#"["Infinity",1.5]"#.utf8)),
-                   [.infinity, 1.5])
+  }
+
+  /// One rule for every writer: `JSONText` (typed values), `JSONValue` (untyped ones,
+  /// which used to turn a whole document into `null` for one NaN) and the wire encoder
+  /// all write a non-finite number as `null` and keep the rest of the document.
+  func testEveryWriterWritesNonFiniteNumbersAsNull() throws {
+    struct Scores: Encodable { var scores: [String: Double]; var name: String }
+    let typed = Scores(scores: ["diswot": -.infinity, "nwot": 3.5, "zen": .nan], name: "\u{1}diswot-non-finite!")
+    XCTAssertEqual(
+      try JSONText.string(typed),
+      #"{"name":"\u0001diswot-non-finite!","scores":{"diswot":null,"nwot":3.5,"zen":null}}"#)
+    let untyped: JSONValue = ["loss": .double(.nan), "epoch": 3, "lr": .double(.infinity)]
+    XCTAssertEqual(untyped.compactText, #"{"epoch":3,"loss":null,"lr":null}"#)
+    XCTAssertEqual(JSONValue.parse(untyped.compactText), ["loss": nil, "epoch": 3, "lr": nil])
+    XCTAssertEqual(try JSONText.string(untyped, pretty: true), try JSONOutput.string(untyped))
   }
 
   func testPrettyIsSortedAndIndented() throws {
@@ -128,7 +141,7 @@ final class JSONOutputTests: XCTestCase {
     try writer.write(Row())
     XCTAssertEqual(captured.all, [
       #"{"loss":0.5,"step":1}"# + "\n",
-      #"{"alpha":"a/b","best":"-Infinity","loss":"NaN","score":0.1,"zeta":1}"# + "\n",
+      #"{"alpha":"a/b","best":null,"loss":null,"score":0.1,"zeta":1}"# + "\n",
     ])
 
     let path = NSTemporaryDirectory() + "diswot-jsonl-\(UUID().uuidString).jsonl"

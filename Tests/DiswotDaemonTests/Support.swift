@@ -229,15 +229,15 @@ func workerPIDs(_ client: LazyPirateClient) -> [pid_t] {
   }
 }
 
-/// A search's engine as the daemon restores it: its checkpoint plus its evaluation rows
-/// (throws if the two disagree — the store's promise).
+/// A search's engine as the daemon restores it: its checkpoint plus its evaluation and
+/// unscorable rows (throws if they disagree — the store's promise).
 func restoredEngine(_ store: Store, searchID: String, space: String = "resnet-cifar-depth") throws -> SearchEngine {
   let record = try XCTUnwrap(try store.search(id: searchID))
   let document = try XCTUnwrap(JSONValue.parse(record.specJSON))
   let configuration = try JSONDecoder().decode(SearchConfiguration.self, from: Data(document["search"].compactText.utf8))
   return try EngineCheckpoint.restore(
     json: record.engineJSON, configuration: configuration, rows: try store.evaluations(searchID: searchID),
-    space: try SearchSpace.load(path: SearchSpaceLocator.resolve(space)))
+    unscorable: try store.unscorable(searchID: searchID), space: try SearchSpace.load(path: SearchSpaceLocator.resolve(space)))
 }
 
 /// Whether a process exists and is not a zombie (an orphan's zombie may linger when

@@ -164,7 +164,13 @@ final class MetricsLogTests: XCTestCase {
       EpochMetrics(epoch: 0, learningRate: 0.1, losses: ["total": .nan, "kd": .infinity], imagesPerSecond: 1, seconds: 1))
     let read = try MetricsLog.read(directory: directory)
     XCTAssertTrue(read[0].losses["total"]!.isNaN)
-    XCTAssertEqual(read[0].losses["kd"], .infinity)
+    XCTAssertTrue(read[0].losses["kd"]!.isNaN, "null: no number")
+    XCTAssertTrue(try String(contentsOfFile: MetricsLog.path(directory: directory), encoding: .utf8)
+      .contains(#""losses":{"kd":null,"total":null}"#))
+    // Logs of older versions wrote strings; they still read.
+    try Data(#"{"epoch":1,"images_per_second":1,"losses":{"total":"nan"},"lr":"inf","seconds":1}"#.utf8 + [10])
+      .write(to: URL(fileURLWithPath: MetricsLog.path(directory: directory)))
+    XCTAssertEqual(try MetricsLog.read(directory: directory)[0].learningRate, .infinity)
   }
 
   func testTornLastLine() throws {

@@ -70,6 +70,22 @@ final class ResNetTests: XCTestCase {
     }
   }
 
+  /// NaN or infinite weights are refused, naming the tensor, and leave the model as it was
+  /// (they used to load and evaluate to a plausible-looking 10 % accuracy).
+  func testLoadStateRefusesNonFiniteWeightsNamingTheTensor() throws {
+    let model = try ResNetCIFAR(ModelZoo.description(named: "resnet20"))
+    let before = model.stateDict().map(\.tensor)
+    for bad in [Float.nan, .infinity, -.infinity] {
+      var state = Dictionary(uniqueKeysWithValues: model.stateDict().map { ($0.name, $0.tensor) })
+      state["layer2.1.bn1.running_var"]!.storage[7] = bad
+      XCTAssertThrowsError(try model.loadState(state)) { error in
+        guard case .nonFiniteWeights(let message) = error as? ModelError else { return XCTFail("\(error)") }
+        XCTAssertTrue(message.contains("'layer2.1.bn1.running_var'") && message.contains("element 7 of 32"), message)
+      }
+    }
+    XCTAssertEqual(model.stateDict().map(\.tensor), before, "nothing was loaded")
+  }
+
   func testInferArchitectureFromStateDict() throws {
     let description = try ModelZoo.description(named: "resnet32", shortcut: .b, classCount: 100, classifierName: "fc")
     let state = Dictionary(uniqueKeysWithValues: try ResNetCIFAR(description).stateDict().map { ($0.name, $0.tensor) })

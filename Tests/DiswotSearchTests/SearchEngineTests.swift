@@ -173,9 +173,9 @@ final class SearchEngineTests: XCTestCase {
     var engine = try SearchEngine(configuration: SearchConfiguration(strategy: .random, population: 4, sample: 2, budget: 30, seed: 6, window: 4))
     let batch = engine.propose(4, space: s1, isFeasible: all)
     XCTAssertTrue(engine.record(key: batch[1].key, score: 2, space: s1, isFeasible: all))
-    XCTAssertTrue(engine.recordUnscorable(key: batch[0].key, space: s1, isFeasible: all))
-    XCTAssertFalse(engine.recordUnscorable(key: batch[0].key, space: s1, isFeasible: all), "already settled")
-    XCTAssertEqual(engine.unscorable, [batch[0].key])
+    XCTAssertTrue(engine.recordUnscorable(key: batch[0].key, reason: "test", space: s1, isFeasible: all))
+    XCTAssertFalse(engine.recordUnscorable(key: batch[0].key, reason: "test", space: s1, isFeasible: all), "already settled")
+    XCTAssertEqual(engine.unscorable.map(\.key), [batch[0].key])
     XCTAssertEqual(engine.history.map(\.key), [batch[1].key])
     for p in batch[2...] { engine.record(key: p.key, score: 1, space: s1, isFeasible: all) }
     while !engine.isDone {
@@ -187,7 +187,8 @@ final class SearchEngineTests: XCTestCase {
     XCTAssertEqual(engine.history.count + engine.unscorable.count, 30)
     XCTAssertFalse(engine.history.contains { $0.key == batch[0].key }, "never proposed again")
     let checkpoint = try JSONDecoder().decode(SearchEngine.Checkpoint.self, from: JSONEncoder().encode(engine.checkpoint))
-    let restored = try SearchEngine(checkpoint: checkpoint, history: engine.history.map { ($0.key, $0.genotype, $0.score) })
+    let restored = try SearchEngine(
+      checkpoint: checkpoint, history: engine.history.map { ($0.key, $0.genotype, $0.score) }, unscorable: engine.unscorable)
     XCTAssertEqual(restored, engine)
   }
 

@@ -6,17 +6,17 @@ import XCTest
 final class StoreTests: XCTestCase {
   func testSchemaIsCreatedOnceAndSurvivesReopening() throws {
     let (store, path) = try makeStore()
-    XCTAssertEqual(Store.schemaVersion, 1)
-    XCTAssertEqual(try store.database.userVersion(), 1)
+    XCTAssertEqual(Store.schemaVersion, 2)
+    XCTAssertEqual(try store.database.userVersion(), 2)
     let tables = try store.database.query("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name") {
       $0.string(0) ?? ""
     }
-    XCTAssertEqual(tables, ["evaluations", "jobs", "searches"])
+    XCTAssertEqual(tables, ["evaluations", "jobs", "searches", "unscorable"])
     try store.insertSearch(id: "s1", specJSON: #"{"space":"nas-bench-201"}"#)
     store.database.close()
 
     let reopened = try Store(path: path)
-    XCTAssertEqual(try reopened.database.userVersion(), 1)
+    XCTAssertEqual(try reopened.database.userVersion(), 2)
     XCTAssertEqual(try reopened.search(id: "s1")?.specJSON, #"{"space":"nas-bench-201"}"#)
     try reopened.checkIntegrity()
   }
@@ -25,8 +25,44 @@ final class StoreTests: XCTestCase {
     let (store, path) = try makeStore()
     try store.database.setUserVersion(99)
     store.database.close()
-    assertStoreError(try Store(path: path), .schemaTooNew(path: path, found: 99, supported: 1))
-    XCTAssertTrue("\(StoreError.schemaTooNew(path: path, found: 99, supported: 1))".contains("newer"))
+    assertStoreError(try Store(path: path), .schemaTooNew(path: path, found: 99, supported: 2))
+    XCTAssertTrue("\(StoreError.schemaTooNew(path: path, found: 99, supported: 2))".contains("newer"))
+  }
+
+  /// A store written by the previous version (schema 1) gains the `unscorable` table and
+  /// keeps its rows.
+  func testVersionOneStoreIsMigrated() throws {
+    let path = try makeScratchDirectory().appendingPathComponent("old.db").path
+    let old = try Database(path: path)
+    try old.migrate(Array(Store.migrations.prefix(1)))
+    try old.execute("INSERT INTO searches VALUES ('s1', 1, '{}', 'running', NULL, NULL, 1)")
+    old.close()
+    let store = try Store(path: path)
+    XCTAssertEqual(try store.database.userVersion(), 2)
+    XCTAssertEqual(try store.search(id: "s1")?.state, .running)
+    XCTAssertEqual(try store.unscorableCount(searchID: "s1"), 0)
+  }
+
+  /// Unscorable candidates: recorded once per key (a duplicate changes nothing), listed in
+  /// recording order, counted, and deleted with their search.
+  func testUnscorableRoundTrip() throws {
+    let (store, _) = try makeStore()
+    try store.insertSearch(id: "s1", specJSON: "{}")
+    let first = UnscorableRecord(
+      searchID: "s1", key: "k1", archJSON: #"{"a":1}"#, reason: "its diswot score is not finite (NaN)", worker: "w1",
+      createdAt: Date(timeIntervalSince1970: 1_700_000_000.5))
+    let second = UnscorableRecord(searchID: "s1", key: "k0", archJSON: "{}", reason: "too large", createdAt: Date(timeIntervalSince1970: 1_700_000_001))
+    XCTAssertTrue(try store.recordUnscorable(first))
+    XCTAssertTrue(try store.recordUnscorable(second))
+    var again = first
+    again.reason = "something else"
+    XCTAssertFalse(try store.recordUnscorable(again), "one row per key")
+    XCTAssertEqual(try store.unscorable(searchID: "s1"), [first, second])
+    XCTAssertEqual(try store.unscorable(searchID: "s1", limit: 1), [first])
+    XCTAssertEqual(try store.unscorableCount(searchID: "s1"), 2)
+    XCTAssertThrowsError(try store.recordUnscorable(UnscorableRecord(searchID: "nope", key: "k", archJSON: "{}", reason: "r")))
+    try store.database.execute("DELETE FROM searches WHERE id = 's1'")
+    XCTAssertEqual(try store.unscorableCount(searchID: "s1"), 0)
   }
 
   func testSearchRoundTrip() throws {

@@ -77,6 +77,23 @@ final class EvalCommandTests: XCTestCase {
     }
   }
 
+  /// Weights holding a NaN used to evaluate to about 10 % with exit 0; now they are a data
+  /// error naming the tensor, and finite weights of the same network still evaluate.
+  func testNonFiniteWeightsAreADataErrorNamingTheTensor() throws {
+    let data = try SyntheticCIFAR.write(train: 10, test: 20)
+    defer { try? FileManager.default.removeItem(at: data) }
+    let good = data.appendingPathComponent("good.safetensors"), bad = data.appendingPathComponent("nan.safetensors")
+    try ResNetWeights.write(to: good)
+    try ResNetWeights.write(to: bad) { name, values in if name == "layer2.0.conv2.weight" { values[100] = .nan } }
+    let ok = try Executables.run("diswot", ["eval", "--weights", good.path, "--data", "cifar10:\(data.path)", "--json"])
+    XCTAssertEqual(ok.status, 0, ok.standardError)
+    let result = try Executables.run("diswot", ["eval", "--weights", bad.path, "--data", "cifar10:\(data.path)"])
+    XCTAssertFalse(result.crashed)
+    XCTAssertEqual(result.status, 3, result.standardError)
+    XCTAssertEqual(result.standardOutput, "")
+    XCTAssertTrue(result.standardError.contains("weights are not finite: tensor 'layer2.0.conv2.weight' holds NaN"), result.standardError)
+  }
+
   func testWrongModelNameForTheWeightsIsRejected() throws {
     let weights = try SharedData.require("teachers/cifar10-resnet20.safetensors")
     let result = try Executables.run("diswot", ["eval", "--model", "resnet56", "--weights", weights.path, "--data", "cifar10:/nonexistent"])

@@ -77,6 +77,45 @@ final class TrainCommandTests: XCTestCase {
     return result
   }
 
+  /// A learning rate inside the accepted range that makes the run diverge used to train on
+  /// to a NaN loss, write `student.safetensors` and exit 0. Now: exit 1 naming the step,
+  /// the last good checkpoint kept (and usable), no student, no later epoch logged.
+  func testDivergingRunStopsKeepsTheLastGoodCheckpointAndWritesNoStudent() throws {
+    let data = try SyntheticCIFAR.write(train: 96, test: 32)
+    let root = FileManager.default.temporaryDirectory.appendingPathComponent("diswot-diverge-\(UUID())")
+    defer {
+      try? FileManager.default.removeItem(at: data)
+      try? FileManager.default.removeItem(at: root)
+    }
+    let common = ["--student", "resnet8", "--data", "cifar10:\(data.path)", "--batch", "16", "--seed", "3"]
+
+    // Diverges within the first epoch: nothing to keep.
+    let fast = root.appendingPathComponent("fast").path
+    let blownUp = try Executables.run("diswot", ["train", "--out", fast, "--epochs", "2", "--lr", "100"] + common)
+    XCTAssertEqual(blownUp.status, 1, blownUp.standardError)
+    XCTAssertTrue(blownUp.standardError.contains("training diverged: at epoch 1 step"), blownUp.standardError)
+    XCTAssertTrue(blownUp.standardError.contains("no checkpoint had been written and no student was written"), blownUp.standardError)
+    XCTAssertFalse(FileManager.default.fileExists(atPath: fast + "/student.safetensors"))
+
+    // One good epoch at 0.05, then ×2000 = 100 from the second: the first epoch's
+    // checkpoint is kept, loads as finite weights, and is the only epoch logged.
+    let late = root.appendingPathComponent("late").path
+    let result = try Executables.run(
+      "diswot", ["train", "--out", late, "--epochs", "3", "--lr", "0.05", "--schedule", "multistep:1,gamma=2000"] + common)
+    XCTAssertEqual(result.status, 1, result.standardError)
+    XCTAssertTrue(result.standardError.contains("training diverged: at epoch 2 step"), result.standardError)
+    XCTAssertTrue(result.standardError.contains("the last checkpoint (at the start of epoch 2) is kept"), result.standardError)
+    XCTAssertFalse(FileManager.default.fileExists(atPath: late + "/student.safetensors"))
+    let state = try json(String(contentsOfFile: late + "/checkpoint.json", encoding: .utf8))
+    XCTAssertEqual(state["epoch"] as? Int, 1)
+    let weights = try XCTUnwrap((state["configuration"] as? [String: Any])?["weights"] as? String)
+    let eval = try Executables.run("diswot", ["eval", "--weights", late + "/" + weights, "--data", "cifar10:\(data.path)", "--json"])
+    XCTAssertEqual(eval.status, 0, "the kept checkpoint holds finite weights: \(eval.standardError)")
+    let epochs = try String(contentsOfFile: late + "/metrics.jsonl", encoding: .utf8).split(separator: "\n")
+    XCTAssertEqual(epochs.count, 1)
+    XCTAssertFalse(epochs[0].contains("null"))
+  }
+
   func testUsageErrors() throws {
     let noOut = try Executables.run("diswot", ["train", "--student", "resnet8", "--data", "cifar10:/x"])
     XCTAssertEqual(noOut.status, 2)

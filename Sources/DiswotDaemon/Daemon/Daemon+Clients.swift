@@ -114,11 +114,16 @@ extension Daemon {
   private func startSearch(_ body: [String: JSONValue], requestID: String, user: String?) throws -> JSONValue {
     if let existing = startedBy[requestID] { return ["id": .string(existing)] }
     let (checked, space, engine) = try RequestValidation.searchStart(body, dataRoot: dataRoot)
+    do { try checked.scoring.checkMemory(space: space, limit: configuration.maxMemory) } catch {
+      throw WireError(.invalidArgument, "scoring: \(error)")
+    }
     var document = checked
     document.requestID = requestID
     document.user = user
     let record = try store.insertSearch(specJSON: try JSONCoding.text(document), state: .running, engineJSON: try EngineCheckpoint.encode(engine))
-    let run = try SearchRun(id: record.id, document: document, state: .running, engine: engine, space: space, evaluations: 0, createdAt: record.createdAt)
+    let run = try SearchRun(
+      id: record.id, document: document, state: .running, engine: engine, space: space, evaluations: 0,
+      createdAt: record.createdAt, memoryLimit: configuration.maxMemory)
     searches[record.id] = run
     searchOrder.append(record.id)
     startedBy[requestID] = record.id
@@ -169,6 +174,16 @@ extension Daemon {
     return .object(item)
   }
 
+  /// One unscorable candidate as clients see it (`unscorable` items of `search.best`).
+  func unscorableJSON(_ u: UnscorableRecord) -> JSONValue {
+    var item: [String: JSONValue] = [
+      "key": .string(u.key), "arch": JSONValue.parse(u.archJSON) ?? .null, "reason": .string(u.reason),
+      "created": .string(iso8601(u.createdAt)),
+    ]
+    if let worker = u.worker { item["worker"] = .string(worker) }
+    return .object(item)
+  }
+
   private func searchStatus(_ id: String) throws -> JSONValue {
     let record = try searchRecord(id)
     let document = try document(of: record)
@@ -179,6 +194,7 @@ extension Daemon {
       "strategy": .string(document.search.strategy.rawValue), "proxy": .string(proxy.rawValue),
       "space": .string(document.scoring.space), "budget": .int(document.search.budget),
       "evaluations": .int(try searches[id]?.evaluations ?? store.evaluationCount(searchID: id)),
+      "unscorable": .int(try searches[id]?.engine.unscorable.count ?? store.unscorableCount(searchID: id)),
       "created": .string(iso8601(record.createdAt)), "updated": .string(iso8601(record.updatedAt)),
     ]
     if let name = document.name { status["name"] = .string(name) }
@@ -186,7 +202,7 @@ extension Daemon {
     if let error = record.error { status["error"] = .string(error) }
     if let engine {
       status["spent"] = .int(engine.spent)
-      status["engine_status"] = .string(describe(engine.status))
+      status["engine_status"] = .string(engine.status.description)
     }
     if let run = searches[id] {
       status["in_flight"] = .int(run.inFlight.count)
@@ -196,15 +212,6 @@ extension Daemon {
       status["best"] = evaluationJSON(best, proxy: proxy, index: try evaluationIndices(id)[best.key])
     }
     return .object(status)
-  }
-
-  func describe(_ status: SearchEngine.Status) -> String {
-    switch status {
-    case .running: "running"
-    case .finished: "finished"
-    case .exhausted: "exhausted"
-    case .infeasible(let why): "infeasible: \(why)"
-    }
   }
 
   private func searchList(limit: Int) throws -> JSONValue {
@@ -238,6 +245,7 @@ extension Daemon {
       "id": .string(id), "proxy": .string(proxy.rawValue),
       "best": .array(try store.bestEvaluations(searchID: id, limit: k).map { evaluationJSON($0, proxy: proxy, index: indices[$0.key]) }),
       "evaluations": .int(try store.evaluationCount(searchID: id)),
+      "unscorable": .array(try store.unscorable(searchID: id, limit: k).map(unscorableJSON)),
     ]
     if pareto {
       let all = try store.evaluations(searchID: id)

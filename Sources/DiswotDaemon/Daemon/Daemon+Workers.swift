@@ -1,5 +1,6 @@
 import DiswotCommandLine
 import DiswotJSON
+import DiswotScoring
 import DiswotSearch
 import DiswotStore
 import DiswotWire
@@ -172,20 +173,57 @@ extension Daemon {
   /// Records a RESULT's scores: per candidate, the engine's `record` and the store's row,
   /// all in one transaction that also saves the engine checkpoint. A key the engine no
   /// longer has pending (already scored: a late or duplicate result) changes nothing.
+  ///
+  /// Unscorable candidates (`search --local`'s rule, `Proxy.unscorableReason`: an objective
+  /// that is missing or not finite) are recorded as such at once — scores are the same on
+  /// every worker — in the `unscorable` table and the engine. A candidate a worker refuses
+  /// as too large for its memory (`too_large`) is tried again, possibly on a worker with
+  /// more, and recorded unscorable after `candidateAttempts` refusals. Any other error fails
+  /// the search after `candidateAttempts` attempts.
   private func record(_ results: [CandidateResult], of assignment: TaskAssignment?, in run: SearchRun, from identity: [UInt8]) {
     var engine = run.engine
-    var arrivedRecords = run.arrivedRecords
+    var arrivedRecords = run.arrivedRecords, arrivedUnscorable = run.arrivedUnscorable
     // Applying a score may make the engine look for the next candidate: within the turn's
     // engine time, carried on by the next dispatch when it runs out (`isHunting`).
     let engineDeadline = Monotonic.milliseconds() + Self.engineSliceMilliseconds
     let pastDeadline = { Monotonic.milliseconds() >= engineDeadline }
     var recorded: [(EvaluationRecord, Int)] = []
+    var unscorable: [UnscorableRecord] = []
     var retry: [SearchEngine.Proposal] = []
     var failure: String?
     var answered: Set<String> = []
     let worker = WorkerSession.display(identity)
     do {
       try store.transaction {
+        // The engine applies outcomes in proposal order: store every evaluation and every
+        // unscorable candidate it applied since the last call, in that order, so the
+        // tables are the engine's history and unscorable list.
+        var appliedHistory = engine.history.count, appliedUnscorable = engine.unscorable.count
+        func storeApplied() throws {
+          for evaluation in engine.history[appliedHistory...] {
+            guard let row = arrivedRecords.removeValue(forKey: evaluation.key), try store.recordEvaluation(row, engineJSON: nil) else {
+              throw WireError(.internal, "evaluation \(evaluation.index) (\(evaluation.key)) of search \(run.id) has no row to store, or is stored already")
+            }
+            recorded.append((row, evaluation.index))
+          }
+          for candidate in engine.unscorable[appliedUnscorable...] {
+            guard let row = arrivedUnscorable.removeValue(forKey: candidate.key), try store.recordUnscorable(row) else {
+              throw WireError(.internal, "unscorable \(candidate.key) of search \(run.id) has no row to store, or is stored already")
+            }
+            unscorable.append(row)
+          }
+          appliedHistory = engine.history.count
+          appliedUnscorable = engine.unscorable.count
+        }
+        func markUnscorable(_ proposal: SearchEngine.Proposal, _ reason: String) throws {
+          guard engine.recordUnscorable(
+            key: proposal.key, reason: reason, space: run.space, yieldingWhen: pastDeadline, isFeasible: run.costs.isFeasible)
+          else { return }
+          arrivedUnscorable[proposal.key] = UnscorableRecord(
+            searchID: run.id, key: proposal.key, archJSON: run.space.json(of: proposal.genotype).compactText, reason: reason,
+            worker: worker)
+          try storeApplied()
+        }
         for r in results {
           answered.insert(r.key)  // only the task's candidates, once each (`ResultCheck`)
           guard let proposal = engine.pending.first(where: { $0.key == r.key }) else { continue }
@@ -193,39 +231,30 @@ extension Daemon {
             let failures = (run.failures[r.key] ?? 0) + 1
             run.failures[r.key] = failures
             Log.warning("worker \(worker) could not score \(r.key) (attempt \(failures)): \(error)")
-            if failures >= configuration.candidateAttempts {
-              failure = "candidate \(r.key) could not be scored after \(failures) attempts: \(error.message)"
-            } else {
+            if failures < configuration.candidateAttempts {
               retry.append(proposal)
+            } else if error.code == .tooLarge {
+              try markUnscorable(proposal, error.message)
+            } else {
+              failure = "candidate \(r.key) could not be scored after \(failures) attempts: \(error.message)"
             }
             continue
           }
-          let objective = run.sign * (r.scores[run.proxy.rawValue] ?? .nan)
-          let applied = engine.history.count
-          if objective.isFinite {
-            guard engine.record(key: r.key, score: objective, space: run.space, yieldingWhen: pastDeadline, isFeasible: run.costs.isFeasible)
-            else { continue }
-            arrivedRecords[r.key] = EvaluationRecord(
-              searchID: run.id, key: r.key, archJSON: run.space.json(of: proposal.genotype).compactText,
-              scoresJSON: JSONValue.object(r.scores.mapValues { $0.isFinite ? .double($0) : .null }).compactText,
-              params: r.params ?? 0, macs: r.macs ?? 0, score: objective, worker: worker,
-              seconds: r.seconds.isFinite ? r.seconds : 0)
-          } else {
-            guard engine.recordUnscorable(key: r.key, space: run.space, yieldingWhen: pastDeadline, isFeasible: run.costs.isFeasible)
-            else { continue }
-            run.unscorable.insert(r.key)
-            Log.warning("\(r.key) scored a non-finite \(run.proxy.rawValue); it is not counted")
+          if let reason = run.proxy.unscorableReason(in: r.scores) {
+            try markUnscorable(proposal, reason)
+            continue
           }
-          // The engine applies results in proposal order: store every evaluation it
-          // applied just now, in that order, so the table is the engine's history.
-          for evaluation in engine.history[applied...] {
-            guard let row = arrivedRecords.removeValue(forKey: evaluation.key), try store.recordEvaluation(row, engineJSON: nil) else {
-              throw WireError(.internal, "evaluation \(evaluation.index) (\(evaluation.key)) of search \(run.id) has no row to store, or is stored already")
-            }
-            recorded.append((row, evaluation.index))
-          }
+          let objective = run.sign * r.scores[run.proxy.rawValue]!
+          guard engine.record(key: r.key, score: objective, space: run.space, yieldingWhen: pastDeadline, isFeasible: run.costs.isFeasible)
+          else { continue }
+          arrivedRecords[r.key] = EvaluationRecord(
+            searchID: run.id, key: r.key, archJSON: run.space.json(of: proposal.genotype).compactText,
+            scoresJSON: JSONValue.object(r.scores.mapValues { $0.isFinite ? .double($0) : .null }).compactText,
+            params: r.params ?? 0, macs: r.macs ?? 0, score: objective, worker: worker,
+            seconds: r.seconds.isFinite ? r.seconds : 0)
+          try storeApplied()
         }
-        if !recorded.isEmpty || engine.unscorable.count != run.engine.unscorable.count {
+        if !recorded.isEmpty || !unscorable.isEmpty {
           try store.saveEngine(run.id, engineJSON: try EngineCheckpoint.encode(engine))
         }
       }
@@ -236,6 +265,7 @@ extension Daemon {
     let bestBefore = run.engine.best
     run.engine = engine
     run.arrivedRecords = arrivedRecords
+    run.arrivedUnscorable = arrivedUnscorable
     run.evaluations += recorded.count
     if let assignment {
       for p in assignment.candidates {
@@ -244,7 +274,7 @@ extension Daemon {
       }
     } else {
       // A late result: drop the keys it settled from the queue.
-      let settled = Set(recorded.map { $0.0.key })
+      let settled = Set(recorded.map { $0.0.key } + unscorable.map(\.key))
       run.queue.removeAll { settled.contains($0.key) }
     }
     run.queue.insert(contentsOf: retry, at: 0)
@@ -254,6 +284,13 @@ extension Daemon {
         "event": "evaluated", "key": .string(evaluation.key), "score": .double(run.sign * evaluation.score),
         "index": .int(index), "evaluations": .int(run.evaluations), "budget": .int(engine.configuration.budget),
         "best_key": best.map { .string($0.key) } ?? .null, "best_score": best.map { .double(run.sign * $0.score) } ?? .null,
+      ])
+    }
+    for row in unscorable {
+      Log.warning("search \(run.id): \(row.key) is unscorable: \(row.reason)")
+      publish(EventTopic.search(run.id), [
+        "event": "unscorable", "key": .string(row.key), "reason": .string(row.reason),
+        "unscorable": .int(engine.unscorable.count), "budget": .int(engine.configuration.budget),
       ])
     }
     if let best = engine.best, best.key != bestBefore?.key {
@@ -271,14 +308,11 @@ extension Daemon {
     }
   }
 
-  /// Ends a search that has nothing left to do: finished, or failed when the constraints
-  /// admitted no architecture at all.
+  /// Ends a search that has nothing left to do: finished, or failed without a single
+  /// finite score (`SearchEngine.failure`: the constraints admitted no architecture, or
+  /// every candidate was unscorable).
   func finishSearch(_ run: SearchRun) throws {
-    if case .infeasible(let why) = run.engine.status, run.engine.history.isEmpty {
-      try endSearch(run, state: .failed, error: "the constraints cannot be met: \(why)")
-      return
-    }
-    try endSearch(run, state: .finished, error: nil)
+    try endSearch(run, state: run.engine.failure == nil ? .finished : .failed, error: run.engine.failure)
   }
 
   /// Takes a search out of the loop in a terminal state: the engine checkpoint and the
@@ -298,7 +332,7 @@ extension Daemon {
     searches[run.id] = nil
     searchOrder.removeAll { $0 == run.id }
     let best = run.engine.best
-    Log.info("search \(run.id) \(state.rawValue) after \(run.evaluations) evaluations (engine: \(describe(run.engine.status)))\(best.map { "; best \($0.key) \(run.sign * $0.score)" } ?? "")\(error.map { ": \($0)" } ?? "")")
+    Log.info("search \(run.id) \(state.rawValue) after \(run.evaluations) evaluations and \(run.engine.unscorable.count) unscorable (engine: \(run.engine.status))\(best.map { "; best \($0.key) \(run.sign * $0.score)" } ?? "")\(error.map { ": \($0)" } ?? "")")
     var event: [String: JSONValue] = ["event": "state", "state": .string(state.rawValue), "evaluations": .int(run.evaluations)]
     if let error { event["error"] = .string(error) }
     publish(EventTopic.search(run.id), event)

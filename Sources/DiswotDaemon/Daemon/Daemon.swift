@@ -144,7 +144,7 @@ public final class Daemon {
     Log.info("diswotd \(WireProtocol.softwareVersion) (\(WireProtocol.tag)): clients \(clientEndpoint), workers \(workerEndpoint), events \(eventEndpoint); state \(stateDirectory); data root \(dataRoot.path)")
     if configuration.localWorkers > 0 {
       var arguments = [
-        "--connect", workerEndpoint, "--threads", "\(configuration.localWorkerThreads)",
+        "--connect", workerEndpoint, "--threads", "\(configuration.localWorkerThreads)", "--max-memory", "\(configuration.maxMemory.bytes)",
         "--capabilities", configuration.localWorkerCapabilities.joined(separator: ","),
         "--heartbeat-ms", "\(heartbeat)", "--liveness", "\(configuration.liveness)", "--exit-with-parent",
       ]
@@ -308,10 +308,12 @@ public final class Daemon {
         let document = try JSONDecoder().decode(SearchDocument.self, from: Data(record.specJSON.utf8))
         let space = try SearchSpace.load(path: SearchSpaceLocator.resolve(document.scoring.space))
         let engine = try EngineCheckpoint.restore(
-          json: record.engineJSON, configuration: document.search, rows: try store.evaluations(searchID: record.id), space: space)
+          json: record.engineJSON, configuration: document.search, rows: try store.evaluations(searchID: record.id),
+          unscorable: try store.unscorable(searchID: record.id), space: space)
         let run = try SearchRun(
           id: record.id, document: document, state: record.state, engine: engine, space: space,
-          evaluations: try store.evaluationCount(searchID: record.id), createdAt: record.createdAt)
+          evaluations: try store.evaluationCount(searchID: record.id), createdAt: record.createdAt,
+          memoryLimit: configuration.maxMemory)
         // Proposals out at the checkpoint were never applied: the restored engine hands
         // them out again (`SearchEngine.Checkpoint`).
         searches[record.id] = run

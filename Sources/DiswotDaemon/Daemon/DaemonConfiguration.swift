@@ -1,3 +1,4 @@
+import DiswotModels
 import DiswotWire
 import Foundation
 
@@ -45,6 +46,10 @@ public struct DaemonConfiguration: Sendable {
   /// The least lease a TASK gets, in milliseconds (`WireProtocol.taskLeaseFloorMilliseconds`;
   /// tests shorten it).
   public var taskLeaseFloorMilliseconds = WireProtocol.taskLeaseFloorMilliseconds
+  /// The most a network may need to be scored (`MemoryBudget`): a `search.start` whose
+  /// teacher, ensemble reference sample or cheapest architecture is over it is refused;
+  /// architectures over it are never proposed. Local workers get the same limit.
+  public var maxMemory = MemoryLimit.machineDefault
   /// Times a training job is restarted after losing its worker before it fails.
   public var jobAttempts = 10
   /// Benchmark mode: instead of serving searches, send this many one-candidate no-op

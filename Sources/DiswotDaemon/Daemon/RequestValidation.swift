@@ -84,7 +84,8 @@ enum RequestValidation {
     let teacher = scoring.teacher
     if let arch = teacher.arch {
       guard teacher.name == nil else { throw WireError(.invalidArgument, "scoring.teacher: give a name or an architecture, not both") }
-      do { _ = try space.build(try space.genotype(fromJSON: arch)) } catch { throw WireError(.invalidArgument, "scoring.teacher.arch: \(error)") }
+      // Checked as `build` would, without allocating it (the memory check follows).
+      do { _ = try space.footprint(of: try space.genotype(fromJSON: arch)) } catch { throw WireError(.invalidArgument, "scoring.teacher.arch: \(error)") }
     } else {
       let shortcut = ShortcutType(rawValue: (teacher.shortcut ?? "A").uppercased())
       guard let shortcut else { throw WireError(.invalidArgument, "scoring.teacher.shortcut must be A or B") }
@@ -125,7 +126,7 @@ enum RequestValidation {
       spec.student.space = spaceSpec
       do {
         let space = try SearchSpace.load(path: file)
-        _ = try space.build(try space.genotype(fromJSON: arch))
+        _ = try space.footprint(of: try space.genotype(fromJSON: arch))  // checked as built, nothing allocated
       } catch { throw WireError(.invalidArgument, "spec.student.arch: \(error)") }
     }
   }

@@ -61,17 +61,20 @@ final class SearchRun {
   var failures: [String: Int] = [:]
   /// Per key, the workers on which a task holding it outlived its lease (see `Daemon+Leases`).
   var expiredOn: [String: Set<String>] = [:]
-  /// Keys scored with a non-finite objective (recorded as unscorable in the engine).
-  var unscorable: Set<String> = []
   /// Rows of RESULTs that arrived ahead of their turn: the engine applies scores in
   /// proposal order, and each row is stored when its score is applied. Lost on a restart,
   /// like the engine's waiting scores; those candidates are handed out again.
   var arrivedRecords: [String: EvaluationRecord] = [:]
+  /// The same for candidates found unscorable ahead of their turn.
+  var arrivedUnscorable: [String: UnscorableRecord] = [:]
   /// Rows in the store.
   var evaluations: Int
   let createdAt: Date
 
-  init(id: String, document: SearchDocument, state: SearchState, engine: SearchEngine, space: SearchSpace, evaluations: Int, createdAt: Date) throws {
+  init(
+    id: String, document: SearchDocument, state: SearchState, engine: SearchEngine, space: SearchSpace, evaluations: Int,
+    createdAt: Date, memoryLimit: MemoryLimit
+  ) throws {
     self.id = id
     self.document = document
     self.state = state
@@ -79,7 +82,8 @@ final class SearchRun {
     self.space = space
     self.evaluations = evaluations
     self.createdAt = createdAt
-    costs = CostModel(space: space, constraints: document.constraints)
+    costs = CostModel(
+      space: space, constraints: document.constraints, memory: document.scoring.memoryBudget(space: space, limit: memoryLimit))
     scoring = try JSONCoding.object(document.scoring)
     proxy = document.scoring.proxies.first ?? .diswot
     sign = proxy.higherIsBetter ? 1 : -1

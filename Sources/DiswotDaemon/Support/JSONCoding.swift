@@ -6,11 +6,9 @@ import Foundation
 /// request objects: a field it does not know is an `invalid_argument` naming it, so a typo
 /// (`"budgte"`) never silently runs a different search.
 enum JSONCoding {
-  /// The JSON value of `value` (sorted keys).
+  /// The JSON value of `value` (sorted keys; non-finite numbers null, see `JSONText`).
   static func value<T: Encodable>(_ value: T) throws -> JSONValue {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-    guard let json = JSONValue.parse(Array(try encoder.encode(value))) else {
+    guard let json = JSONValue.parse(Array(try JSONText.data(value))) else {
       throw WireError(.internal, "cannot re-read the JSON of \(T.self)")
     }
     return json
@@ -24,11 +22,7 @@ enum JSONCoding {
 
   /// Compact JSON text of `value` (for the store's JSON columns), sorted keys, encoded in
   /// one pass (engine checkpoints are written with every evaluation).
-  static func text<T: Encodable>(_ value: T) throws -> String {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-    return String(decoding: try encoder.encode(value), as: UTF8.self)
-  }
+  static func text<T: Encodable>(_ value: T) throws -> String { try JSONText.string(value) }
 
   /// Decodes `T` from a JSON value (no strictness).
   static func decode<T: Decodable>(_ type: T.Type, from value: JSONValue) throws -> T {

@@ -149,7 +149,7 @@ final class ComputeThread: @unchecked Sendable {
     let start = Monotonic.milliseconds()
     // The ensemble's calibration (twice its reference sample) can take longer than a
     // lease: each step is a PROGRESS of the task that asked for it.
-    let session = try ScoringSession(spec: spec) { [unowned self] done, total in
+    let session = try ScoringSession(spec: spec, memoryLimit: configuration.maxMemory) { [unowned self] done, total in
       if let current { self.send(WorkerMessage(TaskProgress(taskID: current.taskID, stage: "calibration", done: done, total: total)), connection: current.connection) }
     }
     Log.info("scoring session ready in \(Monotonic.milliseconds() - start) ms: \(session.space.name) against \(session.teacherDescription), probe \(spec.data) batch \(spec.batch)")
@@ -194,9 +194,11 @@ final class ComputeThread: @unchecked Sendable {
           seconds: evaluation.seconds))
       } catch {
         let elapsed = ContinuousClock.now - start
+        // Over this worker's --max-memory: the daemon may try a worker with more.
+        let failure = if case ScoringError.tooLarge(let why) = error { WireError(.tooLarge, why) } else { WireError(.invalidArgument, "\(error)") }
         results.append(CandidateResult(
           key: candidate.key, scores: [:], seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18,
-          error: WireError(.invalidArgument, "\(error)")))
+          error: failure))
       }
     }
     send(WorkerMessage(TaskResult(taskID: task.taskID, results: results)), connection: connection)
@@ -240,7 +242,7 @@ final class ComputeThread: @unchecked Sendable {
         let state = try TrainingState.read(from: checkpoint)
         resumedFrom = (state.epoch, state.stepInEpoch)
         Log.info("job \(job.jobID): resuming from its last checkpoint, epoch \(state.epoch) step \(state.stepInEpoch) (global step \(state.globalStep)) in \(directory)")
-        trainer = try Trainer(spec: nil, directory: directory, resume: true)
+        trainer = try Trainer(spec: nil, directory: directory, resume: true, memoryLimit: configuration.maxMemory)
       } else {
         // A run killed before its first checkpoint starts over.
         for name in ["spec.json", "metrics.jsonl"] where fm.fileExists(atPath: directory + "/" + name) {
@@ -248,7 +250,7 @@ final class ComputeThread: @unchecked Sendable {
         }
         let spec = try JSONDecoder().decode(TrainingSpec.self, from: Data(JSONValue.object(job.spec).compactText.utf8))
         Log.info("job \(job.jobID): training from scratch in \(directory)")
-        trainer = try Trainer(spec: spec, directory: directory, resume: false)
+        trainer = try Trainer(spec: spec, directory: directory, resume: false, memoryLimit: configuration.maxMemory)
       }
     } catch {
       Log.error("job \(job.jobID): \(error)")

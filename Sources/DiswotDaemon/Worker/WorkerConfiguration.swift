@@ -1,3 +1,4 @@
+import DiswotModels
 import DiswotWire
 import Foundation
 
@@ -24,6 +25,9 @@ public struct WorkerConfiguration: Sendable {
   public var jobsDirectory: String?
   /// How long to wait for another process to release a training run directory.
   public var lockWaitMilliseconds = 60_000
+  /// The most a candidate may need to be scored here: one over it is answered with a
+  /// `too_large` error (another worker may have more memory), never built.
+  public var maxMemory = MemoryLimit.machineDefault
 
   public init() {}
 }

@@ -22,7 +22,7 @@ public enum LossError: Error, Equatable, CustomStringConvertible {
   init(_ error: ScoringError) {
     switch error {
     case .shapeMismatch(let m): self = .shapeMismatch(m)
-    case .invalidArgument(let m): self = .invalidArgument(m)
+    case .invalidArgument(let m), .tooLarge(let m): self = .invalidArgument(m)
     }
   }
 }

@@ -1,4 +1,5 @@
 import DiswotFiles
+import DiswotJSON
 import Foundation
 
 #if canImport(Glibc)
@@ -13,8 +14,9 @@ import Foundation
 /// One epoch's line of `metrics.jsonl`, e.g.
 /// `{"epoch":0,"images_per_second":812.5,"losses":{"ce":2.1,"kd":0.9,"total":3.0},"lr":0.05,"seconds":61.5,"test_accuracy":0.41,"train_accuracy":0.33}`.
 /// Accuracies are fractions in [0, 1]; a missing accuracy (not measured that epoch) is
-/// left out of the line. Non-finite numbers (a diverged loss) are written as the strings
-/// "nan", "inf" and "-inf" and read back as such.
+/// left out of the line. A non-finite number is written as `null` (`JSONText`'s rule; the
+/// trainer stops a run whose loss diverges before its epoch is logged) and read back as
+/// NaN, as are the strings "nan", "inf" and "-inf" older versions wrote.
 public struct EpochMetrics: Codable, Sendable, Equatable {
   /// Epoch, from 0.
   public var epoch: Int
@@ -40,6 +42,18 @@ public struct EpochMetrics: Codable, Sendable, Equatable {
     self.testAccuracy = testAccuracy
     self.imagesPerSecond = imagesPerSecond
     self.seconds = seconds
+  }
+
+  public init(from decoder: any Decoder) throws {
+    let c = try decoder.container(keyedBy: CodingKeys.self)
+    func number(_ key: CodingKeys) throws -> Double { try c.decodeNil(forKey: key) ? .nan : c.decode(Double.self, forKey: key) }
+    epoch = try c.decode(Int.self, forKey: .epoch)
+    learningRate = try number(.learningRate)
+    losses = try c.decode([String: Double?].self, forKey: .losses).mapValues { $0 ?? .nan }
+    trainAccuracy = try c.decodeIfPresent(Double.self, forKey: .trainAccuracy)
+    testAccuracy = try c.decodeIfPresent(Double.self, forKey: .testAccuracy)
+    imagesPerSecond = try number(.imagesPerSecond)
+    seconds = try number(.seconds)
   }
 
   enum CodingKeys: String, CodingKey {
@@ -105,7 +119,7 @@ public final class MetricsLog: @unchecked Sendable {
   public func append(_ metrics: EpochMetrics) throws(MetricsLogError) {
     var line: [UInt8]
     do {
-      line = Array(try Self.encoder.encode(metrics))
+      line = Array(try JSONText.data(metrics))
     } catch {
       throw .io(path: path, reason: "cannot encode epoch \(metrics.epoch): \(error)")
     }
@@ -152,14 +166,7 @@ public final class MetricsLog: @unchecked Sendable {
 
   // MARK: - Internals
 
-  private static var encoder: JSONEncoder {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-    encoder.nonConformingFloatEncodingStrategy = .convertToString(
-      positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-    return encoder
-  }
-
+  /// Reads `null` (see `EpochMetrics`) and the strings of older logs.
   private static var decoder: JSONDecoder {
     let decoder = JSONDecoder()
     decoder.nonConformingFloatDecodingStrategy = .convertFromString(

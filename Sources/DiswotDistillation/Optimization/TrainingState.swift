@@ -77,10 +77,8 @@ public struct TrainingState: Codable, Sendable, Equatable {
 
   /// The state as pretty-printed JSON with sorted keys.
   public func encoded() throws(TrainingStateError) -> [UInt8] {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
     do {
-      return Array(try encoder.encode(self))
+      return Array(try JSONText.data(self, pretty: true))
     } catch {
       throw .unencodable("\(error)")
     }

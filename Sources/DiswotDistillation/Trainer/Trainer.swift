@@ -30,6 +30,8 @@ public final class Trainer {
   let schedule: LearningRateSchedule
   var sgd: SGD
   var state: TrainingState
+  /// Where the checkpoint on disk stands (epoch from 0, step within it); nil before the first.
+  var lastCheckpoint: (epoch: Int, step: Int)?
   private let studentMetadata: [String: String]
 
   /// What the progress callback receives after every step.
@@ -64,8 +66,9 @@ public final class Trainer {
 
   /// Starts a new run in `directory` (created; must not hold a run already), or, with
   /// `resume`, continues the run there from its last checkpoint (`spec` is then read from
-  /// the directory and the argument ignored).
-  public init(spec given: TrainingSpec?, directory: String, resume: Bool) throws {
+  /// the directory and the argument ignored). A student whose estimated memory for a
+  /// training batch is over `memoryLimit` is refused before it is built.
+  public init(spec given: TrainingSpec?, directory: String, resume: Bool, memoryLimit: MemoryLimit = .machineDefault) throws {
     self.directory = directory
     let specPath = Self.path(directory, "spec.json")
     let fm = FileManager.default
@@ -105,7 +108,8 @@ public final class Trainer {
       throw TrainingError.invalidSpec("the teacher has \(teacher.classCount) classes, \(data) has \(train.classCount)")
     }
 
-    let (model, metadata) = try Self.makeStudent(spec.student, classCount: train.classCount, inputShape: train.imageShape)
+    let budget = MemoryBudget(limit: memoryLimit, batch: spec.batch, classCount: train.classCount)
+    let (model, metadata) = try Self.makeStudent(spec.student, budget: budget, inputShape: train.imageShape)
     student = model
     studentMetadata = metadata.merging(
       ["mean": normalization.mean.map { "\($0)" }.joined(separator: ","),
@@ -120,26 +124,30 @@ public final class Trainer {
       state = try TrainingState.read(from: Self.path(directory, "checkpoint.json"))
       try sgd.restore(state.optimizer)
       try loadCheckpointWeights()
+      lastCheckpoint = (state.epoch, state.stepInEpoch)
     } else {
       try fm.createDirectory(atPath: directory, withIntermediateDirectories: true)
       var rng = SeededGenerator(seed: spec.seed)
       student.initialize(.kaimingNormalFanOut, using: &rng)
       regressor?.initialize(.pytorchDefault, using: &rng)
-      let encoder = JSONEncoder()
-      encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-      try DurableFile.writeAtomically(path: specPath, bytes: Array(try encoder.encode(spec)))
+      try DurableFile.writeAtomically(path: specPath, bytes: Array(try JSONText.data(spec, pretty: true)))
       state = TrainingState(seed: spec.seed, optimizer: sgd.state, schedule: schedule)
     }
   }
 
   private static func makeStudent(
-    _ s: TrainingSpec.Student, classCount: Int, inputShape: [Int]
+    _ s: TrainingSpec.Student, budget: MemoryBudget, inputShape: [Int]
   ) throws -> (any Classifier, [String: String]) {
+    func checkMemory(_ footprint: MemoryFootprint, _ name: String) throws {
+      if let why = budget.refusal(footprint, of: "the student \(name)") { throw TrainingError.invalidSpec(why) }
+    }
     if let name = s.name {
       guard let shortcut = ShortcutType(rawValue: (s.shortcut ?? "A").uppercased()) else {
         throw TrainingError.invalidSpec("student shortcut must be A or B, got \(s.shortcut!)")
       }
-      let model = try ResNetCIFAR(ModelZoo.description(named: name, shortcut: shortcut, classCount: classCount))
+      let description = try ModelZoo.description(named: name, shortcut: shortcut, classCount: budget.classCount)
+      try checkMemory(try description.footprint(height: inputShape[1], width: inputShape[2]), name)
+      let model = try ResNetCIFAR(description)
       return (model, model.metadata)
     }
     let space = try SearchSpace.load(path: SearchSpaceLocator.resolve(s.space!))
@@ -147,7 +155,8 @@ public final class Trainer {
       throw TrainingError.invalidSpec("space \(space.name) takes \(space.inputShape) images, the data has \(inputShape)")
     }
     let g = try space.genotype(fromJSON: s.arch!)
-    let model = try space.build(g, classCount: classCount)
+    try checkMemory(try space.footprint(of: g, classCount: budget.classCount), space.key(of: g))
+    let model = try space.build(g, classCount: budget.classCount)
     return (model, space.metadata(of: g, model: model))
   }
 
@@ -179,17 +188,20 @@ extension Trainer {
   }
 
   /// Weights first (a new file per step), then the state that names them, then the old
-  /// weights removed: a crash at any point leaves a consistent checkpoint behind.
+  /// weights removed: a crash at any point leaves a consistent checkpoint behind. Weights
+  /// that are not finite are never saved (`TrainingError.diverged`).
   func saveCheckpoint(epochSums: [String: JSONValue]) throws {
     let previous = state.configuration["weights"]?.stringValue
     let weightsName = "checkpoint-\(state.globalStep).safetensors"
+    let tensors = checkpointTensors()
+    try checkFinite(tensors)
     try SafetensorsFile.write(
-      path: Self.path(directory, weightsName), tensors: checkpointTensors(), metadata: studentMetadata,
-      dtypes: student.stateDtypes)
+      path: Self.path(directory, weightsName), tensors: tensors, metadata: studentMetadata, dtypes: student.stateDtypes)
     state.optimizer = sgd.state
     state.configuration["weights"] = .string(weightsName)
     state.configuration["epoch_sums"] = .object(epochSums)
     try state.write(to: Self.path(directory, "checkpoint.json"))
+    lastCheckpoint = (state.epoch, state.stepInEpoch)
     if let previous, previous != weightsName { try? FileManager.default.removeItem(atPath: Self.path(directory, previous)) }
   }
 
@@ -211,7 +223,9 @@ extension Trainer {
 
 extension Trainer {
   /// Trains to the last epoch (or until `isCancelled` says stop, after checkpointing,
-  /// throwing `CancellationError`), evaluating on the test split after every epoch.
+  /// throwing `CancellationError`), evaluating on the test split after every epoch. A run
+  /// that diverges stops with `TrainingError.diverged` (see `maxLoss`), keeping the last
+  /// checkpoint and writing no student.
   public func run(progress: (Progress) -> Void = { _ in }, isCancelled: () -> Bool = { false }) throws -> Result {
     let start = Date()
     let metrics = try MetricsLog(directory: directory, discardingFromEpoch: state.epoch)
@@ -230,6 +244,7 @@ extension Trainer {
         let lr = schedule.learningRate(epoch: epoch, step: batch.index, stepsPerEpoch: loader.batchCount)
         let stepStart = Date()
         let step = try trainStep(images: batch.images, labels: batch.labels, learningRate: lr)
+        try checkLoss(step.total, epoch: epoch, step: batch.index + 1, learningRate: lr)
         let n = Double(batch.labels.count)
         for (key, value) in [("loss", step.total), ("ce", step.crossEntropy), ("kd", step.kd), ("feature", step.feature)] {
           sums[key, default: 0] += value * n

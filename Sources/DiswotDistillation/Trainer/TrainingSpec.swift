@@ -157,11 +157,14 @@ public enum TrainingError: Error, Equatable, CustomStringConvertible {
   case invalidSpec(String)
   /// The run directory cannot be used (missing files on resume, an existing run without --resume).
   case directory(String)
+  /// The loss became non-finite or exceeded `Trainer.maxLoss`; the message says where.
+  case diverged(String)
 
   public var description: String {
     switch self {
     case .invalidSpec(let m): return "invalid training settings: \(m)"
     case .directory(let m): return "training directory: \(m)"
+    case .diverged(let m): return m
     }
   }
 }

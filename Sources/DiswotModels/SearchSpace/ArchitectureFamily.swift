@@ -81,20 +81,45 @@ public enum ArchitectureFamily: Sendable, Equatable {
     }
   }
 
-  /// The network a genotype describes.
-  func build(_ g: Genotype, in space: SearchSpace, classCount: Int) throws(ModelError) -> any Classifier {
+  /// The description of the network a genotype describes, in its family's terms.
+  enum NetworkDescription {
+    case resnet(ResNetDescription)
+    case nasBench201(NASBench201Description)
+    case mobileNetV2(MobileNetV2Description)
+  }
+
+  func describe(_ g: Genotype, in space: SearchSpace, classCount: Int) -> NetworkDescription {
     switch self {
     case .resnetCIFAR(let shortcut, let classifierName):
       let values = space.intValues(of: g)
-      return try ResNetCIFAR(ResNetDescription(
+      return .resnet(ResNetDescription(
         blocksPerStage: values["depths"]!, widths: values["widths"]!, shortcut: shortcut,
         classCount: classCount, classifierName: classifierName, inputChannels: space.inputShape[0]))
     case .nasBench201(let channels, let cells):
-      return try NASBench201Network(NASBench201Description(
+      return .nasBench201(NASBench201Description(
         genotype: nasBench201Genotype(g, in: space), channels: channels, cellsPerStage: cells,
         classCount: classCount, inputChannels: space.inputShape[0]))
     case .mobileNetV2(let settings):
-      return try MobileNetV2Network(settings.description(of: g, in: space, classCount: classCount))
+      return .mobileNetV2(settings.description(of: g, in: space, classCount: classCount))
+    }
+  }
+
+  /// The network a genotype describes.
+  func build(_ g: Genotype, in space: SearchSpace, classCount: Int) throws(ModelError) -> any Classifier {
+    switch describe(g, in: space, classCount: classCount) {
+    case .resnet(let d): return try ResNetCIFAR(d)
+    case .nasBench201(let d): return try NASBench201Network(d)
+    case .mobileNetV2(let d): return try MobileNetV2Network(d)
+    }
+  }
+
+  /// The memory footprint of the network a genotype describes, without building it.
+  func footprint(_ g: Genotype, in space: SearchSpace, classCount: Int) throws(ModelError) -> MemoryFootprint {
+    let (h, w) = (space.inputShape[1], space.inputShape[2])
+    switch describe(g, in: space, classCount: classCount) {
+    case .resnet(let d): return try d.footprint(height: h, width: w)
+    case .nasBench201(let d): return try d.footprint(height: h, width: w)
+    case .mobileNetV2(let d): return try d.footprint(height: h, width: w)
     }
   }
 

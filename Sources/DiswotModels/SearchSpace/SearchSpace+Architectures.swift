@@ -71,26 +71,16 @@ extension SearchSpace {
     })
   }
 
-  /// Builds the network, enforcing the space's limits on parameters and MACs.
+  /// Builds the network, enforcing the space's limits on parameters and MACs before
+  /// anything is allocated (`footprint(of:)` checks them from the description).
   /// `classCount` overrides the space's (e.g. CIFAR-100 probe data).
   public func build(_ g: Genotype, classCount: Int? = nil) throws(SearchSpaceError) -> any Classifier {
-    let model: any Classifier
+    _ = try footprint(of: g, classCount: classCount)
     do {
-      model = try family.build(g, in: self, classCount: classCount ?? self.classCount)
+      return try family.build(g, in: self, classCount: classCount ?? self.classCount)
     } catch {
       throw .model(space: name, error)
     }
-    if let maxParams = limits.maxParams, model.parameterCount > maxParams {
-      throw .invalidArchitecture(space: name, reason: "\(model.parameterCount) parameters exceed the space's limit of \(maxParams)")
-    }
-    if let maxMACs = limits.maxMACs {
-      let macs: Int
-      do { macs = try model.macs(height: inputShape[1], width: inputShape[2]) } catch { throw .model(space: name, .tensor(error)) }
-      if macs > maxMACs {
-        throw .invalidArchitecture(space: name, reason: "\(macs) MACs exceed the space's limit of \(maxMACs)")
-      }
-    }
-    return model
   }
 
   /// A uniformly random option at every position (inactive positions then canonical).

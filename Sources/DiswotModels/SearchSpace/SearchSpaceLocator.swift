@@ -51,7 +51,15 @@ extension ModelZoo {
     }
     let space = try SearchSpace.load(path: SearchSpaceLocator.resolve(spaceName))
     let g = try JSONValue.parse(archText).map { try space.genotype(fromJSON: $0) } ?? space.genotype(fromKey: archText)
-    let model = try space.build(g, classCount: classCount(in: file))
+    let classes = try classCount(in: file)
+    // The metadata may name any architecture of the space: the file must hold as many
+    // values as it has before it is allocated.
+    let expected = try space.footprint(of: g, classCount: classes).stateFloats
+    let given = file.tensors.filter { !$0.key.hasSuffix("num_batches_tracked") }.values.reduce(0) { $0 + $1.count }
+    guard given == expected else {
+      throw ModelError.stateMismatch("the file holds \(given) values, the architecture of its metadata (\(space.key(of: g))) has \(expected)")
+    }
+    let model = try space.build(g, classCount: classes)
     try model.loadState(file.tensors)
     return model
   }
