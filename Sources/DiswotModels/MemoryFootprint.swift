@@ -14,8 +14,12 @@ public struct MemoryFootprint: Sendable, Equatable {
   public internal(set) var parameters = 0
   /// Multiply-accumulates of one forward pass on one image (convolutions and the classifier).
   public internal(set) var macs = 0
-  /// Every state float: parameters and buffers (batch-norm running statistics).
+  /// Every state float: parameters and buffers (batch-norm running statistics and their
+  /// `num_batches_tracked` counters).
   public internal(set) var stateFloats = 0
+  /// Batch norms, each with one `num_batches_tracked` counter among `stateFloats` (which a
+  /// weights file may lack: PyTorch before 0.4.1, converters that drop it).
+  public internal(set) var batchNorms = 0
   /// Weights of the convolutions that run Winograd F(4×4, 3×3): their kernels are also
   /// kept transformed (6×6 instead of 3×3, four times their size) and the weight gradient
   /// is formed in that domain.
@@ -58,10 +62,12 @@ struct FootprintCounter {
     return out
   }
 
-  /// A batch norm over `channels` (affine; running mean and variance), as `BatchNorm2d`.
+  /// A batch norm over `channels` (affine; running mean and variance; its update
+  /// counter), as `BatchNorm2d`.
   mutating func batchNorm(_ channels: Int, at size: (height: Int, width: Int)) {
     footprint.parameters += 2 * channels
-    footprint.stateFloats += 4 * channels
+    footprint.stateFloats += 4 * channels + 1
+    footprint.batchNorms += 1
     footprint.activationsPerImage += channels * size.height * size.width
   }
 

@@ -54,7 +54,8 @@ extension ModelZoo {
     let classes = try classCount(in: file)
     // The metadata may name any architecture of the space: the file must hold as many
     // values as it has before it is allocated.
-    let expected = try space.footprint(of: g, classCount: classes).stateFloats
+    let footprint = try space.footprint(of: g, classCount: classes)
+    let expected = footprint.stateFloats - footprint.batchNorms  // counters are optional
     let given = file.tensors.filter { !$0.key.hasSuffix("num_batches_tracked") }.values.reduce(0) { $0 + $1.count }
     guard given == expected else {
       throw ModelError.stateMismatch("the file holds \(given) values, the architecture of its metadata (\(space.key(of: g))) has \(expected)")
