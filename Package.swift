@@ -119,6 +119,7 @@ let searchTests = Target.testTarget(
 let distillationTests = Target.testTarget(
   name: "DiswotDistillationTests", dependencies: ["DiswotDistillation", "DiswotTestSupport"])
 let jsonTests = Target.testTarget(name: "DiswotJSONTests", dependencies: ["DiswotJSON"])
+let filesTests = Target.testTarget(name: "DiswotFilesTests", dependencies: ["DiswotFiles"])
 let storeTests = Target.testTarget(name: "DiswotStoreTests", dependencies: ["DiswotStore", "DiswotTestSupport"])
 let wireTests = Target.testTarget(name: "DiswotWireTests", dependencies: ["DiswotWire", "DiswotTestSupport"])
 let cliTests = Target.testTarget(name: "diswotTests", dependencies: ["DiswotTestSupport"], resources: [.copy("Fixtures")])
@@ -145,7 +146,7 @@ let package = Package(
     cOpenBLAS, cZeroMQ, cSQLite,
     files, json, tensor, models, data, scoring, search, distillation, store, wire, commandLine, daemon,
     diswot, diswotd, worker, bench, storeCrashTest,
-    testSupport, tensorTests, modelsTests, dataTests, commandLineTests, scoringTests, searchTests, distillationTests, jsonTests, storeTests, wireTests, cliTests,
+    testSupport, tensorTests, modelsTests, dataTests, commandLineTests, scoringTests, searchTests, distillationTests, jsonTests, filesTests, storeTests, wireTests, cliTests,
     daemonTests,
   ]
 )

@@ -31,8 +31,9 @@ final class Child {
   /// Starts `name`; standard error (and standard output, unless `stdout` is given) goes to `log`.
   init(_ name: String, _ arguments: [String], log: URL, stdout: URL? = nil) throws {
     let executable = buildDirectory.appendingPathComponent(name)
+    // A missing executable is a broken build, not a reason to pass: fail (issue 11, item 12).
     guard FileManager.default.isExecutableFile(atPath: executable.path) else {
-      throw XCTSkip("\(executable.path) is not built (swift build --build-tests builds it)")
+      throw MissingExecutable(path: executable.path)
     }
     self.log = log
     _ = FileManager.default.createFile(atPath: log.path, contents: nil)
@@ -320,4 +321,10 @@ final class ScriptedWorker {
   func idle(_ seconds: Double) throws { try pump(Int(seconds * 1000)) }
 
   func close() { socket.close() }
+}
+
+/// A daemon test's executable is not built: the test fails, naming it.
+struct MissingExecutable: Error, CustomStringConvertible {
+  let path: String
+  var description: String { "\(path) is not built (swift build --build-tests builds it)" }
 }
