@@ -1,3 +1,4 @@
+import DiswotTensor
 import DiswotTestSupport
 import Foundation
 import XCTest
@@ -43,7 +44,19 @@ final class TrainCommandTests: XCTestCase {
     XCTAssertEqual(resumed.status, 0, resumed.standardError)
     let result = try json(resumed.standardOutput)
     let (want, got) = (expected["test_accuracy"] as! Double, result["test_accuracy"] as! Double)
-    XCTAssertEqual(got, want, accuracy: 0.005, "resumed \(got) vs uninterrupted \(want)")
+    XCTAssertEqual(got, want, "resumed \(got) vs uninterrupted \(want)")
+    // As Docs/operations.md promises: the resumed run's student is the uninterrupted one,
+    // bit for bit (issue 11, item 12).
+    let a = root.appendingPathComponent("a").path
+    let (straightFile, resumedFile) = (try SafetensorsFile.read(path: a + "/student.safetensors"), try SafetensorsFile.read(path: b + "/student.safetensors"))
+    XCTAssertEqual(resumedFile.names, straightFile.names)
+    for name in straightFile.names {
+      XCTAssertEqual(
+        resumedFile.tensors[name]?.storage.map(\.bitPattern), straightFile.tensors[name]!.storage.map(\.bitPattern), name)
+    }
+    XCTAssertEqual(
+      try Data(contentsOf: URL(fileURLWithPath: b + "/student.safetensors")),
+      try Data(contentsOf: URL(fileURLWithPath: a + "/student.safetensors")), "the same file, byte for byte")
     let epochs = try String(contentsOfFile: b + "/metrics.jsonl", encoding: .utf8).split(separator: "\n")
       .map { try json(String($0))["epoch"] as! Int }
     XCTAssertEqual(epochs, [0, 1, 2], "each epoch logged exactly once")
