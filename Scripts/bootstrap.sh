@@ -3,7 +3,9 @@
 # Idempotent and silent when everything is already there; needs root (or sudo) otherwise.
 set -euo pipefail
 
-packages=(libopenblas-dev libzmq3-dev libsqlite3-dev pkg-config)
+# iproute2 and nftables: the network-partition test puts a worker in its own namespace
+# (ip) behind a lossy link (nft).
+packages=(libopenblas-dev libzmq3-dev libsqlite3-dev pkg-config iproute2 nftables)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -29,7 +29,9 @@ final class Child {
   let log: URL
 
   /// Starts `name`; standard error (and standard output, unless `stdout` is given) goes to `log`.
-  init(_ name: String, _ arguments: [String], log: URL, stdout: URL? = nil) throws {
+  /// With `launcher` (e.g. `["/usr/sbin/ip", "netns", "exec", "ns1"]`) the executable runs
+  /// through it.
+  init(_ name: String, _ arguments: [String], log: URL, stdout: URL? = nil, launcher: [String] = []) throws {
     let executable = buildDirectory.appendingPathComponent(name)
     // A missing executable is a broken build, not a reason to pass: fail (issue 11, item 12).
     guard FileManager.default.isExecutableFile(atPath: executable.path) else {
@@ -39,8 +41,13 @@ final class Child {
     _ = FileManager.default.createFile(atPath: log.path, contents: nil)
     let handle = try FileHandle(forWritingTo: log)
     handle.seekToEndOfFile()
-    process.executableURL = executable
-    process.arguments = arguments
+    if let first = launcher.first {
+      process.executableURL = URL(fileURLWithPath: first)
+      process.arguments = Array(launcher.dropFirst()) + [executable.path] + arguments
+    } else {
+      process.executableURL = executable
+      process.arguments = arguments
+    }
     if let stdout {
       _ = FileManager.default.createFile(atPath: stdout.path, contents: nil)
       process.standardOutput = try FileHandle(forWritingTo: stdout)
