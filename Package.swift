@@ -53,7 +53,10 @@ let store = Target.target(name: "DiswotStore", dependencies: ["CSQLite", "Diswot
 /// ZeroMQ sockets, CURVE/ZAP and the versioned diswot wire protocol.
 let wire = Target.target(name: "DiswotWire", dependencies: ["CZeroMQ", "DiswotJSON"])
 /// Argument parsing and terminal conventions shared by every executable.
-let commandLine = Target.target(name: "DiswotCommandLine", dependencies: ["DiswotJSON"])
+/// Diagnostics on standard error for every process: the service library logs without the
+/// command-line module.
+let log = Target.target(name: "DiswotLog")
+let commandLine = Target.target(name: "DiswotCommandLine", dependencies: ["DiswotJSON", "DiswotLog"])
 
 // MARK: - The service (diswotd and its workers, as a library so tests reach it)
 
@@ -64,7 +67,7 @@ let daemon = Target.target(
   name: "DiswotDaemon",
   dependencies: [
     "DiswotWire", "DiswotStore", "DiswotSearch", "DiswotScoring", "DiswotModels", "DiswotDistillation", "DiswotData",
-    "DiswotTensor", "DiswotJSON", "DiswotFiles", "DiswotCommandLine",
+    "DiswotTensor", "DiswotJSON", "DiswotFiles", "DiswotLog",
   ])
 
 // MARK: - Executables
@@ -144,7 +147,7 @@ let package = Package(
   ],
   targets: [
     cOpenBLAS, cZeroMQ, cSQLite,
-    files, json, tensor, models, data, scoring, search, distillation, store, wire, commandLine, daemon,
+    files, json, tensor, models, data, scoring, search, distillation, store, wire, log, commandLine, daemon,
     diswot, diswotd, worker, bench, storeCrashTest,
     testSupport, tensorTests, modelsTests, dataTests, commandLineTests, scoringTests, searchTests, distillationTests, jsonTests, filesTests, storeTests, wireTests, cliTests,
     daemonTests,

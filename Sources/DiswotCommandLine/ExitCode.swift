@@ -5,37 +5,6 @@ import Darwin
 #endif
 import Foundation
 
-/// What a diswot process's exit status means; the same table holds for every executable.
-///
-/// Scripts and the daemon's supervisor branch on these codes (retry on `unavailable`,
-/// give up on `usage` or `dataError`), so each code names a *kind* of failure rather
-/// than a particular one.
-public enum ExitCode: Int32, Sendable, CaseIterable {
-  /// The command did what was asked.
-  case success = 0
-  /// A runtime failure that retrying with the same input will not fix by itself
-  /// (an internal error, a failed computation, an I/O error not caused by the input).
-  case failure = 1
-  /// The command line was wrong: unknown option, missing or malformed value, bad subcommand.
-  case usage = 2
-  /// An input file or value was unusable: unreadable or malformed file, weights that do
-  /// not fit the model, invalid JSON, a dataset with the wrong layout.
-  case dataError = 3
-  /// A service was unreachable or did not answer in time (daemon down, worker timeout);
-  /// the same command may succeed later.
-  case unavailable = 4
-  /// The work was cancelled on request (for example a job cancelled through the daemon).
-  case cancelled = 5
-  /// The process was interrupted by SIGINT (Ctrl-C); 128 + 2 as shells report it.
-  case interrupted = 130
-}
-
-/// An error that chooses the exit status of the process it ends.
-public protocol ExitCodeProviding: Error {
-  /// The status `runMain` exits with when this error escapes.
-  var exitCode: ExitCode { get }
-}
-
 /// An error meant for the user: a message, the exit code it maps to, and an optional hint.
 public struct CommandLineError: Error, ExitCodeProviding, Equatable, CustomStringConvertible {
   /// The status the process exits with.
@@ -115,7 +84,7 @@ public struct Outcome: Equatable, Sendable {
     case let error as CommandLineError:
       (code, message, hint) = (error.exitCode, error.message, error.hint)
     case let error as any ExitCodeProviding:
-      (code, message) = (error.exitCode, Self.describe(error))
+      (code, message, hint) = (error.exitCode, Self.describe(error), error.hint)
     case is CancellationError:
       (code, message) = (.cancelled, "cancelled")
     case let error as DecodingError:
@@ -188,13 +157,4 @@ public func finish(_ outcome: Outcome) -> Never {
   if let text = outcome.standardOutput { Terminal.writeStandardOutput(text) }
   if let text = outcome.standardError { Terminal.writeStandardError(text) }
   exit(outcome.code.rawValue)
-}
-
-/// The name error messages start with.
-public enum ProgramName {
-  /// The basename of argv[0] ("diswot" for /usr/local/bin/diswot), or "diswot" if absent.
-  public static var current: String {
-    guard let first = CommandLine.arguments.first, !first.isEmpty else { return "diswot" }
-    return first.split(separator: "/").last.map(String.init) ?? first
-  }
 }

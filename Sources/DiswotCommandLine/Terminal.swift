@@ -30,17 +30,7 @@ public enum Terminal {
   }
 
   /// Writes to standard error unbuffered, so messages appear in order with progress lines.
-  public static func writeStandardError(_ text: String) {
-    var bytes = Array(text.utf8)[...]
-    while !bytes.isEmpty {
-      let written = bytes.withUnsafeBytes { write(STDERR_FILENO, $0.baseAddress, $0.count) }
-      if written < 0 {
-        if errno == EINTR { continue }
-        return  // Nowhere left to report a failing stderr.
-      }
-      bytes = bytes.dropFirst(written)
-    }
-  }
+  public static func writeStandardError(_ text: String) { StandardError.write(text) }
 
   /// Writes to standard output through stdio (the buffer `print` uses) and flushes, so
   /// output interleaves correctly with `print` and reaches a pipe line by line.

@@ -1,4 +1,4 @@
-import DiswotCommandLine
+import DiswotLog
 import DiswotDistillation
 import DiswotJSON
 import DiswotScoring

@@ -1,4 +1,4 @@
-import DiswotCommandLine
+import DiswotLog
 import DiswotScoring
 import DiswotSearch
 import DiswotWire

@@ -1,4 +1,4 @@
-import DiswotCommandLine
+import DiswotLog
 import DiswotJSON
 import DiswotScoring
 import DiswotSearch

@@ -1,4 +1,4 @@
-import DiswotCommandLine
+import DiswotLog
 import DiswotFiles
 import DiswotJSON
 import DiswotModels
@@ -87,9 +87,9 @@ public final class Daemon {
     context = try ZMQContext()
 
     if let secretFile = configuration.curveSecretKeyFile {
-      guard Curve.isAvailable else { throw CommandLineError.failure("this libzmq was built without CURVE") }
+      guard Curve.isAvailable else { throw DaemonError.failure("this libzmq was built without CURVE") }
       guard let keysDirectory = configuration.authorizedKeysDirectory else {
-        throw CommandLineError.usage("--curve needs --authorized-keys DIR")
+        throw DaemonError.configuration("--curve needs --authorized-keys DIR")
       }
       serverKey = try CurveKeyPair.read(secretFile: URL(fileURLWithPath: secretFile))
       var allowList = try ZAPHandler.loadAllowList(directory: URL(fileURLWithPath: keysDirectory))
@@ -182,7 +182,7 @@ public final class Daemon {
       }
     }
     shutdown()
-    if let fatalStoreError { throw CommandLineError.failure(fatalStoreError) }
+    if let fatalStoreError { throw DaemonError.failure(fatalStoreError) }
   }
 
   /// Asks `run()` to return after the current iteration.

@@ -1,4 +1,4 @@
-import DiswotCommandLine
+import DiswotLog
 import Foundation
 
 #if canImport(Glibc)

@@ -1,4 +1,4 @@
-import DiswotCommandLine
+import DiswotLog
 import Foundation
 
 #if canImport(Glibc)
@@ -25,16 +25,16 @@ final class StateDirectoryLock {
     // the daemon for as long as the worker runs.
     let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
     guard fd >= 0 else {
-      throw CommandLineError.failure("cannot open the state directory's lock file \(path): \(String(cString: strerror(errno)))")
+      throw DaemonError.failure("cannot open the state directory's lock file \(path): \(String(cString: strerror(errno)))")
     }
     guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
       let error = errno
       defer { close(fd) }
       guard error == EWOULDBLOCK else {
-        throw CommandLineError.failure("cannot lock \(path): \(String(cString: strerror(error)))")
+        throw DaemonError.failure("cannot lock \(path): \(String(cString: strerror(error)))")
       }
       let holder = Self.pid(in: fd).map { "pid \($0)" } ?? "pid not yet recorded"
-      throw CommandLineError.failure(
+      throw DaemonError.failure(
         "the state directory \(directory) is in use by another diswotd (\(holder), lock \(path))",
         hint: "Stop that daemon first, or give this one another --state-dir.")
     }
@@ -42,7 +42,7 @@ final class StateDirectoryLock {
     guard ftruncate(fd, 0) == 0, pwrite(fd, text, text.count, 0) == text.count else {
       let reason = String(cString: strerror(errno))
       close(fd)
-      throw CommandLineError.failure("cannot write the daemon's pid to \(path): \(reason)")
+      throw DaemonError.failure("cannot write the daemon's pid to \(path): \(reason)")
     }
     descriptor = fd
   }

@@ -1,4 +1,4 @@
-import DiswotCommandLine
+import DiswotLog
 import DiswotData
 import DiswotDistillation
 import DiswotJSON

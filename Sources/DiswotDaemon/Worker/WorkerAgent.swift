@@ -1,4 +1,4 @@
-import DiswotCommandLine
+import DiswotLog
 import DiswotJSON
 import DiswotTensor
 import DiswotWire
@@ -198,7 +198,7 @@ public final class WorkerAgent {
 
   private func curveKeys() throws -> (server: String, pair: CurveKeyPair)? {
     guard let server = configuration.serverPublicKey else { return nil }
-    guard let keyFile = configuration.keyFile else { throw CommandLineError.usage("--curve-server-key needs --key SECRETFILE") }
+    guard let keyFile = configuration.keyFile else { throw DaemonError.configuration("--curve-server-key needs --key SECRETFILE") }
     let serverKey = Curve.isValidKey(server) ? server : try CurveKeyPair.readPublicKey(file: URL(fileURLWithPath: server))
     return (serverKey, try CurveKeyPair.read(secretFile: URL(fileURLWithPath: keyFile)))
   }
