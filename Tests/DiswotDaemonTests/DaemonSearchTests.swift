@@ -104,10 +104,11 @@ final class DaemonSearchTests: XCTestCase {
     try waitUntil(20, "three workers") { ask(pirate, .workers)?["workers"].arrayValue?.count == 3 }
 
     let budget = 48
-    let start = try runCommand("diswot", [
-      "search", "start", "--daemon", daemon.client, "--space", "resnet-cifar-depth", "--teacher", "resnet20", "--batch", "32", "--proxy", "diswot",
-      "--repeats", "6", "--strategy", "random", "--seed", "3", "--budget", "\(budget)", "--json",
-    ])
+    let options = [
+      "--space", "resnet-cifar-depth", "--teacher", "resnet20", "--batch", "32", "--proxy", "diswot",
+      "--repeats", "6", "--strategy", "random", "--seed", "3", "--budget", "\(budget)",
+    ]
+    let start = try runCommand("diswot", ["search", "start", "--daemon", daemon.client, "--json"] + options)
     XCTAssertEqual(start.status, 0, start.stderr)
     let id = try XCTUnwrap(start.json?["id"].stringValue)
     try waitUntil(90, "a few evaluations") { (ask(pirate, .searchStatus, ["id": .string(id)])?["evaluations"].intValue ?? 0) >= 4 }
@@ -130,7 +131,19 @@ final class DaemonSearchTests: XCTestCase {
     defer { store.database.close() }
     let rows = try store.evaluations(searchID: id)
     XCTAssertEqual(rows.count, budget, "every candidate scored")
-    XCTAssertEqual(Set(rows.map(\.key)).count, rows.count, "no key twice")
+    for name in ["w1#1", "w2#1"] {
+      let line = log.split(separator: "\n").first { $0.contains("worker \(name) left") }.map(String.init) ?? ""
+      XCTAssertTrue(line.contains("re-queueing") && !line.contains("re-queueing 0 tasks"), "\(name)'s tasks went back to the queue: \(line)")
+    }
+    // The candidates taken back and scored elsewhere changed nothing: the history is the
+    // one a single process computes, in order.
+    let jsonl = dir.appendingPathComponent("local.jsonl").path
+    let local = try runCommand("diswot", ["search", "--local", "--threads", "1", "--jsonl", jsonl, "--json"] + options)
+    XCTAssertEqual(local.status, 0, local.stderr)
+    let localKeys = try String(contentsOfFile: jsonl, encoding: .utf8).split(separator: "\n").compactMap {
+      JSONValue.parse(String($0))?["key"].stringValue
+    }
+    XCTAssertEqual(rows.map(\.key), localKeys, "the same search as search --local, step for step")
     let engine = try restoredEngine(store, searchID: id)
     XCTAssertEqual(engine.history.count, rows.count, "the engine counts exactly the stored evaluations")
     XCTAssertEqual(Set(engine.history.map(\.key)), Set(rows.map(\.key)))

@@ -140,7 +140,6 @@ final class NetworkPartitionTests: XCTestCase {
     defer { store.database.close() }
     let rows = try store.evaluations(searchID: id)
     XCTAssertEqual(rows.count, budget, "every candidate scored")
-    XCTAssertEqual(Set(rows.map(\.key)).count, rows.count, "no candidate stored twice")
     let engine = try restoredEngine(store, searchID: id)
     XCTAssertEqual(engine.history.map(\.key), rows.map(\.key), "the table is the engine's history, in order")
 
