@@ -12,7 +12,8 @@ import Glibc
 /// Candidates whose objective is not finite, through a real diswotd and its workers: each
 /// is recorded as unscorable with its reason (in the store, `search.status` and
 /// `search.best`), exactly once across a `kill -9` of the daemon, and a search without any
-/// finite score ends `failed` (it used to end `finished` with 0 of 8 evaluated).
+/// finite score ends `failed` (it used to end `finished` with 0 of 8 evaluated). A null
+/// answer is retried (`candidateAttempts` answers in all) before the candidate is recorded.
 final class DaemonUnscorableTests: XCTestCase {
   func testUnscorableCandidatesAreRecordedAndASearchWithoutAFiniteScoreFails() throws {
     let dir = try scratchDirectory(self)
@@ -38,6 +39,9 @@ final class DaemonUnscorableTests: XCTestCase {
     XCTAssertEqual(report["evaluations"], 0)
     XCTAssertEqual(report["unscorable"].arrayValue?.count, 8)
     XCTAssertEqual(report["unscorable"][0]["reason"], "its diswot score is not finite (NaN)")
+    // A null answer may be a broken worker's: each candidate was tried again before it was
+    // recorded unscorable (issue 11, item 8).
+    XCTAssertTrue(first.child.logText.contains("(attempt 2): its diswot score is not finite (NaN); trying again"), first.child.logText)
     let id = try XCTUnwrap(report["id"].stringValue)
     let pirate = try first.pirate()
     let status = try XCTUnwrap(ask(pirate, .searchStatus, ["id": .string(id)]))

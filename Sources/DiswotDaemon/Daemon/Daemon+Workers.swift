@@ -241,7 +241,17 @@ extension Daemon {
             continue
           }
           if let reason = run.proxy.unscorableReason(in: r.scores) {
-            try markUnscorable(proposal, reason)
+            // A worker that answers null may be the broken one: the candidate goes back
+            // to the queue for another try (any worker), and is unscorable only when
+            // `candidateAttempts` answers agree.
+            let failures = (run.failures[r.key] ?? 0) + 1
+            run.failures[r.key] = failures
+            if failures < configuration.candidateAttempts {
+              Log.warning("worker \(worker) found \(r.key) unscorable (attempt \(failures)): \(reason); trying again")
+              retry.append(proposal)
+            } else {
+              try markUnscorable(proposal, reason)
+            }
             continue
           }
           let objective = run.sign * r.scores[run.proxy.rawValue]!
