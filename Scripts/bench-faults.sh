@@ -54,6 +54,18 @@ start_daemon() { # state-dir client-port workers-port log
 }
 wait_client() { for _ in $(seq 1 300); do "$bin/diswot" health --daemon "$1" --quiet >/dev/null 2>&1 && return 0; sleep 0.1; done; return 1; }
 status() { "$bin/diswot" search status "$1" --daemon "$2" --json --quiet 2>/dev/null || true; }
+# When the daemon stops answering while it runs, every thread's stack goes to a file, so a
+# hang seen once in hundreds of kills can be found (gdb from Debian's package).
+backtrace() { # pid
+  local out="$work/daemon-backtrace-$1-$SECONDS.txt"
+  if command -v gdb >/dev/null; then
+    gdb -p "$1" -batch -ex "thread apply all bt" > "$out" 2>&1 || true
+  else
+    echo "gdb is not installed" > "$out"
+  fi
+  echo "the daemon (pid $1) is not answering; backtrace in $out" >&2
+  trap - EXIT
+}
 field() { python3 -c "import json,sys; d=json.loads(sys.argv[1] or '{}'); print(d.get(sys.argv[2], ''))" "$1" "$2"; }
 history() { # id client → keys in evaluation order
   "$bin/diswot" search best "$1" -k "$budget" --json --daemon "$2" --quiet |
@@ -71,6 +83,12 @@ echo "search $id: $budget evaluations under faults" >&2
 start=$SECONDS worker_kills=0 daemon_kills=0 partitions=0
 while :; do
   s=$(status "$id" "$client"); state=$(field "$s" state); done_=$(field "$s" evaluations)
+  if [ -z "$s" ]; then
+    silent=$(( ${silent:-0} + 1 ))
+    if [ "$silent" -ge 60 ] && kill -0 "$daemon" 2>/dev/null; then backtrace "$daemon"; exit 1; fi
+  else
+    silent=0
+  fi
   [ "$state" = finished ] && break
   [ "$state" = failed ] && { echo "the search failed: $s" >&2; exit 1; }
   [ $(( SECONDS - start )) -gt 3600 ] && { echo "timed out at ${done_:-?} evaluations" >&2; exit 1; }
