@@ -127,7 +127,7 @@ final class DaemonSearchTests: XCTestCase {
     XCTAssertTrue(log.contains("worker w1#1 left ("), log)
 
     let store = try daemon.store()
-    defer { store.database.close() }
+    defer { store.close() }
     let rows = try store.evaluations(searchID: id)
     XCTAssertEqual(rows.count, budget, "every candidate scored")
     XCTAssertEqual(Set(rows.map(\.key)).count, rows.count, "no key twice")

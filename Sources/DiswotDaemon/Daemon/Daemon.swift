@@ -214,7 +214,7 @@ public final class Daemon {
     clientSocket.close()
     eventSocket.close()
     zap?.stop()
-    store.database.close()
+    store.close()
     Log.info("stopped")
   }
 
