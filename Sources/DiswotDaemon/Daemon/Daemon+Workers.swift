@@ -89,7 +89,8 @@ extension Daemon {
     dispatchNeeded = true
   }
 
-  /// Takes a TASK back: its unscored candidates are dispatched again (first in line).
+  /// Takes a TASK back: out of the task table (a late RESULT for it is still recognised),
+  /// and back to its source (`TaskSource.takenBack`).
   func requeueTask(_ taskID: String) {
     guard let task = tasks.removeValue(forKey: taskID) else { return }
     retiredTasks[taskID] = task.searchID
@@ -98,10 +99,11 @@ extension Daemon {
       for old in retiredOrder.prefix(10_000) { retiredTasks[old] = nil }
       retiredOrder.removeFirst(10_000)
     }
-    if task.searchID == BrokerBench.searchID {
-      bench?.requeue(1)
-      return
-    }
+    taskSource.takenBack(task, daemon: self)
+  }
+
+  /// A search's TASK taken back: its unscored candidates are dispatched again (first in line).
+  func requeueCandidates(of task: TaskAssignment) {
     guard let run = searches[task.searchID] else { return }
     let back = task.candidates.filter { p in run.engine.pending.contains { $0.key == p.key } }
     for p in task.candidates { run.inFlight.remove(p.key) }
@@ -134,13 +136,11 @@ extension Daemon {
       Log.debug("RESULT for unknown task \(result.taskID) ignored")
       return
     }
-    if searchID == BrokerBench.searchID {
-      if let outstanding {
-        settle(outstanding, from: identity)
-        bench?.received(result.results.count)
-      }
-      return
-    }
+    taskSource.received(result, searchID: searchID, outstanding: outstanding, from: identity, daemon: self)
+  }
+
+  /// A RESULT for a search's TASK (see `TaskSource.received`): checked, then recorded.
+  func handleSearchResult(_ result: TaskResult, searchID: String, outstanding: TaskAssignment?, from identity: [UInt8]) {
     guard let run = searches[searchID] else {  // cancelled or finished meanwhile
       if let outstanding { settle(outstanding, from: identity) }
       return
@@ -162,7 +162,7 @@ extension Daemon {
   }
 
   /// A task answered by its worker: no longer out, and the next one on that worker starts.
-  private func settle(_ task: TaskAssignment, from identity: [UInt8]) {
+  func settle(_ task: TaskAssignment, from identity: [UInt8]) {
     tasks[task.id] = nil
     workers[identity]?.tasks.remove(task.id)
     workers[identity]?.tasksDone += 1
@@ -408,18 +408,8 @@ extension Daemon {
   // MARK: - Dispatch
 
   /// Hands queued training jobs to idle training workers (reserving busy ones until they
-  /// are idle), then fills every scoring worker's slots with candidates, visiting the
-  /// running searches in turn.
-  func dispatch() {
-    if bench != nil {
-      dispatchBench()
-      return
-    }
-    dispatchJobs()
-    dispatchTasks()
-  }
-
-  private func dispatchJobs() {
+  /// are idle); `dispatchTasks` then fills every scoring worker's slots (`SearchesAndJobs`).
+  func dispatchJobs() {
     let now = Monotonic.milliseconds()
     let waiting = jobs.values.filter { $0.state == .queued }.sorted { $0.createdAt < $1.createdAt }
     if waiting.isEmpty {
@@ -484,7 +474,8 @@ extension Daemon {
   /// How long the search engines may work per turn of the event loop, in milliseconds.
   static let engineSliceMilliseconds = 50
 
-  private func dispatchTasks() {
+  /// Fills every scoring worker's slots with candidates, visiting the running searches in turn.
+  func dispatchTasks() {
     // Each turn another search goes first, so that one whose engine needs long to find a
     // candidate does not take every turn's engine time (or every free worker).
     if searchOrder.count > 1 { searchOrder.append(searchOrder.removeFirst()) }
@@ -553,71 +544,5 @@ extension Daemon {
       for p in candidates { run.inFlight.remove(p.key) }
       run.queue.insert(contentsOf: candidates, at: 0)
     }
-  }
-
-  // MARK: - Broker benchmark
-
-  private func dispatchBench() {
-    guard let bench else { return }
-    let scorers = workers.values.filter(\.canScore)
-    let depth = 1 + max(configuration.prefetch, 7)
-    var sent = true
-    while sent {
-      sent = false
-      for worker in scorers where worker.tasks.count < depth {
-        guard bench.take() else { return }
-        taskCounter += 1
-        let taskID = "b\(taskCounter)"
-        let task = WorkerTask(
-          taskID: taskID, searchID: BrokerBench.searchID, scoring: ["noop": true],
-          candidates: [TaskCandidate(key: "bench-\(taskCounter)", genotype: [:])])
-        if sendWorker(worker.identity, WorkerMessage(task)) {
-          let lease = configuration.taskLeaseFloorMilliseconds
-          tasks[taskID] = TaskAssignment(
-            id: taskID, searchID: BrokerBench.searchID, worker: worker.identity, candidates: [], sequence: taskCounter, lease: lease,
-            deadline: deadline(lease: lease, on: worker.identity, now: Monotonic.milliseconds()))
-          worker.tasks.insert(taskID)
-          sent = true
-        } else {
-          bench.requeue(1)
-        }
-      }
-    }
-  }
-}
-
-/// `diswotd --bench-broker N`: N one-candidate TASKs through the real dispatch, sockets and
-/// RESULT handling, to no-op workers; the store and the engine are not involved.
-final class BrokerBench {
-  static let searchID = "bench"
-  let total: Int
-  private(set) var sent = 0
-  private(set) var done = 0
-  private var start: Int?
-  private var end: Int?
-
-  init(total: Int) { self.total = total }
-
-  var isFinished: Bool { done >= total }
-
-  func take() -> Bool {
-    guard sent < total else { return false }
-    if start == nil { start = Monotonic.milliseconds() }
-    sent += 1
-    return true
-  }
-
-  func requeue(_ n: Int) { sent -= n }
-
-  func received(_ n: Int) {
-    done += 1
-    if done >= total { end = Monotonic.milliseconds() }
-  }
-
-  func report() {
-    let ms = max(1, (end ?? Monotonic.milliseconds()) - (start ?? 0))
-    let rate = Double(done) / (Double(ms) / 1000)
-    Log.info(String(format: "broker benchmark: %d tasks in %.3f s = %.0f tasks/s", done, Double(ms) / 1000, rate))
-    print(JSONValue.object(["tasks": .int(done), "seconds": .double(Double(ms) / 1000), "tasks_per_second": .double(rate)]).compactText)
   }
 }
