@@ -1,4 +1,3 @@
-import COpenBLAS
 import DiswotTensor
 
 /// The row-normalised sample Gram Q = rownorm(F̃ F̃ᵀ) of similarity-preserving KD
@@ -6,7 +5,7 @@ import DiswotTensor
 ///
 /// It says which probe images a network treats as alike, in a form that does not depend
 /// on the network's channels or resolution, so a student can be compared with any
-/// teacher. The Gram is one `cblas_ssyrk` (half the work of sgemm, Float accumulation
+/// teacher. The Gram is one `BLAS.ssyrkUpper` (half the work of sgemm, Float accumulation
 /// over C·H·W terms); the normalisation runs in Double.
 /// features: [B, C, H, W] (any rank ≥ 1, batch first) -> [B, B]
 public func relationMatrix(features: Tensor) throws(ScoringError) -> Tensor {
@@ -17,9 +16,7 @@ public func relationMatrix(features: Tensor) throws(ScoringError) -> Tensor {
   var upper = [Float](repeating: 0, count: b * b)
   features.withUnsafeBufferPointer { f in
     upper.withUnsafeMutableBufferPointer { g in
-      cblas_ssyrk(
-        CblasRowMajor, CblasUpper, CblasNoTrans, Int32(b), Int32(length),
-        1, f.baseAddress, Int32(length), 0, g.baseAddress, Int32(b))
+      BLAS.ssyrkUpper(n: b, k: length, a: f.baseAddress, lda: length, c: g.baseAddress, ldc: b)
     }
   }
   // ssyrk fills the upper triangle only; the Gram is symmetric.

@@ -3,7 +3,6 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import COpenBLAS
 import DiswotTensor
 
 /// Double-precision building blocks shared by the losses.
@@ -63,14 +62,12 @@ enum LossMath {
     var norms: [Double]
   }
 
-  /// X Xᵀ by `cblas_dsyrk` (upper triangle, mirrored), then each row scaled to unit norm.
+  /// X Xᵀ by `BLAS.dsyrkUpper` (upper triangle, mirrored), then each row scaled to unit norm.
   /// x: [rows, length] -> NormalizedGram
   static func normalizedGram(_ x: UnsafePointer<Double>, rows: Int, length: Int) -> NormalizedGram {
     var a = [Double](repeating: 0, count: rows * rows)
     a.withUnsafeMutableBufferPointer { ap in
-      cblas_dsyrk(
-        CblasRowMajor, CblasUpper, CblasNoTrans, Int32(rows), Int32(length),
-        1, x, Int32(length), 0, ap.baseAddress, Int32(rows))
+      BLAS.dsyrkUpper(n: rows, k: length, a: x, lda: length, c: ap.baseAddress, ldc: rows)
     }
     for i in 0..<rows {
       for j in (i + 1)..<rows { a[j * rows + i] = a[i * rows + j] }
@@ -92,7 +89,7 @@ enum LossMath {
   /// Row normalisation q = a/‖a‖ has Jacobian (I − q qᵀ)/‖a‖, so
   ///   dA_r = (dQ_r − q_r (q_r·dQ_r)) / ‖a_r‖   (0 for a zero row: q = a/‖a‖ has no
   ///   derivative at a = 0; we take 0 rather than PyTorch's dQ/ε from its max(‖a‖, ε)).
-  /// A = X Xᵀ gives dX = (dA + dAᵀ) X, one `cblas_dgemm`.
+  /// A = X Xᵀ gives dX = (dA + dAᵀ) X, one `BLAS.dgemm`.
   /// x: [rows, length], dQ: [rows, rows] -> dX: [rows, length]
   static func normalizedGramBackward(
     _ gram: NormalizedGram, dQ: [Double], x: UnsafePointer<Double>, length: Int,
@@ -113,9 +110,7 @@ enum LossMath {
       for j in 0..<rows { s[i * rows + j] = dA[i * rows + j] + dA[j * rows + i] }
     }
     s.withUnsafeBufferPointer { sp in
-      cblas_dgemm(
-        CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(length), Int32(rows),
-        1, sp.baseAddress, Int32(rows), x, Int32(length), 0, dX, Int32(length))
+      BLAS.dgemm(m: rows, n: length, k: rows, a: sp.baseAddress, lda: rows, b: x, ldb: length, c: dX, ldc: length)
     }
   }
 
