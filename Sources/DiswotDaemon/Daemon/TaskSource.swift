@@ -1,7 +1,8 @@
 import DiswotWire
 
 /// Where the daemon's TASKs come from and where their answers go: the seam between the
-/// loop (sockets, worker sessions, leases and the task table, `Daemon+Workers`) and what
+/// loop (sockets, worker sessions, leases and the task table: `Daemon+WorkerSessions`,
+/// `Daemon+Leases`, `Daemon+Tasks`) and what
 /// the tasks are for. `diswotd` serves its searches and training jobs (`SearchesAndJobs`);
 /// `diswotd --bench-broker N` puts `BrokerBench` in their place (N no-op TASKs, nothing
 /// stored), so the production path holds no benchmark branches.
