@@ -3,7 +3,8 @@ import PackageDescription
 
 // MARK: - System libraries (C, from Debian packages; Scripts/bootstrap.sh installs them)
 
-/// OpenBLAS: every matrix product in the engine goes through its `cblas_sgemm`.
+/// OpenBLAS and its bundled LAPACK. Only DiswotTensor imports it: every other target calls
+/// BLAS and LAPACK through DiswotTensor's `BLAS` and `LAPACK` (BLAS.swift).
 let cOpenBLAS = Target.systemLibrary(
   name: "COpenBLAS", path: "Sources/COpenBLAS", pkgConfig: "openblas",
   providers: [.apt(["libopenblas-dev"])])
@@ -45,7 +46,7 @@ let search = Target.target(name: "DiswotSearch", dependencies: ["DiswotTensor", 
 /// Knowledge-distillation losses, optimisers and the trainer.
 let distillation = Target.target(
   name: "DiswotDistillation",
-  dependencies: ["DiswotTensor", "DiswotModels", "DiswotScoring", "DiswotData", "DiswotJSON", "DiswotFiles", "COpenBLAS"])
+  dependencies: ["DiswotTensor", "DiswotModels", "DiswotScoring", "DiswotData", "DiswotJSON", "DiswotFiles"])
 /// Dataset readers (CIFAR-10/100 binary, MNIST IDX) and input normalisation.
 let data = Target.target(name: "DiswotData", dependencies: ["DiswotTensor"])
 /// The daemon's durable state in SQLite (WAL).
@@ -90,7 +91,6 @@ let bench = Target.executableTarget(
   name: "diswot-bench",
   dependencies: [
     "DiswotTensor", "DiswotModels", "DiswotScoring", "DiswotDistillation", "DiswotCommandLine", "DiswotWire", "DiswotJSON",
-    "COpenBLAS",
   ])
 
 // MARK: - Test helpers

@@ -39,7 +39,7 @@ extension Layer {
       linear.weight = .uniform(linear.weight.shape, low: -bound, high: bound, using: &rng)
       linear.bias = .uniform(linear.bias.shape, low: -bound, high: bound, using: &rng)
     default:
-      for child in sublayers { child.initialize(scheme, using: &rng) }
+      for (_, child) in children { child.initialize(scheme, using: &rng) }
     }
   }
 }

@@ -117,6 +117,13 @@ public enum StateKind: Sendable, Equatable {
 /// - A recording forward pass with a `ForwardMode.backwardObserver` makes every Conv2d
 ///   and Linear report its output and dL/d(output) to that observer in each `backward` of
 ///   the record (see `BackwardObserver`); nothing else changes.
+///
+/// Structure: a composite layer declares its direct children once, with their
+/// `state_dict` names, in `children`; `visitState`, `visitParameters`, `zeroGradients`,
+/// `sublayers` and `initialize` are all derived from that one list (the extension below),
+/// so no walk can skip a child another walk reaches. Only the leaves that own tensors
+/// (`Conv2d`, `BatchNorm2d`, `Linear`) implement `visitState`, `visitParameters` and
+/// `zeroGradients` themselves, and declare no children.
 public protocol Layer: AnyObject {
   /// Runs the layer on a batch.
   func forward(_ x: Tensor, mode: ForwardMode) throws(TensorError) -> Tensor
@@ -125,24 +132,41 @@ public protocol Layer: AnyObject {
   func backward(_ dy: Tensor) throws(TensorError) -> Tensor
   /// Output shape and multiply-accumulate count for an input shape, without computing.
   func outputShapeAndMACs(input: [Int]) throws(TensorError) -> (shape: [Int], macs: Int)
+  /// The direct children under their names relative to this layer (`conv1`,
+  /// `layer1.0`, `downsample.1`: what PyTorch's `named_children` would give, flattened
+  /// through stateless containers), in PyTorch's registration order, which is also the
+  /// forward order; empty for leaves. The one declaration of a composite's structure.
+  var children: [(name: String, layer: Layer)] { get }
   /// Visits every state tensor under its PyTorch `state_dict` name, in PyTorch's order.
+  /// Default: each child's, under `prefix.name`, in `children` order.
   func visitState(prefix: String, _ visit: (String, StateKind, inout Tensor) throws -> Void) rethrows
   /// Visits every learned parameter as (name, value, gradient), in `visitState` order.
+  /// Default: each child's, as `visitState`.
   func visitParameters(prefix: String, _ visit: (String, inout Tensor, inout Tensor) throws -> Void) rethrows
-  /// Sets every parameter gradient to zero, keeping the buffers.
+  /// Sets every parameter gradient to zero, keeping the buffers. Default: each child's.
   func zeroGradients()
-  /// Direct children, in forward order (empty for leaves); lets whole-network passes
-  /// such as initialisation walk any architecture without knowing its type.
-  var sublayers: [Layer] { get }
 }
 
 extension Layer {
-  public var sublayers: [Layer] { [] }
+  /// The state of the children, each under `prefix.name`.
+  public func visitState(prefix: String, _ visit: (String, StateKind, inout Tensor) throws -> Void) rethrows {
+    for (name, child) in children { try child.visitState(prefix: qualified(prefix, name), visit) }
+  }
+
+  /// The parameters of the children, each under `prefix.name`.
+  public func visitParameters(prefix: String, _ visit: (String, inout Tensor, inout Tensor) throws -> Void) rethrows {
+    for (name, child) in children { try child.visitParameters(prefix: qualified(prefix, name), visit) }
+  }
 
   /// Composites zero their children; leaves with parameters zero their own buffers.
   public func zeroGradients() {
-    for child in sublayers { child.zeroGradients() }
+    for (_, child) in children { child.zeroGradients() }
   }
+
+  /// The direct children without their names, in forward order (empty for leaves); lets
+  /// whole-network passes such as initialisation walk any architecture without knowing
+  /// its type.
+  public var sublayers: [Layer] { children.map(\.layer) }
 }
 
 extension Layer {

@@ -3,7 +3,6 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import COpenBLAS
 import DiswotModels
 import DiswotTensor
 
@@ -242,8 +241,7 @@ public func jacobianCovarianceScore(_ jacobian: Tensor, k: Double = 1e-5) throws
   var covariance = [Double](repeating: 0, count: b * b)
   centred.withUnsafeBufferPointer { x in
     covariance.withUnsafeMutableBufferPointer { c in
-      cblas_dsyrk(CblasRowMajor, CblasUpper, CblasNoTrans, Int32(b), Int32(d), 1, x.baseAddress, Int32(d), 0,
-                  c.baseAddress, Int32(b))
+      BLAS.dsyrkUpper(n: b, k: d, a: x.baseAddress, lda: d, c: c.baseAddress, ldc: b)
     }
   }
   var a = [Double](repeating: 0, count: b * b)

@@ -1,4 +1,3 @@
-import COpenBLAS
 import DiswotModels
 import DiswotTensor
 
@@ -55,9 +54,7 @@ public final class MeCoObserver: ForwardObserver {
       }
       centred.withUnsafeBufferPointer { z in
         gram.withUnsafeMutableBufferPointer { g in
-          cblas_dsyrk(
-            CblasRowMajor, CblasUpper, CblasNoTrans, Int32(c), Int32(positions),
-            1, z.baseAddress, Int32(positions), 0, g.baseAddress, Int32(c))
+          BLAS.dsyrkUpper(n: c, k: positions, a: z.baseAddress, lda: positions, c: g.baseAddress, ldc: c)
         }
       }
       var correlation = [Double](repeating: 0, count: c * c)
@@ -68,7 +65,7 @@ public final class MeCoObserver: ForwardObserver {
           correlation[j * c + i] = r
         }
       }
-      guard let eigenvalues = symmetricEigenvalues(correlation, order: c) else {
+      guard let eigenvalues = LAPACK.symmetricEigenvalues(correlation, order: c) else {
         failure = .invalidArgument("MeCo: the eigensolver did not converge on a \(c)-channel map")
         return
       }

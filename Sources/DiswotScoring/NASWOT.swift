@@ -1,4 +1,3 @@
-import COpenBLAS
 import DiswotModels
 import DiswotTensor
 
@@ -14,7 +13,7 @@ import DiswotTensor
 /// every ReLU's output as the forward pass produces it, so the B×N_A code matrix never
 /// exists: per output with n units per sample, r_i = c_i·c_i, and
 ///   c_i·c_j + (1 − c_i)·(1 − c_j) = 2 c_i·c_j + n − r_i − r_j,
-/// one `cblas_ssyrk` of the 0/1 codes per ReLU. Its entries are integers below 2²⁴, so the
+/// one `BLAS.ssyrkUpper` of the 0/1 codes per ReLU. Its entries are integers below 2²⁴, so the
 /// Float product is exact; the kernel itself accumulates in Double.
 public final class NASWOTObserver: ForwardObserver {
   /// Samples per batch B.
@@ -58,9 +57,7 @@ public final class NASWOTObserver: ForwardObserver {
     }
     codes.withUnsafeBufferPointer { c in
       gram.withUnsafeMutableBufferPointer { g in
-        cblas_ssyrk(
-          CblasRowMajor, CblasUpper, CblasNoTrans, Int32(b), Int32(n),
-          1, c.baseAddress, Int32(n), 0, g.baseAddress, Int32(b))
+        BLAS.ssyrkUpper(n: b, k: n, a: c.baseAddress, lda: n, c: g.baseAddress, ldc: b)
       }
     }
     let units = Double(n)

@@ -74,6 +74,14 @@ extension Store {
       [SQLValue(searchID), SQLValue(limit)], row: Self.evaluationRecord)
   }
 
+  /// The keys of a search's evaluations in the order they were recorded (what
+  /// `evaluations(searchID:)` returns, without reading each row's JSON).
+  public func evaluatedKeys(searchID: String) throws -> [String] {
+    try database.query("SELECT key FROM evaluations WHERE search_id = ? ORDER BY rowid", [SQLValue(searchID)]) {
+      try Self.text($0, 0, "evaluations.key")
+    }
+  }
+
   /// How many evaluations a search has recorded.
   public func evaluationCount(searchID: String) throws -> Int {
     try database.first("SELECT count(*) FROM evaluations WHERE search_id = ?", [SQLValue(searchID)]) { $0.int(0) } ?? 0

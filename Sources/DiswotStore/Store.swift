@@ -21,7 +21,8 @@ import Foundation
 /// Like `Database`, a `Store` belongs to one thread or actor at a time and is not
 /// `Sendable`; open a second `Store` on the same file for a concurrent reader.
 public final class Store {
-  /// The connection; raw SQL for checks and tests.
+  /// The connection, for the store's own tests and checks (raw SQL, pragmas). The daemon
+  /// does not touch it: everything it needs is a named method of `Store`.
   public let database: Database
 
   /// The database file.
@@ -37,6 +38,10 @@ public final class Store {
     database = try Database(path: path, busyTimeout: busyTimeout)
     try database.migrate(Self.migrations)
   }
+
+  /// Closes the connection (see `Database.close`); any further use of the store throws.
+  /// The last connection to close checkpoints the WAL into the database file.
+  public func close() { database.close() }
 
   /// Runs `body` in one transaction (see `Database.transaction`); store calls inside it
   /// join it, so e.g. the last evaluation and the search's `finished` state commit together.

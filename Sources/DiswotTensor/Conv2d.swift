@@ -1,5 +1,3 @@
-import COpenBLAS
-
 // 2-D convolution (cross-correlation, as in PyTorch) over NCHW images.
 //
 // With G groups, output channel o sees the C/G input channels of its group
@@ -157,7 +155,5 @@ func sgemm(
   m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
   c: UnsafeMutablePointer<Float>, ldc: Int
 ) {
-  cblas_sgemm(
-    CblasRowMajor, CblasNoTrans, CblasNoTrans, blasint(m), blasint(n), blasint(k), 1,
-    a, blasint(lda), b, blasint(ldb), 0, c, blasint(ldc))
+  BLAS.sgemm(m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc)
 }

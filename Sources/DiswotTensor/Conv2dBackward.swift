@@ -1,5 +1,3 @@
-import COpenBLAS
-
 // Gradients of the 2-D convolution (`Conv2d.swift`) with respect to its input, weight
 // and bias, given the gradient dy of a scalar loss with respect to its output:
 //   dBias[o]   = Σ_{n, oy, ox} dy[n, o, oy, ox]
@@ -284,9 +282,9 @@ func gemm(
   transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int,
   b: UnsafePointer<Float>, ldb: Int, beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
 ) {
-  cblas_sgemm(
-    CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
-    blasint(m), blasint(n), blasint(k), 1, a, blasint(lda), b, blasint(ldb), beta, c, blasint(ldc))
+  BLAS.sgemm(
+    transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c,
+    ldc: ldc)
 }
 
 /// Runs `body` with the base address of `tensor`'s storage, or nil when there is none.

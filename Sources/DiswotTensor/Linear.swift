@@ -1,5 +1,3 @@
-import COpenBLAS
-
 /// y = x · Wᵀ + b, PyTorch's `nn.Linear` (weight stored [out, in]).
 /// x: [N, in], weight: [out, in], bias: [out] -> y: [N, out]
 public func linear_forward(_ x: Tensor, weight: Tensor, bias: Tensor?) throws(TensorError) -> Tensor {
@@ -19,10 +17,9 @@ public func linear_forward(_ x: Tensor, weight: Tensor, bias: Tensor?) throws(Te
     }
     x.withUnsafeBufferPointer { xp in
       weight.withUnsafeBufferPointer { wp in
-        cblas_sgemm(
-          CblasRowMajor, CblasNoTrans, CblasTrans, Int32(n), Int32(outFeatures), Int32(inFeatures),
-          1, xp.baseAddress, Int32(inFeatures), wp.baseAddress, Int32(inFeatures),
-          bias == nil ? 0 : 1, yp.baseAddress, Int32(outFeatures))
+        BLAS.sgemm(
+          transposeB: true, m: n, n: outFeatures, k: inFeatures, a: xp.baseAddress, lda: inFeatures,
+          b: wp.baseAddress, ldb: inFeatures, beta: bias == nil ? 0 : 1, c: yp.baseAddress, ldc: outFeatures)
       }
     }
   }

@@ -1,7 +1,6 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import COpenBLAS
 import Dispatch
 
 /// How the engine uses the machine's cores.
@@ -22,7 +21,7 @@ public enum Parallel {
   /// Sets the engine's worker count and pins OpenBLAS to one thread.
   public static func configure(threads: Int) {
     Self.threads = max(1, threads)
-    openblas_set_num_threads(1)
+    BLAS.setThreadCount(1)
   }
 
   /// Runs `body(i)` for `i in 0..<count`, spread over `threads` workers in contiguous
@@ -48,8 +47,8 @@ public enum Parallel {
 
   /// Runs `body` with OpenBLAS allowed `count` threads, then pins it back to one.
   public static func withBLASThreads<R>(_ count: Int, _ body: () throws -> R) rethrows -> R {
-    openblas_set_num_threads(Int32(count))
-    defer { openblas_set_num_threads(1) }
+    BLAS.setThreadCount(count)
+    defer { BLAS.setThreadCount(1) }
     return try body()
   }
 }

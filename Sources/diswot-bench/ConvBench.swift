@@ -1,4 +1,3 @@
-import COpenBLAS
 import DiswotTensor
 
 /// Convolution throughput of the ResNet-56 (CIFAR) layer sequence against the machine's

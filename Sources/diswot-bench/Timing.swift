@@ -1,4 +1,3 @@
-import COpenBLAS
 import DiswotTensor
 
 /// Wall-clock measurement helpers shared by every benchmark.
@@ -20,17 +19,17 @@ enum Timing {
     return best
   }
 
-  /// GFLOP/s of a size³ `cblas_sgemm`, best of `repeats`, with OpenBLAS allowed `threads`
+  /// GFLOP/s of a size³ `BLAS.sgemm`, best of `repeats`, with OpenBLAS allowed `threads`
   /// threads: the machine's dense-matrix rate every other figure is compared with.
   static func sgemmGFLOPS(size: Int = 2048, repeats: Int = 3, threads: Int) -> Double {
     var rng = SeededGenerator(seed: 1)
     let a = Tensor.uniform([size, size], low: -1, high: 1, using: &rng).storage
     let b = Tensor.uniform([size, size], low: -1, high: 1, using: &rng).storage
     var c = [Float](repeating: 0, count: size * size)
-    let n = Int32(size)
+    let n = size
     let best = Parallel.withBLASThreads(threads) {
       (0..<repeats).map { _ in
-        seconds { cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1, a, n, b, n, 0, &c, n) }
+        seconds { BLAS.sgemm(m: n, n: n, k: n, a: a, lda: n, b: b, ldb: n, c: &c, ldc: n) }
       }.min()!
     }
     return 2 * Double(size * size * size) / best / 1e9

@@ -77,7 +77,7 @@ final class DaemonMemoryTests: XCTestCase {
     XCTAssertTrue(worker.isRunning, "the worker refused the candidates rather than dying on them")
     XCTAssertTrue(daemon.child.logText.contains("is unscorable"), daemon.child.logText)
     let store = try daemon.store()
-    defer { store.database.close() }
+    defer { store.close() }
     let id = try XCTUnwrap(report["id"].stringValue)
     XCTAssertEqual(try store.unscorableCount(searchID: id), 4)
     XCTAssertEqual(try store.search(id: id)?.state, .finished)

@@ -57,7 +57,7 @@ final class DaemonRestartTests: XCTestCase {
     first.child.process.waitUntilExit()
     let evaluatedBeforeKill = try { () throws -> Int in
       let store = try first.store()
-      defer { store.database.close() }
+      defer { store.close() }
       return try store.evaluationCount(searchID: searchID)
     }()
     // Its workers notice and exit (the training one after checkpointing).
@@ -90,7 +90,7 @@ final class DaemonRestartTests: XCTestCase {
 
     // The search: nothing lost, nothing twice.
     let store = try second.store()
-    defer { store.database.close() }
+    defer { store.close() }
     let rows = try store.evaluations(searchID: searchID)
     XCTAssertLessThan(evaluatedBeforeKill, budget, "the kill came mid-search")
     XCTAssertEqual(rows.count, budget)

@@ -128,7 +128,7 @@ final class DaemonSearchTests: XCTestCase {
     XCTAssertTrue(log.contains("worker w1#1 left ("), log)
 
     let store = try daemon.store()
-    defer { store.database.close() }
+    defer { store.close() }
     let rows = try store.evaluations(searchID: id)
     XCTAssertEqual(rows.count, budget, "every candidate scored")
     for name in ["w1#1", "w2#1"] {

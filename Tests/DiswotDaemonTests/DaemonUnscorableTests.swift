@@ -76,7 +76,7 @@ final class DaemonUnscorableTests: XCTestCase {
     }
     XCTAssertTrue(restarted.child.logText.contains("restored search \(second)"), restarted.child.logText)
     let store = try restarted.store()
-    defer { store.database.close() }
+    defer { store.close() }
     let rows = try store.unscorable(searchID: second)
     XCTAssertEqual(rows.count, budget, "every candidate recorded exactly once (the key is the primary key)")
     XCTAssertEqual(try store.evaluationCount(searchID: second), 0)

@@ -65,7 +65,7 @@ final class LeaseTests: XCTestCase {
     }
 
     let store = try daemon.store()
-    defer { store.database.close() }
+    defer { store.close() }
     let rows = try store.evaluations(searchID: id)
     XCTAssertEqual(rows.count, budget, "every candidate scored")
     XCTAssertEqual(Set(rows.map(\.key)).count, rows.count, "each recorded once")
@@ -181,7 +181,7 @@ final class LeaseTests: XCTestCase {
     }
     XCTAssertFalse(liar.backlog.contains { $0.command == .task }, "a quarantined worker gets no TASK")
     let store = try daemon.store()
-    defer { store.database.close() }
+    defer { store.close() }
     let rows = try store.evaluations(searchID: id)
     XCTAssertEqual(rows.count, budget)
     XCTAssertTrue(rows.allSatisfy { $0.worker == "real#1" && $0.params > 0 && $0.seconds >= 0 }, "\(rows.map { ($0.worker ?? "", $0.params, $0.seconds) })")

@@ -119,7 +119,7 @@ final class NetworkPartitionTests: XCTestCase {
     let second = try startSearch(daemon, options + ["--seed", "6"])
     try checkSearch(second, budget: budget, daemon: daemon, pirate: pirate, options: options + ["--seed", "6"], dir: dir)
     let store = try daemon.store()
-    defer { store.database.close() }
+    defer { store.close() }
     let scoredRemotely = try store.evaluations(searchID: second).filter { ($0.worker ?? "").hasPrefix("lossy") }
     XCTAssertFalse(scoredRemotely.isEmpty, "the worker behind the lossy link took part")
   }
@@ -137,7 +137,7 @@ final class NetworkPartitionTests: XCTestCase {
   ) throws {
     try waitUntil(300, "search \(id) to finish") { ask(pirate, .searchStatus, ["id": .string(id)])?["state"] == "finished" }
     let store = try daemon.store()
-    defer { store.database.close() }
+    defer { store.close() }
     let rows = try store.evaluations(searchID: id)
     XCTAssertEqual(rows.count, budget, "every candidate scored")
     let engine = try restoredEngine(store, searchID: id)

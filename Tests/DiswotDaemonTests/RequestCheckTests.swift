@@ -49,7 +49,7 @@ final class RequestCheckTests: XCTestCase {
     try waitUntil(120, "the search to finish") { ask(pirate, .searchStatus, ["id": .string(id)])?["state"] == "finished" }
     XCTAssertEqual(ask(pirate, .searchStatus, ["id": .string(id)])?["evaluations"], 2)
     let store = try daemon.store()
-    defer { store.database.close() }
+    defer { store.close() }
     let document = try XCTUnwrap(JSONValue.parse(try XCTUnwrap(try store.search(id: id)).specJSON))
     XCTAssertEqual(document["scoring"]["seed"], .uint(18_446_744_073_709_551_615))
     XCTAssertEqual(document["search"]["seed"], .uint(18_446_744_073_709_551_614))

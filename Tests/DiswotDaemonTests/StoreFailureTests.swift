@@ -47,7 +47,7 @@ final class StoreFailureTests: XCTestCase {
     // Once the store takes writes again, the same request goes through.
     XCTAssertEqual(try pirate.request(.searchCancel, body: ["id": .string(id)])["state"], "cancelled")
     let store = try daemon.store()
-    defer { store.database.close() }
+    defer { store.close() }
     XCTAssertEqual(try store.search(id: id)?.state, .cancelled)
   }
 
@@ -76,7 +76,7 @@ final class StoreFailureTests: XCTestCase {
     // The store never recorded the failure, so a restarted daemon queues the job again.
     let store = try Store(path: state.appendingPathComponent("diswot.sqlite").path)
     XCTAssertEqual(try store.job(id: job)?.state, .running)
-    store.database.close()
+    store.close()
     let restarted = try DaemonUnderTest(state: state, dataRoot: dir, log: dir.appendingPathComponent("restarted.log"))
     defer { restarted.child.stop() }
     XCTAssertEqual(ask(try restarted.pirate(), .trainStatus, ["id": .string(job)])?["state"], "queued")

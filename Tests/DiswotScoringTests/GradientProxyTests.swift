@@ -55,27 +55,13 @@ final class TinyConvNet: Classifier {
     return try conv1.backward(try bn.backward(dHidden), computeInputGradient: computeInputGradient)
   }
 
-  var sublayers: [Layer] { [conv1, bn, conv2, fc] }
+  var children: [(name: String, layer: Layer)] { [("conv1", conv1), ("bn", bn), ("conv2", conv2), ("fc", fc)] }
 
   func outputShapeAndMACs(input: [Int]) throws(TensorError) -> (shape: [Int], macs: Int) {
     let a = try conv1.outputShapeAndMACs(input: input)
     let b = try conv2.outputShapeAndMACs(input: a.shape)
     let c = try fc.outputShapeAndMACs(input: [input[0], 3])
     return (c.shape, a.macs + b.macs + c.macs)
-  }
-
-  func visitState(prefix: String, _ visit: (String, StateKind, inout Tensor) throws -> Void) rethrows {
-    try conv1.visitState(prefix: "conv1", visit)
-    try bn.visitState(prefix: "bn", visit)
-    try conv2.visitState(prefix: "conv2", visit)
-    try fc.visitState(prefix: "fc", visit)
-  }
-
-  func visitParameters(prefix: String, _ visit: (String, inout Tensor, inout Tensor) throws -> Void) rethrows {
-    try conv1.visitParameters(prefix: "conv1", visit)
-    try bn.visitParameters(prefix: "bn", visit)
-    try conv2.visitParameters(prefix: "conv2", visit)
-    try fc.visitParameters(prefix: "fc", visit)
   }
 }
 

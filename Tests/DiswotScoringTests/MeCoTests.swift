@@ -7,10 +7,10 @@ import XCTest
 final class MeCoTests: XCTestCase {
   /// [[2, 1], [1, 2]] has eigenvalues 1 and 3; a permuted diagonal its entries, ascending.
   func testEigenvaluesOfMatricesKnownByHand() throws {
-    let pair = try XCTUnwrap(symmetricEigenvalues([2, 1, 1, 2], order: 2))
+    let pair = try XCTUnwrap(LAPACK.symmetricEigenvalues([2, 1, 1, 2], order: 2))
     XCTAssertEqual(pair[0], 1, accuracy: 1e-12)
     XCTAssertEqual(pair[1], 3, accuracy: 1e-12)
-    let diagonal = try XCTUnwrap(symmetricEigenvalues([3, 0, 0, 0, 1, 0, 0, 0, 2], order: 3))
+    let diagonal = try XCTUnwrap(LAPACK.symmetricEigenvalues([3, 0, 0, 0, 1, 0, 0, 0, 2], order: 3))
     for (value, expected) in zip(diagonal, [1.0, 2, 3]) { XCTAssertEqual(value, expected, accuracy: 1e-12) }
   }
 
@@ -22,7 +22,7 @@ final class MeCoTests: XCTestCase {
     let noise = Tensor.normal([n * n], using: &rng).storage.map(Double.init)
     var a = [Double](repeating: 0, count: n * n)
     for i in 0..<n { for j in 0..<n { a[i * n + j] = noise[i * n + j] + noise[j * n + i] } }
-    let values = try XCTUnwrap(symmetricEigenvalues(a, order: n))
+    let values = try XCTUnwrap(LAPACK.symmetricEigenvalues(a, order: n))
     XCTAssertEqual(values, values.sorted())
     XCTAssertEqual(values.reduce(0, +), (0..<n).map { a[$0 * n + $0] }.reduce(0, +), accuracy: 1e-10)
     XCTAssertEqual(values.map { $0 * $0 }.reduce(0, +), a.map { $0 * $0 }.reduce(0, +), accuracy: 1e-9)

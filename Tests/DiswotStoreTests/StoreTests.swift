@@ -19,6 +19,8 @@ final class StoreTests: XCTestCase {
     XCTAssertEqual(try reopened.database.userVersion(), 2)
     XCTAssertEqual(try reopened.search(id: "s1")?.specJSON, #"{"space":"nas-bench-201"}"#)
     try reopened.checkIntegrity()
+    reopened.close()
+    XCTAssertThrowsError(try reopened.search(id: "s1"), "a closed store refuses further use")
   }
 
   func testAFileFromANewerDiswotdIsRefused() throws {
@@ -114,6 +116,9 @@ final class StoreTests: XCTestCase {
     XCTAssertTrue(try store.recordEvaluation(evaluation("s2", "alpha", worker: nil), engineJSON: nil))
 
     XCTAssertEqual(try store.evaluations(searchID: "s1").map(\.key), keys)
+    XCTAssertEqual(try store.evaluatedKeys(searchID: "s1"), keys)
+    XCTAssertEqual(try store.evaluatedKeys(searchID: "s2"), ["alpha"])
+    XCTAssertEqual(try store.evaluatedKeys(searchID: "none"), [])
     XCTAssertEqual(try store.evaluations(searchID: "s1")[1], evaluation("s1", "alpha"))
     XCTAssertEqual(try store.evaluation(searchID: "s2", key: "alpha"), evaluation("s2", "alpha", worker: nil))
     XCTAssertNil(try store.evaluation(searchID: "s2", key: "zeta"))

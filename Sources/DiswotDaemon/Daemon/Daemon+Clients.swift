@@ -150,8 +150,7 @@ extension Daemon {
     if let run = searches[id] {
       return Dictionary(run.engine.history.map { ($0.key, $0.index) }, uniquingKeysWith: { a, _ in a })
     }
-    let keys = try store.database.query(
-      "SELECT key FROM evaluations WHERE search_id = ? ORDER BY rowid", [SQLValue(id)]) { $0.string(0) ?? "" }
+    let keys = try store.evaluatedKeys(searchID: id)
     return Dictionary(keys.enumerated().map { ($1, $0 + 1) }, uniquingKeysWith: { a, _ in a })
   }
 

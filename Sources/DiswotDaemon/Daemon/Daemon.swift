@@ -65,7 +65,8 @@ public final class Daemon {
   var stopRequested = false
   /// Why the daemon is stopping on its own: a write to the store failed (see `storeFailed`).
   var fatalStoreError: String?
-  var bench: BrokerBench?
+  /// What the TASKs are for: searches and training jobs, or the broker benchmark.
+  let taskSource: any TaskSource
 
   var heartbeat: Int { configuration.heartbeatMilliseconds }
   var tickMilliseconds: Int { max(10, min(100, heartbeat / 4)) }
@@ -75,6 +76,7 @@ public final class Daemon {
   /// when configured). Nothing is served until `run()`.
   public init(configuration: DaemonConfiguration) throws {
     self.configuration = configuration
+    if let tasks = configuration.benchBrokerTasks { taskSource = BrokerBench(total: tasks) } else { taskSource = SearchesAndJobs() }
     let fm = FileManager.default
     try fm.createDirectory(atPath: configuration.stateDirectory, withIntermediateDirectories: true)
     stateDirectory = DataRoot.realpath(configuration.stateDirectory) ?? configuration.stateDirectory
@@ -157,7 +159,6 @@ public final class Daemon {
         executable: configuration.workerExecutable ?? LocalWorkerPool.defaultExecutable(), arguments: arguments,
         count: configuration.localWorkers)
     }
-    if let tasks = configuration.benchBrokerTasks { bench = BrokerBench(total: tasks) }
     try writeReadyFile()
 
     let poller = ZMQPoller([clientSocket, workerSocket])
@@ -174,11 +175,7 @@ public final class Daemon {
       }
       if dispatchNeeded && !stopRequested {
         dispatchNeeded = false
-        dispatch()
-      }
-      if let bench, bench.isFinished {
-        bench.report()
-        stopRequested = true
+        taskSource.dispatch(self)
       }
     }
     shutdown()
@@ -214,7 +211,7 @@ public final class Daemon {
     clientSocket.close()
     eventSocket.close()
     zap?.stop()
-    store.database.close()
+    store.close()
     Log.info("stopped")
   }
 
@@ -260,7 +257,7 @@ public final class Daemon {
       }
     }
     localWorkers?.tick(now: now)
-    if jobs.values.contains(where: { $0.state == .queued }) || !searches.isEmpty || bench != nil { dispatchNeeded = true }
+    if taskSource.hasWork(self) { dispatchNeeded = true }
   }
 
   // MARK: - Sending

@@ -101,7 +101,7 @@ extension LossMath {
     let form: SemanticForm
     if forceClassGram || c != cT {
       form = .classGram
-      let teacherQ = gt.withUnsafeBufferPointer { t in normalizedGram(t.baseAddress!, rows: k, length: cT).q }
+      let teacherQ = gt.withUnsafeBufferPointer { t in relation_gram_forward(t.baseAddress!, rows: k, length: cT).q }
       value = g.withUnsafeBufferPointer { gp in
         teacherQ.withUnsafeBufferPointer { q in
           gamma.withUnsafeMutableBufferPointer { d in

@@ -1,3 +1,4 @@
+import DiswotScoring
 import DiswotTensor
 
 /// Inter-channel correlation KD (ICKD; Liu et al., ICCV 2021, "Exploring Inter-Channel
@@ -62,7 +63,7 @@ extension LossMath {
           perSample.withUnsafeMutableBufferPointer { v in
             let (sp, tp, gp, vp) = (s.baseAddress!, t.baseAddress!, g.baseAddress!, v.baseAddress!)
             Parallel.forEach(b) { sample in
-              let teacherQ = normalizedGram(tp + sample * c * lengthT, rows: c, length: lengthT).q
+              let teacherQ = relation_gram_forward(tp + sample * c * lengthT, rows: c, length: lengthT).q
               vp[sample] = teacherQ.withUnsafeBufferPointer { q in
                 normalizedGramMatch(
                   sp + sample * c * lengthS, rows: c, length: lengthS, teacherQ: q.baseAddress!,

@@ -3,7 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import COpenBLAS
+import DiswotScoring
 import DiswotTensor
 
 /// Double-precision building blocks shared by the losses.
@@ -52,74 +52,8 @@ enum LossMath {
     return (p, lse)
   }
 
-  /// Q = rownorm(X Xᵀ) for a row-major [rows, length] X, with the Gram rows' norms
-  /// kept for the backward pass. A row of zeros stays zero (norm 0), as in
-  /// DiswotScoring's `normalizeRows` and as PyTorch's `F.normalize` gives it.
-  struct NormalizedGram {
-    let rows: Int
-    /// rownorm(X Xᵀ): [rows, rows]
-    var q: [Double]
-    /// ‖row r of X Xᵀ‖ (0 for a zero row): [rows]
-    var norms: [Double]
-  }
-
-  /// X Xᵀ by `cblas_dsyrk` (upper triangle, mirrored), then each row scaled to unit norm.
-  /// x: [rows, length] -> NormalizedGram
-  static func normalizedGram(_ x: UnsafePointer<Double>, rows: Int, length: Int) -> NormalizedGram {
-    var a = [Double](repeating: 0, count: rows * rows)
-    a.withUnsafeMutableBufferPointer { ap in
-      cblas_dsyrk(
-        CblasRowMajor, CblasUpper, CblasNoTrans, Int32(rows), Int32(length),
-        1, x, Int32(length), 0, ap.baseAddress, Int32(rows))
-    }
-    for i in 0..<rows {
-      for j in (i + 1)..<rows { a[j * rows + i] = a[i * rows + j] }
-    }
-    var norms = [Double](repeating: 0, count: rows)
-    for r in 0..<rows {
-      var sq = 0.0
-      for c in 0..<rows { sq += a[r * rows + c] * a[r * rows + c] }
-      guard sq > 0 else { continue }
-      let n = sq.squareRoot()
-      norms[r] = n
-      for c in 0..<rows { a[r * rows + c] /= n }
-    }
-    return NormalizedGram(rows: rows, q: a, norms: norms)
-  }
-
-  /// Back-propagates dQ through Q = rownorm(A), A = X Xᵀ, into dX (overwritten).
-  ///
-  /// Row normalisation q = a/‖a‖ has Jacobian (I − q qᵀ)/‖a‖, so
-  ///   dA_r = (dQ_r − q_r (q_r·dQ_r)) / ‖a_r‖   (0 for a zero row: q = a/‖a‖ has no
-  ///   derivative at a = 0; we take 0 rather than PyTorch's dQ/ε from its max(‖a‖, ε)).
-  /// A = X Xᵀ gives dX = (dA + dAᵀ) X, one `cblas_dgemm`.
-  /// x: [rows, length], dQ: [rows, rows] -> dX: [rows, length]
-  static func normalizedGramBackward(
-    _ gram: NormalizedGram, dQ: [Double], x: UnsafePointer<Double>, length: Int,
-    into dX: UnsafeMutablePointer<Double>
-  ) {
-    let rows = gram.rows
-    var dA = [Double](repeating: 0, count: rows * rows)
-    for r in 0..<rows where gram.norms[r] > 0 {
-      let base = r * rows
-      var dot = 0.0
-      for c in 0..<rows { dot += gram.q[base + c] * dQ[base + c] }
-      let inverse = 1 / gram.norms[r]
-      for c in 0..<rows { dA[base + c] = (dQ[base + c] - gram.q[base + c] * dot) * inverse }
-    }
-    // S = dA + dAᵀ (symmetric).
-    var s = [Double](repeating: 0, count: rows * rows)
-    for i in 0..<rows {
-      for j in 0..<rows { s[i * rows + j] = dA[i * rows + j] + dA[j * rows + i] }
-    }
-    s.withUnsafeBufferPointer { sp in
-      cblas_dgemm(
-        CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(length), Int32(rows),
-        1, sp.baseAddress, Int32(rows), x, Int32(length), 0, dX, Int32(length))
-    }
-  }
-
-  /// scale · ‖rownorm(X Xᵀ) − Q_T‖²_F and its gradient with respect to X (written to dX).
+  /// scale · ‖rownorm(X Xᵀ) − Q_T‖²_F and its gradient with respect to X (written to dX),
+  /// through the relation Gram's forward and backward (DiswotScoring's RelationGram.swift).
   ///
   /// The one kernel behind SP, ICKD (per sample), the DisWOT relation loss and the
   /// class-Gram form of the DisWOT semantic loss; they differ only in what the rows of X
@@ -129,7 +63,7 @@ enum LossMath {
     _ x: UnsafePointer<Double>, rows: Int, length: Int, teacherQ: UnsafePointer<Double>,
     scale: Double, into dX: UnsafeMutablePointer<Double>
   ) -> Double {
-    let gram = normalizedGram(x, rows: rows, length: length)
+    let gram = relation_gram_forward(x, rows: rows, length: length)
     var dQ = [Double](repeating: 0, count: rows * rows)
     var sum = 0.0
     for i in 0..<(rows * rows) {
@@ -137,7 +71,7 @@ enum LossMath {
       sum += d * d
       dQ[i] = 2 * scale * d
     }
-    normalizedGramBackward(gram, dQ: dQ, x: x, length: length, into: dX)
+    relation_gram_backward(gram, dQ: dQ, x: x, length: length, into: dX)
     return sum * scale
   }
 }

@@ -1,3 +1,4 @@
+import DiswotScoring
 import DiswotTensor
 
 /// Similarity-preserving KD (Tung & Mori, ICCV 2019, "Similarity-Preserving Knowledge
@@ -44,7 +45,7 @@ extension LossMath {
     student: [Double], teacher: [Double], batch b: Int
   ) -> (value: Double, gradient: [Double]) {
     let teacherQ = teacher.withUnsafeBufferPointer { t in
-      normalizedGram(t.baseAddress!, rows: b, length: teacher.count / b).q
+      relation_gram_forward(t.baseAddress!, rows: b, length: teacher.count / b).q
     }
     return relationMatch(student: student, batch: b, teacherQ: teacherQ)
   }

@@ -56,6 +56,9 @@ public final class BatchNorm2d: Layer {
     return (input, 0)
   }
 
+  /// A leaf: its own tensors, no children.
+  public var children: [(name: String, layer: Layer)] { [] }
+
   public func visitState(prefix: String, _ visit: (String, StateKind, inout Tensor) throws -> Void) rethrows {
     try visit(qualified(prefix, "weight"), .parameter, &state.weight)
     try visit(qualified(prefix, "bias"), .parameter, &state.bias)

@@ -67,6 +67,9 @@ public final class Conv2d: Layer {
             input[0] * geometry.macs(height: input[2], width: input[3]))
   }
 
+  /// A leaf: its own tensors, no children.
+  public var children: [(name: String, layer: Layer)] { [] }
+
   public func visitState(prefix: String, _ visit: (String, StateKind, inout Tensor) throws -> Void) rethrows {
     try visit(qualified(prefix, "weight"), .parameter, &weight)
     if bias != nil { try visit(qualified(prefix, "bias"), .parameter, &bias!) }

@@ -48,6 +48,9 @@ public final class Linear: Layer {
     return ([input[0], outFeatures], input[0] * inFeatures * outFeatures)
   }
 
+  /// A leaf: its own tensors, no children.
+  public var children: [(name: String, layer: Layer)] { [] }
+
   public func visitState(prefix: String, _ visit: (String, StateKind, inout Tensor) throws -> Void) rethrows {
     try visit(qualified(prefix, "weight"), .parameter, &weight)
     try visit(qualified(prefix, "bias"), .parameter, &bias)

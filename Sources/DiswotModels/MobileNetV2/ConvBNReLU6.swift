@@ -33,19 +33,9 @@ public final class ConvBNReLU6: Layer {
     return try conv.backward(d, computeInputGradient: computeInputGradient)
   }
 
-  public var sublayers: [Layer] { [conv, bn] }
+  public var children: [(name: String, layer: Layer)] { [("0", conv), ("1", bn)] }
 
   public func outputShapeAndMACs(input: [Int]) throws(TensorError) -> (shape: [Int], macs: Int) {
     try conv.outputShapeAndMACs(input: input)
-  }
-
-  public func visitState(prefix: String, _ visit: (String, StateKind, inout Tensor) throws -> Void) rethrows {
-    try conv.visitState(prefix: qualified(prefix, "0"), visit)
-    try bn.visitState(prefix: qualified(prefix, "1"), visit)
-  }
-
-  public func visitParameters(prefix: String, _ visit: (String, inout Tensor, inout Tensor) throws -> Void) rethrows {
-    try conv.visitParameters(prefix: qualified(prefix, "0"), visit)
-    try bn.visitParameters(prefix: qualified(prefix, "1"), visit)
   }
 }

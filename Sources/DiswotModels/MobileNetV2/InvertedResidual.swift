@@ -50,8 +50,10 @@ public final class InvertedResidual: Layer {
     return dx
   }
 
-  public var sublayers: [Layer] {
-    (expand.map { [$0] } ?? []) + [depthwise, project, projectBN]
+  /// `conv.{i}`, numbered in order over the layers present.
+  public var children: [(name: String, layer: Layer)] {
+    let layers: [Layer] = (expand.map { [$0] } ?? []) + [depthwise, project, projectBN]
+    return layers.enumerated().map { ("conv.\($0)", $1) }
   }
 
   public func outputShapeAndMACs(input: [Int]) throws(TensorError) -> (shape: [Int], macs: Int) {
@@ -60,23 +62,5 @@ public final class InvertedResidual: Layer {
     let p = try project.outputShapeAndMACs(input: d.shape)
     macs += d.macs + p.macs
     return (p.shape, macs)
-  }
-
-  public func visitState(prefix: String, _ visit: (String, StateKind, inout Tensor) throws -> Void) rethrows {
-    var index = 0
-    func next() -> String { defer { index += 1 }; return qualified(prefix, "conv.\(index)") }
-    if let expand { try expand.visitState(prefix: next(), visit) }
-    try depthwise.visitState(prefix: next(), visit)
-    try project.visitState(prefix: next(), visit)
-    try projectBN.visitState(prefix: next(), visit)
-  }
-
-  public func visitParameters(prefix: String, _ visit: (String, inout Tensor, inout Tensor) throws -> Void) rethrows {
-    var index = 0
-    func next() -> String { defer { index += 1 }; return qualified(prefix, "conv.\(index)") }
-    if let expand { try expand.visitParameters(prefix: next(), visit) }
-    try depthwise.visitParameters(prefix: next(), visit)
-    try project.visitParameters(prefix: next(), visit)
-    try projectBN.visitParameters(prefix: next(), visit)
   }
 }

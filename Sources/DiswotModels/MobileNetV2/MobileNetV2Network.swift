@@ -69,7 +69,10 @@ public final class MobileNetV2Network: Classifier {
     return try stem.backward(d, computeInputGradient: computeInputGradient)
   }
 
-  public var sublayers: [Layer] { [stem] + blocks + [head, classifier] }
+  public var children: [(name: String, layer: Layer)] {
+    [("features.0", stem)] + blocks.enumerated().map { ("features.\($0 + 1)", $1) }
+      + [("features.\(blocks.count + 1)", head), ("classifier.1", classifier)]
+  }
 
   public func outputShapeAndMACs(input: [Int]) throws(TensorError) -> (shape: [Int], macs: Int) {
     var (shape, macs) = try stem.outputShapeAndMACs(input: input)
@@ -81,23 +84,5 @@ public final class MobileNetV2Network: Classifier {
     let h = try head.outputShapeAndMACs(input: shape)
     let c = try classifier.outputShapeAndMACs(input: [h.shape[0], h.shape[1]])
     return (c.shape, macs + h.macs + c.macs)
-  }
-
-  public func visitState(prefix: String, _ visit: (String, StateKind, inout Tensor) throws -> Void) rethrows {
-    try stem.visitState(prefix: qualified(prefix, "features.0"), visit)
-    for (i, block) in blocks.enumerated() {
-      try block.visitState(prefix: qualified(prefix, "features.\(i + 1)"), visit)
-    }
-    try head.visitState(prefix: qualified(prefix, "features.\(blocks.count + 1)"), visit)
-    try classifier.visitState(prefix: qualified(prefix, "classifier.1"), visit)
-  }
-
-  public func visitParameters(prefix: String, _ visit: (String, inout Tensor, inout Tensor) throws -> Void) rethrows {
-    try stem.visitParameters(prefix: qualified(prefix, "features.0"), visit)
-    for (i, block) in blocks.enumerated() {
-      try block.visitParameters(prefix: qualified(prefix, "features.\(i + 1)"), visit)
-    }
-    try head.visitParameters(prefix: qualified(prefix, "features.\(blocks.count + 1)"), visit)
-    try classifier.visitParameters(prefix: qualified(prefix, "classifier.1"), visit)
   }
 }

@@ -102,8 +102,11 @@ public final class NASBench201Cell: Layer {
     return gradients[0] ?? Tensor(zeros: shape)
   }
 
-  public var sublayers: [Layer] {
-    edges.compactMap { if case .conv(let op) = $0 { return op } else { return nil } }
+  /// The convolution edges, `layers.{e}` (e the edge's index among all six).
+  public var children: [(name: String, layer: Layer)] {
+    edges.enumerated().compactMap { e, edge in
+      if case .conv(let op) = edge { return ("layers.\(e)", op) } else { return nil }
+    }
   }
 
   /// Convolution MACs only; pooling and sums are not counted.
@@ -116,17 +119,5 @@ public final class NASBench201Cell: Layer {
       if case .conv(let op) = edge { macs += try op.outputShapeAndMACs(input: input).macs }
     }
     return (input, macs)
-  }
-
-  public func visitState(prefix: String, _ visit: (String, StateKind, inout Tensor) throws -> Void) rethrows {
-    for (e, edge) in edges.enumerated() {
-      if case .conv(let op) = edge { try op.visitState(prefix: qualified(prefix, "layers.\(e)"), visit) }
-    }
-  }
-
-  public func visitParameters(prefix: String, _ visit: (String, inout Tensor, inout Tensor) throws -> Void) rethrows {
-    for (e, edge) in edges.enumerated() {
-      if case .conv(let op) = edge { try op.visitParameters(prefix: qualified(prefix, "layers.\(e)"), visit) }
-    }
   }
 }

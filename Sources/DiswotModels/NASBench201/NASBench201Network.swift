@@ -89,7 +89,10 @@ public final class NASBench201Network: Classifier {
     return try stemConv.backward(try stemBN.backward(d), computeInputGradient: computeInputGradient)
   }
 
-  public var sublayers: [Layer] { [stemConv, stemBN] + cells.map(\.layer) + [lastBN, classifier] }
+  public var children: [(name: String, layer: Layer)] {
+    [("stem.0", stemConv), ("stem.1", stemBN)] + cells.enumerated().map { ("cells.\($0)", $1.layer) }
+      + [("lastact.0", lastBN), ("classifier", classifier)]
+  }
 
   public func outputShapeAndMACs(input: [Int]) throws(TensorError) -> (shape: [Int], macs: Int) {
     var (shape, macs) = try stemConv.outputShapeAndMACs(input: input)
@@ -100,25 +103,5 @@ public final class NASBench201Network: Classifier {
     }
     let head = try classifier.outputShapeAndMACs(input: [shape[0], shape[1]])
     return (head.shape, macs + head.macs)
-  }
-
-  public func visitState(prefix: String, _ visit: (String, StateKind, inout Tensor) throws -> Void) rethrows {
-    try stemConv.visitState(prefix: qualified(prefix, "stem.0"), visit)
-    try stemBN.visitState(prefix: qualified(prefix, "stem.1"), visit)
-    for (i, cell) in cells.enumerated() {
-      try cell.layer.visitState(prefix: qualified(prefix, "cells.\(i)"), visit)
-    }
-    try lastBN.visitState(prefix: qualified(prefix, "lastact.0"), visit)
-    try classifier.visitState(prefix: qualified(prefix, "classifier"), visit)
-  }
-
-  public func visitParameters(prefix: String, _ visit: (String, inout Tensor, inout Tensor) throws -> Void) rethrows {
-    try stemConv.visitParameters(prefix: qualified(prefix, "stem.0"), visit)
-    try stemBN.visitParameters(prefix: qualified(prefix, "stem.1"), visit)
-    for (i, cell) in cells.enumerated() {
-      try cell.layer.visitParameters(prefix: qualified(prefix, "cells.\(i)"), visit)
-    }
-    try lastBN.visitParameters(prefix: qualified(prefix, "lastact.0"), visit)
-    try classifier.visitParameters(prefix: qualified(prefix, "classifier"), visit)
   }
 }

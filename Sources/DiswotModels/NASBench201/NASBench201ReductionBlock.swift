@@ -41,7 +41,7 @@ public final class NASBench201ReductionBlock: Layer {
     return dx
   }
 
-  public var sublayers: [Layer] { [convA, convB, downsample] }
+  public var children: [(name: String, layer: Layer)] { [("conv_a", convA), ("conv_b", convB), ("downsample.1", downsample)] }
 
   /// Convolution MACs only; the pooling and the sum are not counted.
   public func outputShapeAndMACs(input: [Int]) throws(TensorError) -> (shape: [Int], macs: Int) {
@@ -54,17 +54,5 @@ public final class NASBench201ReductionBlock: Layer {
       throw .shapeMismatch("reduction block on \(input): residual \(d.shape) and branch \(b.shape) differ (odd size)")
     }
     return (b.shape, a.macs + b.macs + d.macs)
-  }
-
-  public func visitState(prefix: String, _ visit: (String, StateKind, inout Tensor) throws -> Void) rethrows {
-    try convA.visitState(prefix: qualified(prefix, "conv_a"), visit)
-    try convB.visitState(prefix: qualified(prefix, "conv_b"), visit)
-    try downsample.visitState(prefix: qualified(prefix, "downsample.1"), visit)
-  }
-
-  public func visitParameters(prefix: String, _ visit: (String, inout Tensor, inout Tensor) throws -> Void) rethrows {
-    try convA.visitParameters(prefix: qualified(prefix, "conv_a"), visit)
-    try convB.visitParameters(prefix: qualified(prefix, "conv_b"), visit)
-    try downsample.visitParameters(prefix: qualified(prefix, "downsample.1"), visit)
   }
 }

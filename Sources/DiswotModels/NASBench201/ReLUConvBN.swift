@@ -31,19 +31,9 @@ public final class ReLUConvBN: Layer {
     return try reluBackward(output: rectified, try conv.backward(try bn.backward(dy)))
   }
 
-  public var sublayers: [Layer] { [conv, bn] }
+  public var children: [(name: String, layer: Layer)] { [("op.1", conv), ("op.2", bn)] }
 
   public func outputShapeAndMACs(input: [Int]) throws(TensorError) -> (shape: [Int], macs: Int) {
     try conv.outputShapeAndMACs(input: input)
-  }
-
-  public func visitState(prefix: String, _ visit: (String, StateKind, inout Tensor) throws -> Void) rethrows {
-    try conv.visitState(prefix: qualified(prefix, "op.1"), visit)
-    try bn.visitState(prefix: qualified(prefix, "op.2"), visit)
-  }
-
-  public func visitParameters(prefix: String, _ visit: (String, inout Tensor, inout Tensor) throws -> Void) rethrows {
-    try conv.visitParameters(prefix: qualified(prefix, "op.1"), visit)
-    try bn.visitParameters(prefix: qualified(prefix, "op.2"), visit)
   }
 }

@@ -77,10 +77,10 @@ public final class BasicBlock: Layer {
     return dx
   }
 
-  public var sublayers: [Layer] {
-    var layers: [Layer] = [conv1, bn1, conv2, bn2]
-    if case .optionB(let conv, let bn) = shortcut { layers += [conv, bn] }
-    return layers
+  public var children: [(name: String, layer: Layer)] {
+    var children: [(name: String, layer: Layer)] = [("conv1", conv1), ("bn1", bn1), ("conv2", conv2), ("bn2", bn2)]
+    if case .optionB(let conv, let bn) = shortcut { children += [("downsample.0", conv), ("downsample.1", bn)] }
+    return children
   }
 
   public func outputShapeAndMACs(input: [Int]) throws(TensorError) -> (shape: [Int], macs: Int) {
@@ -89,27 +89,5 @@ public final class BasicBlock: Layer {
     var macs = a.macs + b.macs
     if case .optionB(let conv, _) = shortcut { macs += try conv.outputShapeAndMACs(input: input).macs }
     return (b.shape, macs)
-  }
-
-  public func visitState(prefix: String, _ visit: (String, StateKind, inout Tensor) throws -> Void) rethrows {
-    try conv1.visitState(prefix: qualified(prefix, "conv1"), visit)
-    try bn1.visitState(prefix: qualified(prefix, "bn1"), visit)
-    try conv2.visitState(prefix: qualified(prefix, "conv2"), visit)
-    try bn2.visitState(prefix: qualified(prefix, "bn2"), visit)
-    if case .optionB(let conv, let bn) = shortcut {
-      try conv.visitState(prefix: qualified(prefix, "downsample.0"), visit)
-      try bn.visitState(prefix: qualified(prefix, "downsample.1"), visit)
-    }
-  }
-
-  public func visitParameters(prefix: String, _ visit: (String, inout Tensor, inout Tensor) throws -> Void) rethrows {
-    try conv1.visitParameters(prefix: qualified(prefix, "conv1"), visit)
-    try bn1.visitParameters(prefix: qualified(prefix, "bn1"), visit)
-    try conv2.visitParameters(prefix: qualified(prefix, "conv2"), visit)
-    try bn2.visitParameters(prefix: qualified(prefix, "bn2"), visit)
-    if case .optionB(let conv, let bn) = shortcut {
-      try conv.visitParameters(prefix: qualified(prefix, "downsample.0"), visit)
-      try bn.visitParameters(prefix: qualified(prefix, "downsample.1"), visit)
-    }
   }
 }

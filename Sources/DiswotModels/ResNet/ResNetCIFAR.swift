@@ -72,7 +72,14 @@ public final class ResNetCIFAR: Classifier {
     return try conv1.backward(d, computeInputGradient: computeInputGradient)
   }
 
-  public var sublayers: [Layer] { [conv1, bn1] + Array(stages.joined()) + [classifier] }
+  public var children: [(name: String, layer: Layer)] {
+    var children: [(name: String, layer: Layer)] = [("conv1", conv1), ("bn1", bn1)]
+    for (s, stage) in stages.enumerated() {
+      for (j, block) in stage.enumerated() { children.append(("layer\(s + 1).\(j)", block)) }
+    }
+    children.append((description.classifierName, classifier))
+    return children
+  }
 
   public func outputShapeAndMACs(input: [Int]) throws(TensorError) -> (shape: [Int], macs: Int) {
     var (shape, macs) = try conv1.outputShapeAndMACs(input: input)
@@ -83,27 +90,5 @@ public final class ResNetCIFAR: Classifier {
     }
     let head = try classifier.outputShapeAndMACs(input: [shape[0], shape[1]])
     return (head.shape, macs + head.macs)
-  }
-
-  public func visitState(prefix: String, _ visit: (String, StateKind, inout Tensor) throws -> Void) rethrows {
-    try conv1.visitState(prefix: qualified(prefix, "conv1"), visit)
-    try bn1.visitState(prefix: qualified(prefix, "bn1"), visit)
-    for (s, stage) in stages.enumerated() {
-      for (j, block) in stage.enumerated() {
-        try block.visitState(prefix: qualified(prefix, "layer\(s + 1).\(j)"), visit)
-      }
-    }
-    try classifier.visitState(prefix: qualified(prefix, description.classifierName), visit)
-  }
-
-  public func visitParameters(prefix: String, _ visit: (String, inout Tensor, inout Tensor) throws -> Void) rethrows {
-    try conv1.visitParameters(prefix: qualified(prefix, "conv1"), visit)
-    try bn1.visitParameters(prefix: qualified(prefix, "bn1"), visit)
-    for (s, stage) in stages.enumerated() {
-      for (j, block) in stage.enumerated() {
-        try block.visitParameters(prefix: qualified(prefix, "layer\(s + 1).\(j)"), visit)
-      }
-    }
-    try classifier.visitParameters(prefix: qualified(prefix, description.classifierName), visit)
   }
 }
