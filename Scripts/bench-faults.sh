@@ -100,7 +100,7 @@ while :; do
   elif [ "$partitions" -lt 1 ] && [ "$n" -ge $(( budget * 3 / 5 )) ]; then
     ip link set "$host" down; sleep 3; ip link set "$host" up
     partitions=1; echo "cut the remote worker off for 3 s at $n evaluations" >&2
-  elif [ "$worker_kills" -lt 20 ] && [ "$n" -ge $(( (worker_kills + 1) * budget / 22 )) ]; then
+  elif [ "$worker_kills" -lt 20 ] && [ "$n" -ge $(( (worker_kills + 1) * budget / 24 )) ]; then
     victim=$(pgrep -P "$daemon" -f diswot-worker | shuf -n 1 || true)
     if [ -n "$victim" ]; then
       kill -KILL "$victim"; worker_kills=$(( worker_kills + 1 )); echo "killed local worker $victim at $n evaluations ($worker_kills)" >&2
