@@ -21,32 +21,7 @@ enum BinaryFile {
 
   /// The first `count` bytes of the file at `path`, which must be at least that long.
   static func readPrefix(_ path: String, count: Int) throws(DatasetError) -> [UInt8] {
-    let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-    guard descriptor >= 0 else {
-      if errno == ENOENT { throw .missingFile(path) }
-      throw lastError(path)
-    }
-    defer { close(descriptor) }
-    guard count > 0 else { return [] }
-
-    var failure: DatasetError?
-    let bytes = [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
-      while initialized < count {
-        let received = read(descriptor, buffer.baseAddress! + initialized, count - initialized)
-        if received > 0 {
-          initialized += received
-        } else if received < 0 && errno == EINTR {
-          continue
-        } else {
-          failure =
-            received < 0
-            ? lastError(path) : .unreadable(file: path, reason: "the file shrank while being read")
-          return
-        }
-      }
-    }
-    if let failure { throw failure }
-    return bytes
+    try readRanges(path, at: [0], count: count)
   }
 
   /// `count` bytes at each of `offsets` of the file at `path`, concatenated in that order:
