@@ -22,9 +22,14 @@ public final class MeCoObserver: ForwardObserver {
   /// Σ over maps so far of the mean over images of the smallest eigenvalue.
   public private(set) var total = 0.0
   private var failure: ScoringError?
-  /// Scratch reused across maps: one image's centred map [C, H·W] and its Gram [C, C].
+  /// Scratch reused across maps and images, so the per-image loop allocates nothing: one
+  /// image's centred map [C, H·W], its Gram [C, C] (turned into the correlation matrix in
+  /// place), the Gram's diagonal [C], and LAPACK's eigenvalues and workspace.
   private var centred: [Double] = []
   private var gram: [Double] = []
+  private var diagonal: [Double] = []
+  private var eigenvalues: [Double] = []
+  private var workspace: [Double] = []
 
   public init(samples: Int) {
     precondition(samples > 0, "MeCo reads at least one image")
@@ -39,6 +44,7 @@ public final class MeCoObserver: ForwardObserver {
     let images = min(samples, b)
     if centred.count < c * positions { centred = [Double](repeating: 0, count: c * positions) }
     if gram.count < c * c { gram = [Double](repeating: 0, count: c * c) }
+    if diagonal.count < c { diagonal = [Double](repeating: 0, count: c) }
     var sum = 0.0
     for image in 0..<images {
       output.withUnsafeBufferPointer { x in
@@ -57,15 +63,17 @@ public final class MeCoObserver: ForwardObserver {
           BLAS.dsyrkUpper(n: c, k: positions, a: z.baseAddress, lda: positions, c: g.baseAddress, ldc: c)
         }
       }
-      var correlation = [Double](repeating: 0, count: c * c)
-      for i in 0..<c where gram[i * c + i] > 0 {
-        for j in i..<c where gram[j * c + j] > 0 {
-          let r = gram[i * c + j] / (gram[i * c + i] * gram[j * c + j]).squareRoot()
-          correlation[i * c + j] = r
-          correlation[j * c + i] = r
+      // The Gram's upper triangle becomes the full correlation matrix, a constant channel's
+      // row and column zero (both triangles: LAPACK reads the one it is told).
+      for i in 0..<c { diagonal[i] = gram[i * c + i] }
+      for i in 0..<c {
+        for j in i..<c {
+          let r = diagonal[i] > 0 && diagonal[j] > 0 ? gram[i * c + j] / (diagonal[i] * diagonal[j]).squareRoot() : 0
+          gram[i * c + j] = r
+          gram[j * c + i] = r
         }
       }
-      guard let eigenvalues = LAPACK.symmetricEigenvalues(correlation, order: c) else {
+      guard LAPACK.symmetricEigenvalues(overwriting: &gram, order: c, values: &eigenvalues, work: &workspace) else {
         failure = .invalidArgument("MeCo: the eigensolver did not converge on a \(c)-channel map")
         return
       }

@@ -71,20 +71,32 @@ public enum LAPACK {
   /// matrix: [order, order] -> [order]
   public static func symmetricEigenvalues(_ matrix: [Double], order n: Int) -> [Double]? {
     precondition(n >= 0 && matrix.count == n * n, "\(matrix.count) elements for a \(n)×\(n) matrix")
-    guard n > 0 else { return [] }
-    var a = matrix
-    var w = [Double](repeating: 0, count: n)
+    var a = matrix, values: [Double] = [], work: [Double] = []
+    return symmetricEigenvalues(overwriting: &a, order: n, values: &values, work: &work) ? values : nil
+  }
+
+  /// The same without allocating once the buffers are large enough, for callers that solve
+  /// many matrices in a loop: `matrix` (its first order² elements, both triangles filled) is
+  /// destroyed, the eigenvalues go to `values[0..<order]` ascending, and `work` is LAPACK's
+  /// workspace; both grow only when too small. Returns false where the other returns nil.
+  public static func symmetricEigenvalues(
+    overwriting matrix: inout [Double], order n: Int, values: inout [Double], work: inout [Double]
+  ) -> Bool {
+    precondition(n >= 0 && matrix.count >= n * n, "\(matrix.count) elements for a \(n)×\(n) matrix")
+    guard n > 0 else { return true }
+    if values.count < n { values = [Double](repeating: 0, count: n) }
     var order = Int32(n)
     var lda = Int32(n)
     var info: Int32 = 0
     // Workspace query first, then the call itself.
     var lwork: Int32 = -1
     var optimal = 0.0
-    dsyev_("N", "U", &order, &a, &lda, &w, &optimal, &lwork, &info, 1, 1)
-    guard info == 0 else { return nil }
+    dsyev_("N", "U", &order, &matrix, &lda, &values, &optimal, &lwork, &info, 1, 1)
+    guard info == 0 else { return false }
     lwork = max(Int32(optimal), 3 * Int32(n))
-    var work = [Double](repeating: 0, count: Int(lwork))
-    dsyev_("N", "U", &order, &a, &lda, &w, &work, &lwork, &info, 1, 1)
-    return info == 0 ? w : nil
+    if work.count < Int(lwork) { work = [Double](repeating: 0, count: Int(lwork)) }
+    dsyev_("N", "U", &order, &matrix, &lda, &values, &work, &lwork, &info, 1, 1)
+    return info == 0
   }
+
 }
