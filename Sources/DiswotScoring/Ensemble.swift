@@ -38,7 +38,8 @@ import Darwin
 ///   near-identical ResNets, where the differences are smaller than what the probe batch
 ///   changes) is then both shrunk towards the median and weighted down, and one that ranks
 ///   them reproducibly counts fully — measured for this space, teacher and probe data,
-///   without ground truth. Shrinking matters as much as weighting: the concave log F makes
+///   without ground truth. A component whose reliability is under 1/2 — more noise than
+///   signal (`minimumReliability`) — is left out. Shrinking matters as much as weighting: the concave log F makes
 ///   the best candidates differ mostly in their weakest component, so an unshrunk noisy
 ///   component would decide among them. When no component is reliable at all, every r is
 ///   taken as 1 (equal weights, no shrinkage).
@@ -56,14 +57,23 @@ public struct EnsembleCalibration: Sendable, Codable, Equatable {
     public var scale: Double
     /// Spearman ρ between the test and retest rankings of the reference sample.
     public var reliability: Double
-    /// max(0, reliability), or 1 for every component when all are 0: the component's
-    /// weight and the factor its z is shrunk by.
+    /// The reliability when it reaches `minimumReliability`, else 0 (or 1 for every
+    /// component when all are 0): the component's weight and the factor its z is shrunk by.
     public var weight: Double
   }
 
   public var components: [Component]
   /// How many reference architectures had a finite value for every component.
   public var referenceSize: Int
+
+  /// The least reliability a component needs to count at all: 1/2, where its signal
+  /// variance (share r, classical test theory) equals its noise variance (1 − r). Below
+  /// it a component ranks candidates more by the probe batch and the initialisation than
+  /// by the architecture; even shrunk and weighted down it then decides among the best
+  /// candidates, where the reliable components differ little (the concave aggregation
+  /// makes the weakest component count most), so the winner would again depend on the
+  /// batch drawn. Not tuned: the point where signal and noise are equal.
+  public static let minimumReliability = 0.5
 
   /// z-scores below this are clamped, so a single dead component ranks a candidate last
   /// without turning the score into −infinity.
@@ -106,7 +116,7 @@ public struct EnsembleCalibration: Sendable, Codable, Equatable {
         rankable(retest.map { Self.transformed($0[proxy.rawValue] ?? .nan, proxy: proxy) }, higherIsBetter: true))
       components.append(Component(
         proxy: proxy, median: median, scale: iqr > 0 ? iqr / 1.349 : 1, reliability: reliability,
-        weight: reliability.isFinite ? max(0, reliability) : 0))
+        weight: reliability.isFinite && reliability >= Self.minimumReliability ? reliability : 0))
     }
     if components.allSatisfy({ $0.weight == 0 }) {
       for i in components.indices { components[i].weight = 1 }

@@ -117,9 +117,11 @@ public final class ScoringSession {
     for (i, g) in sample.enumerated() {
       test.append(try measure(g, studentWeights: nil, scorers: scorers, seed: spec.seed).scores)
       retest.append(try measure(g, studentWeights: nil, scorers: retestScorers, seed: retestSpec.seed).scores)
-      progress?(i + 1, sample.count)
+      if i + 1 < sample.count { progress?(i + 1, sample.count) }
     }
     calibration = try EnsembleCalibration(components: Proxy.ensembleComponents, reference: test, retest: retest)
+    // The last report comes once the calibration exists, so a listener can log its weights.
+    progress?(sample.count, sample.count)
   }
 
   /// XORed into the seed of the ensemble's retest replica ("RETEST").

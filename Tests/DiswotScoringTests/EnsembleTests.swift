@@ -59,6 +59,21 @@ final class EnsembleTests: XCTestCase {
     XCTAssertTrue(calibration.summary.contains("nwot reliability 0.80 weight 0.80"), calibration.summary)
   }
 
+  /// A component needs reliability ≥ 1/2 (as much signal as noise) to count: retest ranks
+  /// 3,1,2,5,4 give Σd² = 8, ρ = 1 − 8/20 = 0.6 (counts, weight 0.6); 3,1,5,2,4 give
+  /// Σd² = 14, ρ = 0.3 (left out, although positive).
+  func testComponentsLessReliableThanHalfAreLeftOut() throws {
+    let reference: [[String: Double]] = (1...5).map { i in ["nwot": Double(i), "jacob_cov": Double(i)] }
+    let retest: [[String: Double]] = zip([3, 1, 2, 5, 4], [3, 1, 5, 2, 4]).map { a, b in ["nwot": Double(a), "jacob_cov": Double(b)] }
+    let calibration = try EnsembleCalibration(components: [.nwot, .jacobCov], reference: reference, retest: retest)
+    XCTAssertEqual(calibration.components[0].reliability, 0.6, accuracy: 1e-12)
+    XCTAssertEqual(calibration.components[0].weight, 0.6, accuracy: 1e-12)
+    XCTAssertEqual(calibration.components[1].reliability, 0.3, accuracy: 1e-12)
+    XCTAssertEqual(calibration.components[1].weight, 0)
+    // The score ignores the left-out component entirely.
+    XCTAssertEqual(calibration.score(["nwot": 4, "jacob_cov": 1]), calibration.score(["nwot": 4, "jacob_cov": 5]))
+  }
+
   /// A reference without spread standardises with scale 1; too few finite values is an error.
   func testDegenerateReferences() throws {
     let flatValues: [[String: Double]] = Array(repeating: ["params": 100], count: 6)
@@ -77,9 +92,17 @@ final class EnsembleTests: XCTestCase {
     let spec = ScoringSpec(
       space: SearchSpaces.path("resnet-cifar-depth"), teacher: .init(name: "resnet20"), batch: 8,
       proxies: [.ensemble, .nwot, .params], seed: 5, probes: 2, reference: .init(size: 8, seed: 1))
-    let a = try ScoringSession(spec: spec), b = try ScoringSession(spec: spec)
+    // The progress listener sees every reference architecture, and at the last one the
+    // calibration already exists (the command line logs its weights then).
+    nonisolated(unsafe) var reports: [(Int, Int, Bool)] = []
+    nonisolated(unsafe) var a: ScoringSession!
+    a = try ScoringSession(spec: spec) { done, total in reports.append((done, total, a.calibration != nil)) }
+    let b = try ScoringSession(spec: spec)
     XCTAssertNil(a.calibration, "calibration waits for the first evaluation")
     try a.calibrate()
+    XCTAssertEqual(reports.map(\.0), Array(1...8))
+    XCTAssertTrue(reports.allSatisfy { $0.1 == 8 })
+    XCTAssertEqual(reports.map(\.2), Array(repeating: false, count: 7) + [true])
     try b.calibrate()
     XCTAssertNotNil(a.calibration)
     XCTAssertEqual(a.calibration, b.calibration)

@@ -41,7 +41,10 @@ extension Daemon {
   /// more, and recorded unscorable after `candidateAttempts` refusals. Any other error fails
   /// the search after `candidateAttempts` attempts.
   private func record(_ results: [CandidateResult], of assignment: TaskAssignment?, in run: SearchRun, from identity: [UInt8]) {
-    var engine = run.engine
+    // The engine is changed in place: a copy to roll back to would duplicate the whole
+    // history on every RESULT, and a store failure stops the daemon anyway (the store,
+    // not memory, is what a restart resumes from).
+    let bestBefore = run.engine.best
     var arrivedRecords = run.arrivedRecords, arrivedUnscorable = run.arrivedUnscorable
     // Applying a score may make the engine look for the next candidate: within the turn's
     // engine time, carried on by the next dispatch when it runs out (`isHunting`).
@@ -58,25 +61,25 @@ extension Daemon {
         // The engine applies outcomes in proposal order: store every evaluation and every
         // unscorable candidate it applied since the last call, in that order, so the
         // tables are the engine's history and unscorable list.
-        var appliedHistory = engine.history.count, appliedUnscorable = engine.unscorable.count
+        var appliedHistory = run.engine.history.count, appliedUnscorable = run.engine.unscorable.count
         func storeApplied() throws {
-          for evaluation in engine.history[appliedHistory...] {
+          for evaluation in run.engine.history[appliedHistory...] {
             guard let row = arrivedRecords.removeValue(forKey: evaluation.key), try store.recordEvaluation(row, engineJSON: nil) else {
               throw WireError(.internal, "evaluation \(evaluation.index) (\(evaluation.key)) of search \(run.id) has no row to store, or is stored already")
             }
             recorded.append((row, evaluation.index))
           }
-          for candidate in engine.unscorable[appliedUnscorable...] {
+          for candidate in run.engine.unscorable[appliedUnscorable...] {
             guard let row = arrivedUnscorable.removeValue(forKey: candidate.key), try store.recordUnscorable(row) else {
               throw WireError(.internal, "unscorable \(candidate.key) of search \(run.id) has no row to store, or is stored already")
             }
             unscorable.append(row)
           }
-          appliedHistory = engine.history.count
-          appliedUnscorable = engine.unscorable.count
+          appliedHistory = run.engine.history.count
+          appliedUnscorable = run.engine.unscorable.count
         }
         func markUnscorable(_ proposal: SearchEngine.Proposal, _ reason: String) throws {
-          guard engine.recordUnscorable(
+          guard run.engine.recordUnscorable(
             key: proposal.key, reason: reason, space: run.space, yieldingWhen: pastDeadline, isFeasible: run.costs.isFeasible)
           else { return }
           arrivedUnscorable[proposal.key] = UnscorableRecord(
@@ -86,7 +89,7 @@ extension Daemon {
         }
         for r in results {
           answered.insert(r.key)  // only the task's candidates, once each (`ResultCheck`)
-          guard let proposal = engine.pending.first(where: { $0.key == r.key }) else { continue }
+          guard let proposal = run.engine.pending.first(where: { $0.key == r.key }) else { continue }
           if let error = r.error {
             let failures = (run.failures[r.key] ?? 0) + 1
             run.failures[r.key] = failures
@@ -115,7 +118,7 @@ extension Daemon {
             continue
           }
           let objective = run.sign * r.scores[run.proxy.rawValue]!
-          guard engine.record(key: r.key, score: objective, space: run.space, yieldingWhen: pastDeadline, isFeasible: run.costs.isFeasible)
+          guard run.engine.record(key: r.key, score: objective, space: run.space, yieldingWhen: pastDeadline, isFeasible: run.costs.isFeasible)
           else { continue }
           arrivedRecords[r.key] = EvaluationRecord(
             searchID: run.id, key: r.key, archJSON: run.space.json(of: proposal.genotype).compactText,
@@ -125,22 +128,20 @@ extension Daemon {
           try storeApplied()
         }
         if !recorded.isEmpty || !unscorable.isEmpty {
-          try store.saveEngine(run.id, engineJSON: try EngineCheckpoint.encode(engine))
+          try store.saveEngine(run.id, engineJSON: try EngineCheckpoint.encode(run.engine))
         }
       }
     } catch {
       storeFailed("record the results of search \(run.id)", error)
       return
     }
-    let bestBefore = run.engine.best
-    run.engine = engine
     run.arrivedRecords = arrivedRecords
     run.arrivedUnscorable = arrivedUnscorable
     run.evaluations += recorded.count
     if let assignment {
       for p in assignment.candidates {
         run.inFlight.remove(p.key)
-        if !answered.contains(p.key), engine.pending.contains(where: { $0.key == p.key }) { retry.append(p) }
+        if !answered.contains(p.key), run.engine.pending.contains(where: { $0.key == p.key }) { retry.append(p) }
       }
     } else {
       // A late result: drop the keys it settled from the queue.
@@ -149,10 +150,10 @@ extension Daemon {
     }
     run.queue.insert(contentsOf: retry, at: 0)
     for (evaluation, index) in recorded {
-      let best = engine.best
+      let best = run.engine.best
       publish(EventTopic.search(run.id), [
         "event": "evaluated", "key": .string(evaluation.key), "score": .double(run.sign * evaluation.score),
-        "index": .int(index), "evaluations": .int(run.evaluations), "budget": .int(engine.configuration.budget),
+        "index": .int(index), "evaluations": .int(run.evaluations), "budget": .int(run.engine.configuration.budget),
         "best_key": best.map { .string($0.key) } ?? .null, "best_score": best.map { .double(run.sign * $0.score) } ?? .null,
       ])
     }
@@ -160,10 +161,10 @@ extension Daemon {
       Log.warning("search \(run.id): \(row.key) is unscorable: \(row.reason)")
       publish(EventTopic.search(run.id), [
         "event": "unscorable", "key": .string(row.key), "reason": .string(row.reason),
-        "unscorable": .int(engine.unscorable.count), "budget": .int(engine.configuration.budget),
+        "unscorable": .int(run.engine.unscorable.count), "budget": .int(run.engine.configuration.budget),
       ])
     }
-    if let best = engine.best, best.key != bestBefore?.key {
+    if let best = run.engine.best, best.key != bestBefore?.key {
       publish(EventTopic.search(run.id), ["event": "best", "key": .string(best.key), "score": .double(run.sign * best.score), "index": .int(best.index)])
       Log.debug("search \(run.id): new best \(best.key) \(run.sign * best.score) at evaluation \(best.index)")
     }
