@@ -338,6 +338,10 @@ private struct Parser {
     if positionals.isEmpty, !command.subcommands.isEmpty {
       if let next = command.subcommands.first(where: { $0.name == argument }) {
         chain.append(next)
+        // An option of the command above that is not global means nothing here.
+        if let stray = values.keys.sorted().first(where: { visible[$0] == nil }) {
+          throw usage("--\(stray) is an option of '\(chain.dropLast().map(\.name).joined(separator: " "))', not of '\(chain.map(\.name).joined(separator: " "))'")
+        }
         return
       }
       if command.positionals == nil {

@@ -14,7 +14,10 @@ public enum FileErrors {
   /// system's own message for the underlying POSIX error when there is one.
   public static func reason(_ error: any Error) -> String {
     let ns = error as NSError
-    if let underlying = ns.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain {
+    // The underlying error is a POSIXError on Linux, an NSError elsewhere: bridge either.
+    if let underlying = (ns.userInfo[NSUnderlyingErrorKey] as? any Error).map({ $0 as NSError }),
+      underlying.domain == NSPOSIXErrorDomain
+    {
       return systemMessage(Int32(underlying.code))
     }
     if ns.domain == NSPOSIXErrorDomain { return systemMessage(Int32(ns.code)) }

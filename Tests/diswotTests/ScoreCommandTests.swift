@@ -7,7 +7,7 @@ final class ScoreCommandTests: XCTestCase {
   let arch = #"{"depths":[3,1,5],"widths":[16,32,64]}"#
 
   private func scoreLines(_ extra: [String]) throws -> [[String: Any]] {
-    let result = try Executables.run("diswot", ["score", "--space", "resnet-cifar-depth", "--jsonl", "--teacher", "resnet20", "--batch", "16"] + extra)
+    let result = try Executables.run("diswot", ["score", "--space", "resnet-cifar-depth", "--jsonl", "-", "--teacher", "resnet20", "--batch", "16"] + extra)
     XCTAssertEqual(result.status, 0, result.standardError)
     return try result.standardOutput.split(separator: "\n").map {
       try XCTUnwrap(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
