@@ -66,6 +66,9 @@ enum ScoringOptions {
         size: try args.int("reference-size", range: ScoringSpec.Reference.sizes)!,
         seed: UInt64(try args.int("reference-seed", range: 0...Int.max)!)))
     do { _ = try DataSpec(parsing: spec.data) } catch { throw args.usageError("--data: \(error)") }
+    if let shortcut = spec.teacher.shortcut, ShortcutType(rawValue: shortcut.uppercased()) == nil {
+      throw args.usageError("--teacher-shortcut must be A or B, got \(shortcut)")
+    }
     do { try spec.validate() } catch { throw usageError(args, error) }
     return spec
   }
