@@ -45,7 +45,7 @@ final class ScoreCommandTests: XCTestCase {
     let cases: [([String], Int32, String)] = [
       (["--arch", #"{"depths":[3,1,5],"widths":[16,1000000000,64]}"#], 3, "is not one of"),
       (["--arch", "{not json"], 2, "not valid JSON"),
-      (["--arch", arch, "--proxies", "diswot,magic"], 3, "unknown proxy 'magic'"),
+      (["--arch", arch, "--proxies", "diswot,magic"], 2, "unknown proxy 'magic'"),
       (["--all", "--sample", "2"], 2, "exactly one of"),
       (["--arch", arch, "--batch", "100000"], 2, "--batch must be between"),
       (["--arch", arch, "--teacher", "resnet21"], 3, "6n+2"),
