@@ -42,7 +42,7 @@ ip netns exec "$ns" ip link set "$peer" up; ip netns exec "$ns" ip link set lo u
 
 port=$(( 20000 + $$ % 20000 ))
 options=(--space nas-bench-201 --teacher resnet20 --batch 32 --proxy diswot --strategy evolution
-  --population 20 --sample 5 --budget "$budget" --seed "$seed")
+  --population 20 --tournament 5 --budget "$budget" --seed "$seed")
 beat=(--heartbeat-ms 250 --liveness 4)
 
 # A daemon with two local workers; its workers endpoint on the veth so the remote worker

@@ -42,7 +42,7 @@ accuracies=()
 for seed in $seeds; do
   start=$SECONDS
   "$bin/diswot" search start --daemon "$client" --space nas-bench-201 --budget "$budget" --proxy "$proxy" \
-    --population 20 --sample 5 --seed "$seed" --teacher-weights "$shared/teachers/cifar10-resnet56.safetensors" \
+    --population 20 --tournament 5 --seed "$seed" --teacher-weights "$shared/teachers/cifar10-resnet56.safetensors" \
     --data "cifar10:$shared/datasets/cifar10-subset" --wait --json --quiet > "$state/search-$seed.json"
   seconds=$((SECONDS - start))
   key=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['best'][0]['key'])" "$state/search-$seed.json")

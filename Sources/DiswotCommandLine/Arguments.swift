@@ -24,10 +24,14 @@ public struct OptionSpec: Sendable, Equatable {
   public var help: String
   /// The default shown in help; accessors also fall back to it when the option is absent.
   public var defaultValue: String?
+  /// Whether the subcommands of the command declaring it accept it too. Only options
+  /// every command honours are global (`--quiet`, `--verbose`): an option inherited by a
+  /// subcommand that ignores it would be listed in its help and accepted silently.
+  public var isGlobal: Bool
 
   public init(
     long: String, short: Character? = nil, kind: Kind, valueName: String = "value",
-    help: String, defaultValue: String? = nil
+    help: String, defaultValue: String? = nil, isGlobal: Bool = false
   ) {
     self.long = long
     self.short = short
@@ -35,6 +39,7 @@ public struct OptionSpec: Sendable, Equatable {
     self.valueName = valueName
     self.help = help
     self.defaultValue = defaultValue
+    self.isGlobal = isGlobal
   }
 
   /// A flag: `--json`.
@@ -58,16 +63,25 @@ public struct OptionSpec: Sendable, Equatable {
 
   /// `--json` for machine-readable output.
   public static let json = flag("json", help: "Print the result as JSON on standard output.")
-  /// `--quiet`: only warnings and errors on standard error, no progress.
-  public static let quiet = flag("quiet", short: "q", help: "Print only warnings and errors.")
-  /// `--verbose`: debug messages on standard error.
-  public static let verbose = flag("verbose", short: "v", help: "Print debug messages.")
+  /// `--quiet`: only warnings and errors on standard error, no progress (global).
+  public static let quiet = Self(
+    long: "quiet", short: "q", kind: .flag, help: "Print only warnings and errors.", isGlobal: true)
+  /// `--verbose`: debug messages on standard error (global).
+  public static let verbose = Self(
+    long: "verbose", short: "v", kind: .flag, help: "Print debug messages.", isGlobal: true)
+
+  /// `options` without the ones named: a subcommand that shares a list except a few.
+  public static func except(_ names: Set<String>, from options: [OptionSpec]) -> [OptionSpec] {
+    precondition(names.isSubset(of: options.map(\.long)), "excluding options the list does not have")
+    return options.filter { !names.contains($0.long) }
+  }
 }
 
 /// A command: its help texts, its options and its subcommands.
 ///
-/// Options of a command are inherited by its subcommands, so `--verbose` declared on the
-/// root works in `diswot search start --verbose` and in `diswot --verbose search start`.
+/// A command accepts its own options and the global ones of its ancestors (`isGlobal`), so
+/// `--verbose` declared on the root works in `diswot search start --verbose` and in
+/// `diswot --verbose search start`, while an option of `search` is unknown to `search status`.
 public struct CommandSpec: Sendable {
   public var name: String
   /// One line: the help's overview and the subcommand list entry.
@@ -259,10 +273,12 @@ private struct Parser {
   var values: [String: [String]] = [:]
   var positionals: [String] = []
 
-  /// Options visible at the current depth; a subcommand's own options shadow inherited ones.
+  /// Options visible at the current depth: the command's own and its ancestors' global
+  /// ones (a subcommand's own options shadow them).
   var visible: [String: OptionSpec] {
     var result: [String: OptionSpec] = [:]
-    for spec in chain { for option in spec.options { result[option.long] = option } }
+    for spec in chain.dropLast() { for option in spec.options where option.isGlobal { result[option.long] = option } }
+    for option in chain.last!.options { result[option.long] = option }
     return result
   }
 
@@ -322,6 +338,10 @@ private struct Parser {
     if positionals.isEmpty, !command.subcommands.isEmpty {
       if let next = command.subcommands.first(where: { $0.name == argument }) {
         chain.append(next)
+        // An option of the command above that is not global means nothing here.
+        if let stray = values.keys.sorted().first(where: { visible[$0] == nil }) {
+          throw usage("--\(stray) is an option of '\(chain.dropLast().map(\.name).joined(separator: " "))', not of '\(chain.map(\.name).joined(separator: " "))'")
+        }
         return
       }
       if command.positionals == nil {

@@ -45,6 +45,21 @@ public struct CommandLineError: Error, ExitCodeProviding, Equatable, CustomStrin
   }
 }
 
+extension ExitCode {
+  /// The code's name in `--json` error documents: "usage", "data_error", ….
+  public var name: String {
+    switch self {
+    case .success: "success"
+    case .failure: "failure"
+    case .usage: "usage"
+    case .dataError: "data_error"
+    case .unavailable: "unavailable"
+    case .cancelled: "cancelled"
+    case .interrupted: "interrupted"
+    }
+  }
+}
+
 /// Thrown by the parser when `--help` or `-h` was given: `runMain` prints `text` to
 /// standard output and exits 0, so asking for help is never an error.
 public struct HelpRequest: Error, ExitCodeProviding, Equatable {
@@ -71,8 +86,10 @@ public struct Outcome: Equatable, Sendable {
 
   /// The outcome of a thrown error: `ExitCodeProviding` errors choose their code,
   /// decoding errors are data errors, `CancellationError` is a cancellation, anything
-  /// else is a failure (exit 1).
-  public init(error: any Error, programName: String = ProgramName.current) {
+  /// else is a failure (exit 1); Foundation's file errors are put in plain words.
+  /// With `json` the error is also a JSON document on standard output (unless the
+  /// command already printed its result there), so a `--json` consumer always gets one.
+  public init(error: any Error, programName: String = ProgramName.current, json: Bool = false) {
     if let help = error as? HelpRequest {
       self.init(code: .success, standardOutput: help.text)
       return
@@ -90,12 +107,13 @@ public struct Outcome: Equatable, Sendable {
     case let error as DecodingError:
       (code, message) = (.dataError, Self.describe(decoding: error))
     default:
-      (code, message) = (.failure, Self.describe(error))
+      (code, message) = (.failure, FileErrors.describe(error) ?? Self.describe(error))
     }
     if message.isEmpty { message = "\(type(of: error))" }
     var text = "\(programName): error: \(message)\n"
     if let hint { text += "\(hint)\n" }
-    self.init(code: code, standardError: text)
+    let document = json && !JSONOutput.hasPrinted ? JSONOutput.errorDocument(code: code, message: message, hint: hint) : nil
+    self.init(code: code, standardError: text, standardOutput: document)
   }
 
   private static func describe(_ error: any Error) -> String {
@@ -120,31 +138,35 @@ public struct Outcome: Equatable, Sendable {
 
 /// Runs `body` and reports how it ended, without touching the process: the testable
 /// half of `runMain`.
-public func outcome(of body: () throws -> Void, programName: String = ProgramName.current) -> Outcome {
+public func outcome(
+  of body: () throws -> Void, programName: String = ProgramName.current, jsonErrors: Bool = false
+) -> Outcome {
   do {
     try body()
     return Outcome(code: .success)
   } catch {
-    return Outcome(error: error, programName: programName)
+    return Outcome(error: error, programName: programName, json: jsonErrors)
   }
 }
 
 /// Async twin of `outcome(of:)`, for executables whose main is async.
 public func outcome(
-  of body: () async throws -> Void, programName: String = ProgramName.current
+  of body: () async throws -> Void, programName: String = ProgramName.current, jsonErrors: Bool = false
 ) async -> Outcome {
   do {
     try await body()
     return Outcome(code: .success)
   } catch {
-    return Outcome(error: error, programName: programName)
+    return Outcome(error: error, programName: programName, json: jsonErrors)
   }
 }
 
 /// Runs an executable's main body, prints any error as "program: error: message" on
-/// standard error (help on standard output) and exits with the matching code.
-public func runMain(_ body: () throws -> Void) -> Never {
-  finish(outcome(of: body))
+/// standard error (help on standard output) and exits with the matching code. With
+/// `jsonErrors` (the command line asked for `--json`) the error is also a JSON document
+/// on standard output.
+public func runMain(jsonErrors: Bool = false, _ body: () throws -> Void) -> Never {
+  finish(outcome(of: body, jsonErrors: jsonErrors))
 }
 
 /// Async twin of `runMain`, for executables whose main is async.

@@ -26,11 +26,12 @@ enum Help {
     }
     lines += ["", usage, "", "OPTIONS:"]
 
-    // Own options first, then inherited ones from the nearest ancestor outwards.
+    // Own options first, then the global ones of ancestors, nearest first: exactly
+    // what the parser accepts here.
     var seen = Set<String>()
     var rows: [(String, String)] = []
-    for spec in chain.reversed() {
-      for option in spec.options where seen.insert(option.long).inserted {
+    for (depth, spec) in chain.enumerated().reversed() {
+      for option in spec.options where (depth == chain.count - 1 || option.isGlobal) && seen.insert(option.long).inserted {
         rows.append(row(option))
       }
     }

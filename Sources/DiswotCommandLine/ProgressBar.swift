@@ -32,6 +32,11 @@ public final class ProgressBar: @unchecked Sendable {
   private let lock = NSLock()
   private let total: Int?
   private let label: String
+  /// What is counted ("steps"), shown after the counts and in the rate; nil shows bare numbers.
+  private let unit: String?
+  /// Units already done when the bar started (a resumed run): the rate and ETA count
+  /// only what this process did.
+  private let initial: Int
   private let style: Style
   private let clock: @Sendable () -> Double
   private let sink: @Sendable (String) -> Void
@@ -44,9 +49,11 @@ public final class ProgressBar: @unchecked Sendable {
   private var finished = false
 
   /// Creates a bar; `total` nil (or 0) shows counts and rate without percentage or ETA.
-  /// `clock` and `sink` exist so tests can drive time and capture output.
+  /// `unit` names what is counted; `completed` is how much was done before (a resumed
+  /// run). `clock` and `sink` exist so tests can drive time and capture output.
   public init(
-    total: Int?, label: String, style: Style = ProgressBar.automaticStyle,
+    total: Int?, label: String, unit: String? = nil, completed initial: Int = 0,
+    style: Style = ProgressBar.automaticStyle,
     plainInterval: Double = 5, redrawInterval: Double = 0.1,
     clock: @escaping @Sendable () -> Double = ProgressBar.monotonicSeconds,
     sink: @escaping @Sendable (String) -> Void = Terminal.writeStandardError,
@@ -54,6 +61,9 @@ public final class ProgressBar: @unchecked Sendable {
   ) {
     self.total = total.flatMap { $0 > 0 ? $0 : nil }
     self.label = label
+    self.unit = unit
+    self.initial = initial
+    self.completed = initial
     self.style = style
     self.clock = clock
     self.sink = sink
@@ -105,17 +115,25 @@ public final class ProgressBar: @unchecked Sendable {
 
   private func rate(_ now: Double) -> Double {
     let elapsed = now - start
-    return elapsed > 0 ? Double(completed) / elapsed : 0
+    return elapsed > 0 ? Double(completed - initial) / elapsed : 0
   }
 
-  private var counts: String { total.map { "\(completed)/\($0)" } ?? "\(completed)" }
+  private var counts: String {
+    let numbers = total.map { "\(completed)/\($0)" } ?? "\(completed)"
+    return unit.map { "\(numbers) \($0)" } ?? numbers
+  }
+
+  private func rateText(_ now: Double) -> String {
+    let text = Self.rateText(rate(now))
+    return unit.map { text.replacingOccurrences(of: "/s", with: " \($0)/s") } ?? text
+  }
 
   private func percent() -> String? {
     total.map { String(format: "%3.0f%%", 100 * min(1, Double(completed) / Double($0))) }
   }
 
   private func eta(_ now: Double) -> String? {
-    guard let total, completed > 0, completed < total else { return nil }
+    guard let total, completed > initial, completed < total else { return nil }
     return "ETA " + Self.clockTime(Double(total - completed) / rate(now))
   }
 
@@ -128,7 +146,7 @@ public final class ProgressBar: @unchecked Sendable {
       parts.append("[" + String(repeating: "#", count: filled)
         + String(repeating: ".", count: cells - filled) + "]")
     }
-    parts += [percent(), counts, Self.rateText(rate(now)), eta(now), detail].compactMap { $0 }
+    parts += [percent(), counts, rateText(now), eta(now), detail].compactMap { $0 }
     let line = parts.filter { !$0.isEmpty }.joined(separator: " ")
     return String(line.prefix(max(10, width - 1)))
   }
@@ -137,14 +155,14 @@ public final class ProgressBar: @unchecked Sendable {
   private func plainLine(_ now: Double) -> String {
     var head = counts
     if let percent = percent() { head += " (\(percent.trimmingCharacters(in: .whitespaces)))" }
-    let parts = [head, Self.rateText(rate(now)), eta(now), detail].compactMap { $0 }
+    let parts = [head, rateText(now), eta(now), detail].compactMap { $0 }
     return label + ": " + parts.filter { !$0.isEmpty }.joined(separator: ", ")
   }
 
   /// "label: finished 2900/2900 in 0:12 (236/s), detail".
   private func finishLine(_ now: Double) -> String {
     var line = "\(label): finished \(counts) in \(Self.clockTime(now - start))"
-    line += " (\(Self.rateText(rate(now))))"
+    line += " (\(rateText(now)))"
     return detail.isEmpty ? line : line + ", " + detail
   }
 

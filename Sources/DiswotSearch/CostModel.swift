@@ -17,6 +17,28 @@ public struct Constraints: Sendable, Codable, Equatable {
   enum CodingKeys: String, CodingKey {
     case maxParams = "max_params", maxMACs = "max_macs", maxLatencyMilliseconds = "max_latency_ms"
   }
+
+  /// Every limit's accepted range: the one `search --local`, `search start` and the
+  /// daemon's `search.start` share.
+  public enum Limits {
+    public static let maxParams = 1...1_000_000_000_000
+    public static let maxMACs = 1...1_000_000_000_000_000
+    /// Milliseconds, above zero.
+    public static let maxLatencyMilliseconds = 0.001...1e6
+  }
+
+  /// Checks each limit that is set, naming the first out of range by its wire name.
+  public func validate() throws(SearchError) {
+    if let p = maxParams, !Limits.maxParams.contains(p) {
+      throw .invalidConfiguration("max_params must be between 1 and 10^12, got \(p)")
+    }
+    if let m = maxMACs, !Limits.maxMACs.contains(m) {
+      throw .invalidConfiguration("max_macs must be between 1 and 10^15, got \(m)")
+    }
+    if let l = maxLatencyMilliseconds, !Limits.maxLatencyMilliseconds.contains(l) {
+      throw .invalidConfiguration("max_latency_ms must be between 0.001 and 10^6, got \(l)")
+    }
+  }
 }
 
 /// Parameters, MACs and (when a latency limit asks for it) measured latency of the

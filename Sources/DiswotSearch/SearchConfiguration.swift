@@ -73,7 +73,7 @@ public struct SearchConfiguration: Sendable, Codable, Equatable {
   /// Checks the settings, naming the first that is out of range.
   public func validate() throws(SearchError) {
     guard Limits.population.contains(population) else { throw .invalidConfiguration("population must be between 1 and 100000, got \(population)") }
-    guard (1...population).contains(sample) else { throw .invalidConfiguration("tournament sample must be between 1 and the population (\(population)), got \(sample)") }
+    guard (1...population).contains(sample) else { throw .invalidConfiguration("tournament size (sample) must be between 1 and the population (\(population)), got \(sample)") }
     guard Limits.budget.contains(budget) else { throw .invalidConfiguration("budget must be between 1 and 1000000, got \(budget)") }
     guard Limits.maxAttempts.contains(maxAttempts) else { throw .invalidConfiguration("maxAttempts must be between 1 and 10000000, got \(maxAttempts)") }
     guard Limits.window.contains(window) else { throw .invalidConfiguration("window must be between 1 and 1024, got \(window)") }

@@ -84,6 +84,9 @@ public final class LazyPirateClient {
   private var socket: ZMQSocket?
   /// Sockets opened so far (1 + reconnections), for tests and diagnostics.
   public private(set) var socketsOpened = 0
+  /// Called before each attempt after the first with its number (2, 3, …), so a command
+  /// line can say it is still trying rather than hang silently for the whole timeout.
+  public var willRetry: ((_ attempt: Int) -> Void)?
 
   /// A client of the daemon at `configuration.endpoint`; sockets are opened lazily, on the
   /// first call, in `context` (a context of its own when nil).
@@ -133,7 +136,8 @@ public final class LazyPirateClient {
       throw .invalidRequest("the request id must be 1-\(WireProtocol.maxRequestIDBytes) bytes of printable ASCII without spaces")
     }
     let clock = ContinuousClock()
-    for _ in 1...configuration.attempts {
+    for attempt in 1...configuration.attempts {
+      if attempt > 1 { willRetry?(attempt) }
       do {
         let socket = try openSocket()
         try socket.send(frames: frames, dontWait: true)

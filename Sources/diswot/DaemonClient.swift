@@ -7,11 +7,15 @@ import Foundation
 enum DaemonOptions {
   static let options: [OptionSpec] = [
     .value("daemon", valueName: "endpoint", default: WireProtocol.defaultClientEndpoint, help: "The daemon's client endpoint."),
-    .value("events", valueName: "endpoint", help: "The daemon's event endpoint (default: the one the daemon reports)."),
     .value("curve-server-key", valueName: "key|file", help: "The daemon's CURVE public key (its .key file or the key): use CURVE."),
     .value("key", valueName: "file", help: "This client's secret certificate (NAME.key_secret), with --curve-server-key."),
     .value("timeout-ms", valueName: "ms", default: "\(WireProtocol.requestTimeoutMilliseconds)", help: "How long to wait for each reply attempt."),
     .json,
+  ]
+
+  /// For the commands that follow a search or job's events (`start --wait`).
+  static let events: [OptionSpec] = [
+    .value("events", valueName: "endpoint", help: "The daemon's event endpoint, for --wait (default: the one the daemon reports)."),
   ]
 }
 
@@ -24,9 +28,10 @@ final class DaemonClient {
   private let pirate: LazyPirateClient
   private let eventsOption: String?
 
-  init(_ args: ParsedArguments) throws {
+  /// `followsEvents` for the commands that declare `--events` (DaemonOptions.events).
+  init(_ args: ParsedArguments, followsEvents: Bool = false) throws {
     endpoint = args.string("daemon", default: WireProtocol.defaultClientEndpoint)
-    eventsOption = args.string("events")
+    eventsOption = followsEvents ? args.string("events") : nil
     if let server = args.string("curve-server-key") {
       guard let keyFile = args.string("key") else { throw args.usageError("--curve-server-key needs --key FILE (this client's secret certificate)") }
       do {
@@ -44,6 +49,10 @@ final class DaemonClient {
       configuration: .init(
         endpoint: endpoint, timeoutMilliseconds: try args.int("timeout-ms", range: 1...3_600_000)!, curve: curve),
       context: context)
+    let (endpoint, attempts, timeout) = (endpoint, pirate.configuration.attempts, pirate.configuration.timeoutMilliseconds)
+    pirate.willRetry = { attempt in
+      Log.info("connecting to \(endpoint): no reply in \(timeout) ms, trying again (attempt \(attempt) of \(attempts))")
+    }
   }
 
   /// Sends a request; the daemon's `ok` value, or an error with the exit code the protocol

@@ -79,15 +79,21 @@ enum EvalCommand {
     }
     bar.finish()
     if let path = args.string("logits") {
-      try SafetensorsFile.write(
-        path: path,
-        tensors: [
-          ("logits", try Tensor(shape: [dataset.count, model.classCount], storage: allLogits)),
-          ("labels", try Tensor(shape: [dataset.count], storage: dataset.labels.map(Float.init))),
-        ],
-        metadata: ["weights": weightsPath, "data": spec.description, "split": split.rawValue,
-                   "normalization": normalization.description],
-        dtypes: ["labels": .i64])
+      let tensors = [
+        ("logits", try Tensor(shape: [dataset.count, model.classCount], storage: allLogits)),
+        ("labels", try Tensor(shape: [dataset.count], storage: dataset.labels.map(Float.init))),
+      ]
+      do {
+        try SafetensorsFile.write(
+          path: path, tensors: tensors,
+          metadata: ["weights": weightsPath, "data": spec.description, "split": split.rawValue,
+                     "normalization": normalization.description],
+          dtypes: ["labels": .i64])
+      } catch {
+        // An output that cannot be written is a failure (exit 1), as for every command.
+        guard case .unwritable(_, let reason) = error else { throw error }
+        throw CommandLineError.failure("cannot write \(path): \(reason)")
+      }
     }
     let seconds = Date().timeIntervalSince(start)
     let report = Report(

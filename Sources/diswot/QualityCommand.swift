@@ -34,7 +34,7 @@ enum QualityCommand {
       .value("cost-sample", valueName: "n", default: "10", help: "Candidates timed per proxy on one thread (0: skip timing)."),
       .value("jsonl", valueName: "file", help: "Also write every candidate's scores, one JSON line per candidate and probe seed."),
       .json,
-    ] + ScoringOptions.options.filter { $0.long != "seed" })
+    ] + OptionSpec.except(["seed"], from: ScoringOptions.options) + ScoringOptions.localOptions)
 
   struct Row: Encodable {
     var proxy: String
@@ -76,7 +76,8 @@ enum QualityCommand {
   }
 
   static func run(_ args: ParsedArguments) throws {
-    let proxies = try Proxy.parseList(args.list("proxies"))
+    try ScoringOptions.configureThreads(args)
+    let proxies = try ScoringOptions.proxies(args)
     let probeSeeds = try args.list("probe-seeds").map { text throws -> UInt64 in
       guard let seed = UInt64(text) else { throw args.usageError("--probe-seeds takes non-negative integers, got '\(text)'") }
       return seed
@@ -91,7 +92,6 @@ enum QualityCommand {
     let costSample = try args.int("cost-sample", range: 0...10_000)!
     let threads = Parallel.defaultThreads
     let base = try ScoringOptions.spec(args, proxies: proxies, seed: probeSeeds[0])
-    try base.validate()
 
     let space = try SearchSpace.load(path: SearchSpaceLocator.resolve(base.space))
     let candidates = try distinctSample(space, count: n, seed: sampleSeed).filter { truth == nil || truth?[space.key(of: $0)] != nil }

@@ -8,14 +8,14 @@ enum RankCommand {
   static let spec = CommandSpec(
     "rank", abstract: "Correlate proxy scores with ground truth (Kendall τ, Spearman ρ, Pearson r).",
     discussion: """
-      --scores is the JSONL that 'diswot score --jsonl' writes. --truth holds lines 'KEY VALUE' \
+      --scores is the JSONL that 'diswot score --jsonl FILE' writes. --truth holds lines 'KEY VALUE' \
       or JSON objects with 'key' and a value field (--truth-field, default 'accuracy'). \
       Architectures are matched by key; unmatched ones are counted and skipped. Scores are \
       oriented so that a positive correlation means the proxy ranks like the truth (semantic \
       and relation distances are negated); a non-finite score ranks last.
       """,
     options: [
-      .value("scores", valueName: "file", help: "Scores, one JSON object per line (diswot score --jsonl)."),
+      .value("scores", valueName: "file", help: "Scores, one JSON object per line ('diswot score --jsonl FILE')."),
       .value("truth", valueName: "file", help: "Ground truth: 'KEY VALUE' lines, JSONL, or CSV with a header (key first)."),
       .value("truth-field", valueName: "name", default: "accuracy", help: "Value field of JSONL truth lines or CSV column (default for CSV: the last)."),
       .json,

@@ -1,11 +1,12 @@
 import DiswotCommandLine
+import DiswotData
 import DiswotJSON
 import DiswotModels
 import DiswotScoring
 import DiswotTensor
 
-/// The options that describe a scoring set-up, shared by `score` and `search` (and, with
-/// the daemon, `search start`) so every command reads them the same way.
+/// The options that describe a scoring set-up, shared by `score`, `quality` and `search`
+/// (and, with the daemon, `search start`) so every command reads them the same way.
 enum ScoringOptions {
   static let options: [OptionSpec] = [
     .value("space", valueName: "file|name", help: "Search space: a JSON file or a name in SearchSpaces/."),
@@ -23,6 +24,11 @@ enum ScoringOptions {
     .value("reference-seed", valueName: "n", default: "0", help: "Seed of the ensemble's calibration sample."),
     .value("init", valueName: "scheme", default: "kaiming-fan-out", help: "Initialisation: kaiming-fan-out or pytorch-default."),
     .flag("class-gram", help: "Use the class-Gram semantic form even when channel counts agree."),
+  ]
+
+  /// How this process scores: meaningless for a daemon search, whose workers have their
+  /// own threads and `--max-memory`.
+  static let localOptions: [OptionSpec] = [
     .value("threads", valueName: "n", help: "Worker threads (default: all cores)."),
     .value(
       "max-memory", valueName: "size",
@@ -38,11 +44,16 @@ enum ScoringOptions {
     return limit
   }
 
-  /// Configures threads and builds the spec from the parsed options.
-  static func spec(_ args: ParsedArguments, proxies: [Proxy], seed: UInt64? = nil) throws -> ScoringSpec {
+  /// `--threads`, for commands that score in this process.
+  static func configureThreads(_ args: ParsedArguments) throws {
     Parallel.configure(threads: try args.int("threads", default: Parallel.defaultThreads, range: 1...256))
+  }
+
+  /// The spec the options describe, checked by `ScoringSpec.validate()` (the check the
+  /// daemon runs too): a value out of range is a usage error, like a malformed one.
+  static func spec(_ args: ParsedArguments, proxies: [Proxy], seed: UInt64? = nil) throws -> ScoringSpec {
     let teacherArch = try args.string("teacher-arch").map { try parseJSON($0, option: "--teacher-arch") }
-    return ScoringSpec(
+    let spec = ScoringSpec(
       space: try args.require("space"),
       teacher: .init(
         name: teacherArch == nil ? args.string("teacher") : nil, arch: teacherArch,
@@ -54,6 +65,23 @@ enum ScoringOptions {
       reference: ScoringSpec.Reference(
         size: try args.int("reference-size", range: ScoringSpec.Reference.sizes)!,
         seed: UInt64(try args.int("reference-seed", range: 0...Int.max)!)))
+    do { _ = try DataSpec(parsing: spec.data) } catch { throw args.usageError("--data: \(error)") }
+    if let shortcut = spec.teacher.shortcut, ShortcutType(rawValue: shortcut.uppercased()) == nil {
+      throw args.usageError("--teacher-shortcut must be A or B, got \(shortcut)")
+    }
+    do { try spec.validate() } catch { throw usageError(args, error) }
+    return spec
+  }
+
+  /// `--proxies`: comma-separated names, each known.
+  static func proxies(_ args: ParsedArguments) throws -> [Proxy] {
+    do { return try Proxy.parseList(args.list("proxies")) } catch { throw usageError(args, error) }
+  }
+
+  /// A spec check's refusal of a command-line value, as the usage error it is (exit 2).
+  private static func usageError(_ args: ParsedArguments, _ error: ScoringError) -> CommandLineError {
+    if case .invalidArgument(let message) = error { return args.usageError(message) }
+    return args.usageError(error.description)
   }
 
   /// The session for a spec, with a progress bar while the ensemble calibrates and its

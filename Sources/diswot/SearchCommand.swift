@@ -24,20 +24,25 @@ enum SearchCommand {
       """,
     options: [
       .flag("local", help: "Run the search in this process (else use a subcommand: start, status, …)."),
-      .value("proxy", valueName: "name", default: "ensemble", help: "What to maximise: \(Proxy.allCases.map(\.rawValue).joined(separator: ", ")) (semantic and relation are minimised)."),
-      .value("strategy", valueName: "evolution|random", default: "evolution", help: "Aging evolution, or random search as a baseline."),
-      .value("population", valueName: "P", default: "10", help: "Population size of aging evolution."),
-      .value("sample", valueName: "S", default: "3", help: "Tournament size."),
-      .value("budget", valueName: "N", default: "100", help: "Evaluations to spend."),
-      .value("window", valueName: "W", default: "\(SearchConfiguration.defaultWindow)", help: "Candidates in flight: results are applied in proposal order, so the same W gives the same search with any number of workers (a larger W keeps more workers busy)."),
-      .value("max-params", valueName: "n", help: "Largest parameter count allowed."),
-      .value("max-macs", valueName: "n", help: "Largest MAC count (one image) allowed."),
-      .value("max-latency-ms", valueName: "ms", help: "Largest batch-1 forward latency on this machine."),
-      .value("top", valueName: "k", default: "5", help: "How many of the best (and of the unscorable) architectures to report."),
       .json,
-      .value("jsonl", valueName: "file", help: "Write every evaluation as a JSON line to this file."),
-    ] + ScoringOptions.options,
+      .value("jsonl", valueName: "file", help: "Also write every evaluation as a JSON line to this file ('-': standard output)."),
+    ] + searchOptions + ScoringOptions.options + ScoringOptions.localOptions,
     subcommands: SearchDaemonCommands.subcommands, runnable: true)
+
+  /// What a search is, wherever it runs: `search --local` and `search start` (which sends
+  /// them to diswotd) both take these, with the scoring options.
+  static let searchOptions: [OptionSpec] = [
+    .value("proxy", valueName: "name", default: "ensemble", help: "What to maximise: \(Proxy.allCases.map(\.rawValue).joined(separator: ", ")) (semantic and relation are minimised)."),
+    .value("strategy", valueName: "evolution|random", default: "evolution", help: "Aging evolution, or random search as a baseline."),
+    .value("population", valueName: "P", default: "10", help: "Population size of aging evolution."),
+    .value("tournament", valueName: "S", default: "3", help: "Tournament size: population members drawn per step, the best of which is mutated (at most P)."),
+    .value("budget", valueName: "N", default: "100", help: "Evaluations to spend."),
+    .value("window", valueName: "W", default: "\(SearchConfiguration.defaultWindow)", help: "Candidates in flight: results are applied in proposal order, so the same W gives the same search with any number of workers (a larger W keeps more workers busy)."),
+    .value("max-params", valueName: "n", help: "Largest parameter count allowed."),
+    .value("max-macs", valueName: "n", help: "Largest MAC count (one image) allowed."),
+    .value("max-latency-ms", valueName: "ms", help: "Largest batch-1 forward latency on this machine."),
+    .value("top", valueName: "k", default: "5", help: "How many of the best (and of the unscorable) architectures to report."),
+  ]
 
   /// One reported architecture.
   struct Entry: Encodable {
@@ -78,12 +83,14 @@ enum SearchCommand {
     guard args.flag("local") else {
       throw args.usageError("give --local to search in this process, or a subcommand (start, status, list, best, cancel, pause, resume) to use diswotd")
     }
+    try ScoringOptions.configureThreads(args)
     let proxy = try proxy(args)
     let session = try ScoringOptions.session(
       try ScoringOptions.spec(args, proxies: [proxy]), memoryLimit: try ScoringOptions.memoryLimit(args))
     let strategy = try configuration(args).strategy
     var engine = try SearchEngine(configuration: try configuration(args))
     let costs = CostModel(space: session.space, constraints: try constraints(args), memory: session.memory)
+    if args.flag("json") && args.string("jsonl") == "-" { throw args.usageError("--json and --jsonl - would both write to standard output") }
     let jsonl = try args.string("jsonl").map { try JSONLinesWriter(path: $0) }
     defer { jsonl?.close() }
     Log.info("searching \(session.space.name) (\(Int(session.space.size)) architectures) for \(proxy.rawValue) against \(session.teacherDescription), \(strategy.rawValue), budget \(engine.configuration.budget)")
@@ -143,23 +150,36 @@ enum SearchCommand {
     return proxy
   }
 
-  /// Strategy, population, tournament, budget and seed, as `--local` and `start` read them.
+  /// Strategy, population, tournament, budget and seed, as `--local` and `start` read them,
+  /// checked by `SearchConfiguration.validate()` (the daemon's check): out of range is a
+  /// usage error (exit 2) before anything runs.
   static func configuration(_ args: ParsedArguments) throws -> SearchConfiguration {
     guard let strategy = SearchConfiguration.Strategy(rawValue: args.string("strategy", default: "evolution")) else {
       throw args.usageError("--strategy must be evolution or random")
     }
-    return SearchConfiguration(
+    let configuration = SearchConfiguration(
       strategy: strategy, population: try args.int("population", range: SearchConfiguration.Limits.population)!,
-      sample: try args.int("sample", range: SearchConfiguration.Limits.population)!,
+      sample: try args.int("tournament", range: SearchConfiguration.Limits.population)!,
       budget: try args.int("budget", range: SearchConfiguration.Limits.budget)!,
       seed: try ScoringOptions.seed(args), window: try args.int("window", range: SearchConfiguration.Limits.window)!)
+    do { try configuration.validate() } catch { throw usageError(args, error) }
+    return configuration
   }
 
-  /// The parameter, MAC and latency limits.
+  /// The parameter, MAC and latency limits, checked by `Constraints.validate()`.
   static func constraints(_ args: ParsedArguments) throws -> Constraints {
-    Constraints(
-      maxParams: try args.int("max-params", range: 1...Int(1e12)), maxMACs: try args.int("max-macs", range: 1...Int(1e15)),
-      maxLatencyMilliseconds: try args.double("max-latency-ms", range: 0.001...1e6))
+    let constraints = Constraints(
+      maxParams: try args.int("max-params", range: Constraints.Limits.maxParams),
+      maxMACs: try args.int("max-macs", range: Constraints.Limits.maxMACs),
+      maxLatencyMilliseconds: try args.double("max-latency-ms", range: Constraints.Limits.maxLatencyMilliseconds))
+    do { try constraints.validate() } catch { throw usageError(args, error) }
+    return constraints
+  }
+
+  /// A refused setting as a usage error.
+  private static func usageError(_ args: ParsedArguments, _ error: SearchError) -> CommandLineError {
+    guard case .invalidConfiguration(let message) = error else { return args.usageError(error.description) }
+    return args.usageError(message)
   }
 
   static func printReport(_ r: Report) {

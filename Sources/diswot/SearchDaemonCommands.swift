@@ -6,24 +6,26 @@ import DiswotWire
 import Foundation
 
 /// `diswot search start|status|list|best|cancel|pause|resume`: searches run by diswotd.
-/// `start` takes every option of `search --local` (they are inherited from `search`) and
-/// sends the same `ScoringSpec`, `SearchConfiguration` and `Constraints`, so the daemon's
-/// workers score each architecture exactly as the local search would.
+/// `start` takes the options of `search --local` that describe the search (the same lists,
+/// `SearchCommand.searchOptions` and `ScoringOptions.options`) and sends the same
+/// `ScoringSpec`, `SearchConfiguration` and `Constraints`, so the daemon's workers score
+/// each architecture exactly as the local search would.
 enum SearchDaemonCommands {
   static let subcommands: [CommandSpec] = [
     CommandSpec(
-      "start", abstract: "Start a search on the daemon (the options of 'search --local').",
+      "start", abstract: "Start a search on the daemon (the search options of 'search --local').",
       discussion: """
         Prints the search id. With --wait it follows the search's events (a progress bar on \
         a terminal, plain lines otherwise), survives a daemon restart, and prints the best \
         architectures, Pareto front and unscorable candidates as 'search --local' does; the \
         exit status is then 0 finished, 1 failed (e.g. no candidate could be scored), 5 \
-        cancelled.
+        cancelled. Everything that can be checked here (options in range, the search space, \
+        the files named) is checked before the daemon is contacted.
         """,
       options: [
         .flag("wait", help: "Follow the search until it ends and print its result."),
         .value("name", valueName: "text", help: "A name for listings."),
-      ] + DaemonOptions.options),
+      ] + SearchCommand.searchOptions + ScoringOptions.options + DaemonOptions.options + DaemonOptions.events),
     CommandSpec("status", abstract: "Show a search's state, progress and best so far.", positionals: "<id>", options: DaemonOptions.options),
     CommandSpec(
       "list", abstract: "List the daemon's searches, newest first.",
@@ -37,7 +39,7 @@ enum SearchDaemonCommands {
   ]
 
   static func run(_ args: ParsedArguments) throws {
-    let client = try DaemonClient(args)
+    let client = try DaemonClient(args, followsEvents: args.subcommandPath.last == "start")
     let json = args.flag("json")
     switch args.subcommandPath.last {
     case "start": try start(args, client)
@@ -91,18 +93,17 @@ enum SearchDaemonCommands {
     return args.positionals[0]
   }
 
-  /// The `search.start` body, from the same options as `search --local`.
+  /// The `search.start` body, from the same options as `search --local`, checked as far as
+  /// this machine can (see `LocalChecks`).
   static func requestBody(_ args: ParsedArguments) throws -> [String: JSONValue] {
-    if args.flag("local") { throw args.usageError("--local runs a search here; 'search start' runs it on the daemon") }
-    if args.isSet("jsonl") { throw args.usageError("--jsonl is for 'search --local'; 'search best ID -k N --json' lists a daemon search's evaluations") }
-    if args.isSet("max-memory") { throw args.usageError("--max-memory is for local commands; a daemon search uses diswotd's and its workers' --max-memory") }
     var scoring = try ScoringOptions.spec(args, proxies: [try SearchCommand.proxy(args)])
+    let configuration = try SearchCommand.configuration(args), constraints = try SearchCommand.constraints(args)
+    try LocalChecks.scoring(scoring)
     scoring.space = ClientPaths.absoluteSpace(scoring.space)
     scoring.data = ClientPaths.absoluteData(scoring.data)
     scoring.teacher.weights = scoring.teacher.weights.map(ClientPaths.absolute)
     var body: [String: JSONValue] = [
-      "scoring": try .encoding(scoring), "search": try .encoding(try SearchCommand.configuration(args)),
-      "constraints": try .encoding(try SearchCommand.constraints(args)),
+      "scoring": try .encoding(scoring), "search": try .encoding(configuration), "constraints": try .encoding(constraints),
     ]
     if let name = args.string("name") { body["name"] = .string(name) }
     return body

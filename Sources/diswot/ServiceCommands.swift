@@ -7,7 +7,9 @@ import Foundation
 enum ServiceCommands {
   static let workers = CommandSpec("workers", abstract: "List the workers connected to the daemon.", options: DaemonOptions.options)
   static let health = CommandSpec("health", abstract: "Check that the daemon answers; summarise its load.", options: DaemonOptions.options)
-  static let version = CommandSpec("version", abstract: "Print this tool's version and the daemon's.", options: DaemonOptions.options)
+  static let version = CommandSpec(
+    "version", abstract: "Print this tool's version and the daemon's ('diswot --version': this tool's alone, no daemon).",
+    options: DaemonOptions.options)
   static let keygen = CommandSpec(
     "keygen", abstract: "Write a CURVE key pair: NAME.key (public) and NAME.key_secret (secret, mode 0600).",
     discussion: """
@@ -48,15 +50,17 @@ enum ServiceCommands {
       reply["curve"] == .bool(true) ? "; CURVE on" : ""))
   }
 
+  /// What `diswot --version` prints.
+  static let clientVersionLine = "diswot \(WireProtocol.softwareVersion) (protocol \(WireProtocol.tag))"
+
   static func runVersion(_ args: ParsedArguments) throws {
     let mine: JSONValue = ["version": .string(WireProtocol.softwareVersion), "protocol": .string(WireProtocol.tag)]
     let daemon: JSONValue
     do {
       daemon = try DaemonClient(args).request(.version)
     } catch let error as CommandLineError where error.exitCode == .unavailable {
-      if args.flag("json") { try JSONOutput.print(JSONValue.object(["client": mine])) } else {
-        print("diswot \(WireProtocol.softwareVersion) (\(WireProtocol.tag)); daemon: not reachable")
-      }
+      // With --json the error document says it; `diswot --version` needs no daemon.
+      if !args.flag("json") { print("diswot \(WireProtocol.softwareVersion) (\(WireProtocol.tag)); daemon: not reachable") }
       throw error
     }
     if args.flag("json") { return try JSONOutput.print(JSONValue.object(["client": mine, "daemon": daemon])) }
@@ -75,6 +79,10 @@ enum ServiceCommands {
     }
     do {
       try fm.createDirectory(at: directory, withIntermediateDirectories: true)
+    } catch {
+      throw CommandLineError.failure("cannot create \(directory.path): \(FileErrors.reason(error))")
+    }
+    do {
       let pair = try CurveKeyPair.generate()
       try pair.write(to: directory, name: name)
       if args.flag("json") {

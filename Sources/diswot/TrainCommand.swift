@@ -19,43 +19,52 @@ enum TrainCommand {
       not finite or above 10^4 — stops with exit 1, keeps its last checkpoint and writes no \
       student.
       """,
-    options: [
-      .value("student", valueName: "name", help: "Student: a named ResNet (resnet20, …)."),
-      .value("student-shortcut", valueName: "A|B", help: "Shortcut of a named student (default A)."),
-      .value("space", valueName: "file|name", help: "Student from a search space, with --arch."),
-      .value("arch", valueName: "json", help: "The student's architecture in --space."),
-      .value("teacher", valueName: "name", help: "Expected teacher architecture (checked against the weights)."),
-      .value("teacher-weights", valueName: "file", help: "Teacher weights (safetensors); omit to train without a teacher."),
-      .value("data", valueName: "spec", help: "Dataset: cifar10:DIR, cifar100:DIR or mnist:DIR."),
-      .value("train-limit", valueName: "n", help: "Train on the first n images only."),
-      .value("test-limit", valueName: "n", help: "Evaluate on the first n test images only."),
-      .value("epochs", valueName: "n", default: "240", help: "Epochs."),
-      .value("batch", valueName: "n", default: "64", help: "Batch size."),
-      .value("lr", valueName: "rate", default: "0.05", help: "Base learning rate."),
-      .value("schedule", valueName: "spec", default: "multistep:150,180,210", help: "multistep:E1,E2,…[,gamma=G] | cosine[:min=LR], +warmup:W, +per-step."),
-      .value("momentum", valueName: "m", default: "0.9", help: "SGD momentum."),
-      .value("weight-decay", valueName: "wd", default: "0.0005", help: "Weight decay."),
-      .flag("nesterov", help: "Nesterov momentum."),
-      .value("distill", valueName: "method", default: "kd", help: "kd, sp, ickd, at, fitnet, diswot or none."),
-      .value("gamma", valueName: "γ", help: "Weight of cross-entropy (default 0.1 with a teacher, 1 without)."),
-      .value("alpha", valueName: "α", help: "Weight of Hinton KD (default 0.9)."),
-      .value("beta", valueName: "β", help: "Weight of the feature loss (default per method)."),
-      .value("T", valueName: "temperature", help: "KD temperature (default 4)."),
-      .value("label-smoothing", valueName: "ε", default: "0", help: "Label smoothing of the cross-entropy."),
-      .flag("no-augment", help: "Train without random crops and flips."),
-      .value("seed", valueName: "n", default: "0", help: "Seed for initialisation, shuffling and augmentation."),
-      .value("checkpoint-every", valueName: "steps", default: "0", help: "Also checkpoint every n steps (0: at epoch ends)."),
-      .value("out", valueName: "dir", help: "Run directory for a new run."),
-      .value("resume", valueName: "dir", help: "Continue the run in this directory (other settings are read from it)."),
-      .value("threads", valueName: "n", help: "Worker threads (default: all cores)."),
-      .value(
-        "max-memory", valueName: "size",
-        help: "Refuse a student whose estimated memory for a batch is larger: 8G, 512M, … (default: half of this machine's)."),
-      .json,
-    ])
+    options: trainingOptions + localOptions)
+
+  /// What a training run is, wherever it runs: `train` and `train start` (which sends them
+  /// to diswotd) both take these.
+  static let trainingOptions: [OptionSpec] = [
+    .value("student", valueName: "name", help: "Student: a named ResNet (resnet20, …)."),
+    .value("student-shortcut", valueName: "A|B", help: "Shortcut of a named student (default A)."),
+    .value("space", valueName: "file|name", help: "Student from a search space, with --arch."),
+    .value("arch", valueName: "json", help: "The student's architecture in --space."),
+    .value("teacher", valueName: "name", help: "Expected teacher architecture (checked against the weights)."),
+    .value("teacher-weights", valueName: "file", help: "Teacher weights (safetensors); omit to train without a teacher."),
+    .value("data", valueName: "spec", help: "Dataset: cifar10:DIR, cifar100:DIR or mnist:DIR."),
+    .value("train-limit", valueName: "n", help: "Train on the first n images only."),
+    .value("test-limit", valueName: "n", help: "Evaluate on the first n test images only."),
+    .value("epochs", valueName: "n", default: "240", help: "Epochs."),
+    .value("batch", valueName: "n", default: "64", help: "Batch size."),
+    .value("lr", valueName: "rate", default: "0.05", help: "Base learning rate."),
+    .value("schedule", valueName: "spec", default: "multistep:150,180,210", help: "multistep:E1,E2,…[,gamma=G] | cosine[:min=LR], +warmup:W, +per-step."),
+    .value("momentum", valueName: "m", default: "0.9", help: "SGD momentum."),
+    .value("weight-decay", valueName: "wd", default: "0.0005", help: "Weight decay."),
+    .flag("nesterov", help: "Nesterov momentum."),
+    .value("distill", valueName: "method", default: "kd", help: "kd, sp, ickd, at, fitnet, diswot or none."),
+    .value("gamma", valueName: "γ", help: "Weight of cross-entropy (default 0.1 with a teacher, 1 without)."),
+    .value("alpha", valueName: "α", help: "Weight of Hinton KD (default 0.9)."),
+    .value("beta", valueName: "β", help: "Weight of the feature loss (default per method)."),
+    .value("T", valueName: "temperature", help: "KD temperature (default 4)."),
+    .value("label-smoothing", valueName: "ε", default: "0", help: "Label smoothing of the cross-entropy."),
+    .flag("no-augment", help: "Train without random crops and flips."),
+    .value("seed", valueName: "n", default: "0", help: "Seed for initialisation, shuffling and augmentation."),
+    .value("checkpoint-every", valueName: "steps", default: "0", help: "Also checkpoint every n steps (0: at epoch ends)."),
+  ]
+
+  /// Where and how this process runs it: the daemon keeps its runs in its state directory,
+  /// its workers have their own threads and `--max-memory`.
+  static let localOptions: [OptionSpec] = [
+    .value("out", valueName: "dir", help: "Run directory for a new run."),
+    .value("resume", valueName: "dir", help: "Continue the run in this directory (other settings are read from it)."),
+    .value("threads", valueName: "n", help: "Worker threads (default: all cores)."),
+    .value(
+      "max-memory", valueName: "size",
+      help: "Refuse a student whose estimated memory for a batch is larger: 8G, 512M, … (default: half of this machine's)."),
+    .json,
+  ]
 
   static func run(_ args: ParsedArguments) throws {
-    Parallel.configure(threads: try args.int("threads", default: Parallel.defaultThreads, range: 1...256))
+    try ScoringOptions.configureThreads(args)
     let trainer: Trainer
     let memoryLimit = try ScoringOptions.memoryLimit(args)
     if let directory = args.string("resume") {
@@ -65,11 +74,11 @@ enum TrainCommand {
       guard let directory = args.string("out") else { throw args.usageError("give --out DIR for a new run, or --resume DIR") }
       trainer = try Trainer(spec: try trainingSpec(args), directory: directory, resume: false, memoryLimit: memoryLimit)
     }
-    let bar = ProgressBar(total: nil, label: "train")
+    let bar = TrainingProgressBar(label: "train")
     let result = try trainer.run { p in
-      bar.update(completed: p.epoch * p.steps + p.step, detail: String(
-        format: "epoch %d/%d step %d/%d loss %.4f acc %.3f lr %.4g %.0f img/s",
-        p.epoch + 1, p.epochs, p.step, p.steps, p.loss, p.trainAccuracy, p.learningRate, p.imagesPerSecond))
+      bar.show(TrainingProgress(
+        epoch: p.epoch + 1, epochs: p.epochs, step: p.step, steps: p.steps, loss: p.loss, accuracy: p.trainAccuracy,
+        learningRate: p.learningRate, imagesPerSecond: p.imagesPerSecond))
     }
     bar.finish()
     if args.flag("json") {
@@ -80,7 +89,10 @@ enum TrainCommand {
     }
   }
 
-  static func trainingSpec(_ args: ParsedArguments) throws -> TrainingSpec {
+  /// The spec the options describe, checked by `TrainingSpec.validate()` (the daemon's
+  /// check too): a refused value is a usage error (exit 2) before any file is opened.
+  /// `studentGiven` false for `train start --search`, whose student the daemon fills in.
+  static func trainingSpec(_ args: ParsedArguments, studentGiven: Bool = true) throws -> TrainingSpec {
     let arch = try args.string("arch").map { text throws in
       guard let json = JSONValue.parse(text) else { throw CommandLineError.usage("--arch is not valid JSON: \(text)") }
       return json
@@ -98,7 +110,7 @@ enum TrainCommand {
     if teacher == nil && args.isSet("distill") && distill != .none {
       throw args.usageError("--distill \(distill.rawValue) needs --teacher-weights")
     }
-    return TrainingSpec(
+    let spec = TrainingSpec(
       student: .init(name: args.string("student"), shortcut: args.string("student-shortcut"), space: args.string("space"), arch: arch),
       teacher: teacher, data: try args.require("data"),
       trainLimit: try args.int("train-limit", range: TrainingSpec.Limits.imageLimit),
@@ -111,5 +123,10 @@ enum TrainCommand {
       labelSmoothing: try args.double("label-smoothing", range: TrainingSpec.Limits.labelSmoothing)!, augment: !args.flag("no-augment"),
       seed: UInt64(try args.int("seed", range: 0...Int.max)!),
       checkpointEverySteps: try args.int("checkpoint-every", range: TrainingSpec.Limits.checkpointEverySteps)!)
+    do { try spec.validate(studentGiven: studentGiven) } catch {
+      guard case .invalidSpec(let message) = error else { throw error }
+      throw args.usageError(message)
+    }
+    return spec
   }
 }

@@ -5,31 +5,34 @@ import DiswotWire
 import Foundation
 
 /// `diswot train start|status|cancel`: training jobs run by diswotd's training workers.
-/// `start` takes `diswot train`'s options (inherited from `train`, read by
-/// `TrainCommand.trainingSpec`), plus `--search ID` to train that search's best architecture.
+/// `start` takes `diswot train`'s options that describe the run (the same list,
+/// `TrainCommand.trainingOptions`, read by `TrainCommand.trainingSpec`), plus `--search ID`
+/// to train that search's best architecture.
 enum TrainDaemonCommands {
   static let subcommands: [CommandSpec] = [
     CommandSpec(
-      "start", abstract: "Queue a training job on the daemon (the options of 'diswot train').",
+      "start", abstract: "Queue a training job on the daemon (the training options of 'diswot train').",
       discussion: """
         The student is --search ID (the daemon takes that finished search's best \
         architecture), or --student / --space with --arch as for 'diswot train'. Distillation \
         needs --teacher-weights, as for 'diswot train' (usually the search's teacher). The job \
         runs on a worker with the train capability in <state dir>/jobs/<id>, checkpointing \
         as it goes; after a crash of the worker or the daemon it resumes from its last \
-        checkpoint. Prints the job id; with --wait it follows the job and prints its result.
+        checkpoint. Prints the job id; with --wait it follows the job and prints its result. \
+        Everything that can be checked here (options in range, the files named) is checked \
+        before the daemon is contacted.
         """,
       options: [
         .value("search", valueName: "id", help: "Train the best architecture of this finished search."),
         .value("name", valueName: "text", help: "A name for listings."),
         .flag("wait", help: "Follow the job until it ends and print its result."),
-      ] + DaemonOptions.options),
+      ] + TrainCommand.trainingOptions + DaemonOptions.options + DaemonOptions.events),
     CommandSpec("status", abstract: "Show a training job's progress (epoch, loss, accuracy, images/s) or result.", positionals: "<id>", options: DaemonOptions.options),
     CommandSpec("cancel", abstract: "Cancel a training job (it checkpoints first).", positionals: "<id>", options: DaemonOptions.options),
   ]
 
   static func run(_ args: ParsedArguments) throws {
-    let client = try DaemonClient(args)
+    let client = try DaemonClient(args, followsEvents: args.subcommandPath.last == "start")
     switch args.subcommandPath.last {
     case "start": try start(args, client)
     case "status":
@@ -43,17 +46,16 @@ enum TrainDaemonCommands {
     }
   }
 
-  /// The `train.start` body.
+  /// The `train.start` body, checked as far as this machine can (see `LocalChecks`).
   static func requestBody(_ args: ParsedArguments) throws -> [String: JSONValue] {
-    if args.isSet("out") || args.isSet("resume") || args.isSet("max-memory") {
-      throw args.usageError("--out, --resume and --max-memory are for local runs; the daemon keeps the run in its state directory, its workers have their own --max-memory")
-    }
-    var spec = try TrainCommand.trainingSpec(args)
-    if args.string("search") != nil {
-      if spec.student != TrainingSpec.Student() { throw args.usageError("give --search ID or a student (--student, --space/--arch), not both") }
-    } else if spec.student == TrainingSpec.Student() {
+    let studentGiven = ["student", "student-shortcut", "space", "arch"].contains(where: args.isSet)
+    if args.isSet("search") {
+      if studentGiven { throw args.usageError("give --search ID or a student (--student, --space/--arch), not both") }
+    } else if !studentGiven {
       throw args.usageError("give the student: --search ID, --student NAME, or --space FILE --arch JSON")
     }
+    var spec = try TrainCommand.trainingSpec(args, studentGiven: studentGiven)
+    try LocalChecks.training(spec)
     spec.data = ClientPaths.absoluteData(spec.data)
     if let weights = spec.teacher?.weights { spec.teacher?.weights = ClientPaths.absolute(weights) }
     spec.student.space = spec.student.space.map(ClientPaths.absoluteSpace)
@@ -79,11 +81,8 @@ enum TrainDaemonCommands {
     let topic = EventTopic.train(id)
     let events = try client.subscribe(topic)
     defer { events.close() }
-    let bar = ProgressBar(total: nil, label: "train \(id)")
-    func show(_ p: JSONValue) {
-      guard let epoch = p["epoch"].intValue, let steps = p["steps"].intValue else { return }
-      bar.update(completed: (epoch - 1) * steps + (p["step"].intValue ?? 0), detail: progressLine(p))
-    }
+    let bar = TrainingProgressBar(label: "train \(id)")
+    func show(_ p: JSONValue) { TrainingProgress(p).map(bar.show) }
     var status = JSONValue.null
     var nextStatus = Date()
     while true {
@@ -106,19 +105,10 @@ enum TrainDaemonCommands {
     }
   }
 
-  static func progressLine(_ p: JSONValue) -> String {
-    var line = String(
-      format: "epoch %d/%d step %d/%d loss %.4f acc %.3f %.0f img/s", p["epoch"].intValue ?? 0, p["epochs"].intValue ?? 0,
-      p["step"].intValue ?? 0, p["steps"].intValue ?? 0, p["loss"].doubleValue ?? .nan, p["accuracy"].doubleValue ?? .nan,
-      p["images_per_second"].doubleValue ?? 0)
-    if let test = p["test_accuracy"].doubleValue { line += String(format: " test %.3f", test) }
-    return line
-  }
-
   /// One line (or two) about a job.
   static func describe(_ s: JSONValue) -> String {
     var line = "\(s["id"].stringValue ?? "") \(s["state"].stringValue ?? "")"
-    if s["progress"] != .null { line += ": " + progressLine(s["progress"]) }
+    if let progress = TrainingProgress(s["progress"]) { line += ": " + progress.text }
     let r = s["result"]
     if let accuracy = r["test_accuracy"].doubleValue {
       line += String(

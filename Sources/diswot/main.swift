@@ -8,20 +8,27 @@ let trainCommand: CommandSpec = {
   return spec
 }()
 
-/// The `diswot` command: every user-facing operation as a subcommand.
+/// The `diswot` command: every user-facing operation as a subcommand. It runs by itself
+/// only for `--version` (this client's, no daemon needed; `diswot version` asks the daemon).
 let diswot = CommandSpec(
   "diswot", abstract: "Find the best student for a teacher before training, then distil it.",
-  options: [.quiet, .verbose],
+  options: [.quiet, .verbose, .flag("version", help: "Print this client's version and exit (no daemon needed).")],
   subcommands: [
     EvalCommand.spec, ScoreCommand.spec, RankCommand.spec, QualityCommand.spec, SearchCommand.spec, trainCommand,
     ExportCommand.spec,
     ServiceCommands.workers, ServiceCommands.health, ServiceCommands.version, ServiceCommands.keygen,
-  ])
+  ], runnable: true)
 
-runMain {
+// With --json, a failure is a JSON document on standard output too (see `runMain`).
+runMain(jsonErrors: JSONOutput.isRequested(by: CommandLine.arguments.dropFirst())) {
   let args = try diswot.parse()
   Log.configure(from: args)
   switch args.subcommandPath {
+  case []:
+    guard args.flag("version") else {
+      throw args.usageError("'diswot' needs a subcommand: \(diswot.subcommands.map(\.name).joined(separator: ", "))")
+    }
+    print(ServiceCommands.clientVersionLine)
   case ["eval"]: try EvalCommand.run(args)
   case ["score"]: try ScoreCommand.run(args)
   case ["rank"]: try RankCommand.run(args)

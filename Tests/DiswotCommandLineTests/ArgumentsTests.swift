@@ -16,6 +16,7 @@ let root = CommandSpec(
         .value("proxies", valueName: "list", help: "Comma-separated proxies."),
         .repeatable("exclude", valueName: "name", help: "Skip a candidate."),
         .value("format", help: "Output format."),
+        .json,
       ]),
     CommandSpec(
       "search", abstract: "Run and manage searches.",
@@ -137,9 +138,13 @@ final class ArgumentsTests: XCTestCase {
     let start = try root.parse(["search", "start", "--space", "resnet"])
     XCTAssertEqual(start.subcommandPath, ["search", "start"])
     XCTAssertEqual(start.string("space"), "resnet")
-    // Options inherited from the root work before and after the subcommand names.
-    XCTAssertTrue(try root.parse(["--json", "search", "start"]).flag("json"))
+    // Global options of the root work before and after the subcommand names.
+    XCTAssertTrue(try root.parse(["-q", "search", "start"]).flag("quiet"))
     XCTAssertTrue(try root.parse(["search", "start", "-q"]).flag("quiet"))
+    // Its other options are its own: not accepted by a subcommand, before or after its name.
+    XCTAssertEqual(parseError(["search", "start", "--json"])?.message, "unknown option '--json'")
+    XCTAssertEqual(parseError(["--json", "search", "start"])?.message,
+                   "--json is an option of 'diswot', not of 'diswot search'")
     XCTAssertEqual(try root.parse(["search", "status", "s-1"]).positionals, ["s-1"])
     XCTAssertEqual(parseError(["search", "strat"])?.message,
                    "unknown subcommand 'strat'; did you mean 'start'?")
@@ -180,6 +185,11 @@ final class ArgumentsTests: XCTestCase {
       }.first ?? -1
     })
     XCTAssertEqual(columns.count, 1, rank)
+
+    // A subcommand's help lists its own options and the global ones, nothing else.
+    let start = root.helpText(subcommand: ["search", "start"])
+    XCTAssertTrue(start.contains("--space <name>") && start.contains("-q, --quiet") && start.contains("-v, --verbose"), start)
+    XCTAssertFalse(start.contains("--json"), start)
 
     let search = root.helpText(subcommand: ["search"])
     XCTAssertTrue(search.contains("USAGE: diswot search [<options>] <subcommand>"))

@@ -56,6 +56,26 @@ final class ExitCodeTests: XCTestCase {
     XCTAssertTrue(bad.standardError?.hasPrefix("diswot: error: invalid JSON") ?? false)
   }
 
+  func testJSONErrorDocumentOnStandardOutput() throws {
+    let result = outcome(of: { throw CommandLineError.unavailable("daemon down", hint: "Start it.") }, programName: "diswot", jsonErrors: true)
+    XCTAssertEqual(result.code, .unavailable)
+    XCTAssertEqual(result.standardError, "diswot: error: daemon down\nStart it.\n")
+    let document = try XCTUnwrap(JSONValue.parse(try XCTUnwrap(result.standardOutput)))
+    XCTAssertEqual(document, ["error": ["code": "unavailable", "exit_code": 4, "message": "daemon down", "hint": "Start it."]])
+    XCTAssertNil(outcome(of: { throw CommandLineError.usage("bad") }).standardOutput, "no JSON unless asked")
+    XCTAssertTrue(JSONOutput.isRequested(by: ["health", "--json"]))
+    XCTAssertFalse(JSONOutput.isRequested(by: ["eval", "--", "--json"]))
+  }
+
+  func testFoundationFileErrorsInPlainWords() {
+    let denied = CocoaError(.fileWriteNoPermission, userInfo: [NSFilePathErrorKey: "/ro/out"])
+    XCTAssertEqual(outcome(of: { throw denied }, programName: "diswot").standardError, "diswot: error: cannot write /ro/out: permission denied\n")
+    // A real one: a directory under a file.
+    let message = outcome(of: { try FileManager.default.createDirectory(atPath: "/dev/null/x", withIntermediateDirectories: true) }).standardError ?? ""
+    XCTAssertFalse(message.contains("Domain") || message.contains("UserInfo"), message)
+    XCTAssertTrue(message.contains("/dev/null/x: "), message)
+  }
+
   func testPlainErrorMessage() {
     XCTAssertEqual(outcome(of: { throw Failing() }, programName: "diswot-worker").standardError,
                    "diswot-worker: error: disk on fire\n")
@@ -154,7 +174,8 @@ final class JSONOutputTests: XCTestCase {
     again.close()
     XCTAssertEqual(try String(contentsOfFile: path, encoding: .utf8), "{\"n\":1}\n{\"n\":2}\n")
     XCTAssertThrowsError(try JSONLinesWriter(path: "/nonexistent-dir/x.jsonl")) {
-      XCTAssertEqual(($0 as? CommandLineError)?.exitCode, .dataError)
+      XCTAssertEqual(($0 as? CommandLineError)?.exitCode, .failure)
+      XCTAssertEqual(($0 as? CommandLineError)?.message, "cannot write /nonexistent-dir/x.jsonl: no such file or directory")
     }
   }
 }
@@ -199,6 +220,16 @@ final class ProgressBarTests: XCTestCase {
       "rank: 100/120 (83%), 10.0/s, ETA 0:02, r10\n",
       "rank: finished 120/120 in 0:12 (10.0/s), r12\n",
     ])
+  }
+
+  func testUnitAndResumedRunCountOnlyThisProcess() {
+    let clock = ManualClock(), captured = Captured()
+    // A run resumed at step 500 of 1000: 50 steps in 10 s is 5 steps/s, 450 left take 1:30.
+    let bar = ProgressBar(total: 1000, label: "train", unit: "steps", completed: 500, style: .plain, plainInterval: 5,
+                          clock: clock.read, sink: captured.sink)
+    clock.now = 10
+    bar.update(completed: 550, detail: "epoch 3/4")
+    XCTAssertEqual(captured.all, ["train: 550/1000 steps (55%), 5.00 steps/s, ETA 1:30, epoch 3/4\n"])
   }
 
   func testUnknownTotal() {

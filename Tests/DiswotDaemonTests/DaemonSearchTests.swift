@@ -19,7 +19,7 @@ final class DaemonSearchTests: XCTestCase {
   func testDaemonSearchMatchesLocalSearch() throws {
     let dir = try scratchDirectory(self)
     let common = [
-      "--space", "resnet-cifar-depth", "--teacher", "resnet20", "--batch", "16", "--strategy", "evolution", "--population", "8", "--sample", "3", "--seed", "7",
+      "--space", "resnet-cifar-depth", "--teacher", "resnet20", "--batch", "16", "--strategy", "evolution", "--population", "8", "--tournament", "3", "--seed", "7",
       "--budget", "40", "--top", "40", "--reference-size", "8",
     ]
     let jsonl = dir.appendingPathComponent("local.jsonl").path

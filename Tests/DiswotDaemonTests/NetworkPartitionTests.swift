@@ -78,7 +78,7 @@ final class NetworkPartitionTests: XCTestCase {
     let budget = 24
     let options = [
       "--space", "resnet-cifar-depth", "--teacher", "resnet20", "--batch", "32", "--proxy", "diswot", "--repeats", "4",
-      "--strategy", "evolution", "--population", "6", "--sample", "3", "--budget", "\(budget)",
+      "--strategy", "evolution", "--population", "6", "--tournament", "3", "--budget", "\(budget)",
     ]
 
     // 1. A partition longer than the liveness window while the remote worker holds a task.

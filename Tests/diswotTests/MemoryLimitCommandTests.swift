@@ -50,7 +50,7 @@ final class MemoryLimitCommandTests: XCTestCase {
 
   func testScoreListsWhatDoesNotFitAndRefusesASingleArchitecture() throws {
     let huge = try space("huge", depths: [1], widths: [16, 4096])
-    let all = try Executables.run("diswot", ["score", "--space", huge, "--all", "--proxies", "diswot", "--jsonl"] + scoring.filter { $0 != "--proxy" && $0 != "diswot" })
+    let all = try Executables.run("diswot", ["score", "--space", huge, "--all", "--proxies", "diswot", "--jsonl", "-"] + scoring.filter { $0 != "--proxy" && $0 != "diswot" })
     XCTAssertEqual(all.status, 0, all.standardError)
     let lines = all.standardOutput.split(separator: "\n")
     XCTAssertEqual(lines.count, 8)

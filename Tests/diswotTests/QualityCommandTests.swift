@@ -11,7 +11,7 @@ final class QualityCommandTests: XCTestCase {
     defer { try? FileManager.default.removeItem(at: dir) }
     // The truth: every architecture's parameter count, from `diswot score --all`.
     let all = try Executables.run("diswot", [
-      "score", "--space", "resnet-cifar-depth", "--all", "--proxies", "params", "--teacher", "resnet20", "--batch", "4", "--jsonl"])
+      "score", "--space", "resnet-cifar-depth", "--all", "--proxies", "params", "--teacher", "resnet20", "--batch", "4", "--jsonl", "-"])
     XCTAssertEqual(all.status, 0, all.standardError)
     let truth = try all.standardOutput.split(separator: "\n").map { line -> String in
       let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])

@@ -7,7 +7,7 @@ final class ScoreCommandTests: XCTestCase {
   let arch = #"{"depths":[3,1,5],"widths":[16,32,64]}"#
 
   private func scoreLines(_ extra: [String]) throws -> [[String: Any]] {
-    let result = try Executables.run("diswot", ["score", "--space", "resnet-cifar-depth", "--jsonl", "--teacher", "resnet20", "--batch", "16"] + extra)
+    let result = try Executables.run("diswot", ["score", "--space", "resnet-cifar-depth", "--jsonl", "-", "--teacher", "resnet20", "--batch", "16"] + extra)
     XCTAssertEqual(result.status, 0, result.standardError)
     return try result.standardOutput.split(separator: "\n").map {
       try XCTUnwrap(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
@@ -45,7 +45,7 @@ final class ScoreCommandTests: XCTestCase {
     let cases: [([String], Int32, String)] = [
       (["--arch", #"{"depths":[3,1,5],"widths":[16,1000000000,64]}"#], 3, "is not one of"),
       (["--arch", "{not json"], 2, "not valid JSON"),
-      (["--arch", arch, "--proxies", "diswot,magic"], 3, "unknown proxy 'magic'"),
+      (["--arch", arch, "--proxies", "diswot,magic"], 2, "unknown proxy 'magic'"),
       (["--all", "--sample", "2"], 2, "exactly one of"),
       (["--arch", arch, "--batch", "100000"], 2, "--batch must be between"),
       (["--arch", arch, "--teacher", "resnet21"], 3, "6n+2"),

@@ -12,7 +12,7 @@ final class SearchCommandTests: XCTestCase {
       let log = dir.appendingPathComponent(name).path
       let result = try Executables.run("diswot", [
         "search", "--local", "--space", "resnet-cifar", "--teacher", "resnet20", "--batch", "16", "--budget", "12",
-        "--population", "5", "--sample", "2", "--max-macs", "20000000", "--seed", "3", "--reference-size", "16", "--json", "--jsonl", log])
+        "--population", "5", "--tournament", "2", "--max-macs", "20000000", "--seed", "3", "--reference-size", "16", "--json", "--jsonl", log])
       XCTAssertEqual(result.status, 0, result.standardError)
       let report = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(result.standardOutput.utf8)) as? [String: Any])
       let lines = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n").map {

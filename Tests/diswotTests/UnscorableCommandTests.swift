@@ -27,7 +27,7 @@ final class UnscorableCommandTests: XCTestCase {
   }
 
   func testScoreListsUnscorableCandidatesAndFailsWhenNoneHasAScore() throws {
-    let lines = try Executables.run("diswot", ["score", "--sample", "3", "--proxies", "diswot,nwot", "--jsonl"] + scoring)
+    let lines = try Executables.run("diswot", ["score", "--sample", "3", "--proxies", "diswot,nwot", "--jsonl", "-"] + scoring)
     XCTAssertEqual(lines.status, 1, lines.standardError)
     XCTAssertTrue(lines.standardError.contains("no candidate could be scored: all 3 are unscorable"), lines.standardError)
     let items = try lines.standardOutput.split(separator: "\n").map {

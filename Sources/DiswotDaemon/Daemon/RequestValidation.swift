@@ -56,14 +56,9 @@ enum RequestValidation {
 
     let space = try checkScoring(&scoring, dataRoot: dataRoot)
     do { try configuration.validate() } catch { throw WireError(.invalidArgument, "search: \(error)") }
-    if let p = constraints.maxParams, !(1...1_000_000_000_000).contains(p) {
-      throw WireError(.invalidArgument, "constraints.max_params must be between 1 and 10^12, got \(p)")
-    }
-    if let m = constraints.maxMACs, !(1...1_000_000_000_000_000).contains(m) {
-      throw WireError(.invalidArgument, "constraints.max_macs must be between 1 and 10^15, got \(m)")
-    }
-    if let l = constraints.maxLatencyMilliseconds, !(l > 0 && l <= 1e6) {
-      throw WireError(.invalidArgument, "constraints.max_latency_ms must be in (0, 10^6], got \(l)")
+    do { try constraints.validate() } catch {
+      guard case .invalidConfiguration(let message) = error else { throw WireError(.invalidArgument, "constraints: \(error)") }
+      throw WireError(.invalidArgument, "constraints.\(message)")
     }
     let engine: SearchEngine
     do { engine = try SearchEngine(configuration: configuration) } catch { throw WireError(.invalidArgument, "search: \(error)") }

@@ -109,8 +109,9 @@ public struct TrainingSpec: Sendable, Codable, Equatable {
   /// epochs) and the optimiser's settings. `diswot train` (through `Trainer`) and the
   /// daemon's `train.start` call this, so a spec is accepted or refused alike, before any
   /// data is read; what needs files (weights, the dataset, a search space) is checked
-  /// where they are opened.
-  public func validate() throws(TrainingError) {
+  /// where they are opened. `studentGiven` false checks a `train.start` spec whose student
+  /// the daemon will take from a search (the client checks the rest before sending it).
+  public func validate(studentGiven: Bool = true) throws(TrainingError) {
     func fail(_ m: String) -> TrainingError { .invalidSpec(m) }
     func check<T: Comparable>(_ name: String, _ value: T, _ range: ClosedRange<T>) throws(TrainingError) {
       guard range.contains(value) else { throw fail("\(name) must be between \(range.lowerBound) and \(range.upperBound), got \(value)") }
@@ -128,7 +129,7 @@ public struct TrainingSpec: Sendable, Codable, Equatable {
     try check("weights.kd (α)", weights.kd, Limits.kdWeight)
     try check("weights.feature (β)", weights.feature, Limits.featureWeight)
     try check("weights.temperature (T)", weights.temperature, Limits.temperature)
-    guard (student.name == nil) != (student.space == nil || student.arch == nil) else {
+    guard !studentGiven || (student.name == nil) != (student.space == nil || student.arch == nil) else {
       throw fail("give the student as a name, or as a search space and an architecture")
     }
     if let shortcut = student.shortcut, !["A", "B"].contains(shortcut.uppercased()) {

@@ -12,7 +12,7 @@ public enum SearchSpaceError: Error, Equatable, CustomStringConvertible {
   public var description: String {
     switch self {
     case .invalidFile(let source, let field, let reason):
-      return "search space \(source): field '\(field)': \(reason)"
+      return field.isEmpty ? "search space \(source): \(reason)" : "search space \(source): field '\(field)': \(reason)"
     case .invalidArchitecture(let space, let reason):
       return "not an architecture of search space '\(space)': \(reason)"
     case .tooLarge(let space, let reason):
