@@ -10,8 +10,8 @@ enum TrainCommand {
   static let spec = CommandSpec(
     "train", abstract: "Train a student by knowledge distillation (or plain supervised training).",
     discussion: """
-      The student is a named model (--student resnet20) or an architecture of a search space \
-      (--space F --arch JSON). With --teacher-weights it is distilled: loss = γ·CE + α·KD + \
+      The student is a model name (--student resnet20, resnet-d1_1_1-w32_64_128 or SPACE:KEY) \
+      or an architecture of a search space (--space F --arch JSON). With --teacher-weights it is distilled: loss = γ·CE + α·KD + \
       β·feature loss (RepDistiller's convention; defaults γ 0.1, α 0.9, T 4, β per method). \
       Without a teacher it trains on the labels alone. --out DIR receives spec.json, \
       checkpoints, metrics.jsonl and, at the end, student.safetensors (PyTorch names); \
@@ -20,11 +20,11 @@ enum TrainCommand {
       student.
       """,
     options: [
-      .value("student", valueName: "name", help: "Student: a named ResNet (resnet20, …)."),
+      .value("student", valueName: "model", help: "Student: a model name (resnet20, resnet-d1_1_1-w32_64_128, SPACE:KEY)."),
       .value("student-shortcut", valueName: "A|B", help: "Shortcut of a named student (default A)."),
       .value("space", valueName: "file|name", help: "Student from a search space, with --arch."),
       .value("arch", valueName: "json", help: "The student's architecture in --space."),
-      .value("teacher", valueName: "name", help: "Expected teacher architecture (checked against the weights)."),
+      .value("teacher", valueName: "model", help: "Expected teacher architecture, a model name (checked against the weights, which name it otherwise)."),
       .value("teacher-weights", valueName: "file", help: "Teacher weights (safetensors); omit to train without a teacher."),
       .value("data", valueName: "spec", help: "Dataset: cifar10:DIR, cifar100:DIR or mnist:DIR."),
       .value("train-limit", valueName: "n", help: "Train on the first n images only."),

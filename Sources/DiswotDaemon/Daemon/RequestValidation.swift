@@ -4,6 +4,7 @@ import DiswotJSON
 import DiswotModels
 import DiswotScoring
 import DiswotSearch
+import DiswotTensor
 import DiswotWire
 import Foundation
 
@@ -86,15 +87,20 @@ enum RequestValidation {
       guard teacher.name == nil else { throw WireError(.invalidArgument, "scoring.teacher: give a name or an architecture, not both") }
       // Checked as `build` would, without allocating it (the memory check follows).
       do { _ = try space.footprint(of: try space.genotype(fromJSON: arch)) } catch { throw WireError(.invalidArgument, "scoring.teacher.arch: \(error)") }
-    } else {
-      let shortcut = ShortcutType(rawValue: (teacher.shortcut ?? "A").uppercased())
-      guard let shortcut else { throw WireError(.invalidArgument, "scoring.teacher.shortcut must be A or B") }
-      do {
-        try ModelZoo.description(named: teacher.name ?? "resnet56", shortcut: shortcut, classCount: scoring.classes ?? space.classCount).validate()
-      } catch { throw WireError(.invalidArgument, "scoring.teacher.name: \(error)") }
+    }
+    if let name = teacher.name {
+      scoring.teacher.name = try modelName(name, dataRoot: dataRoot, field: "scoring.teacher.name")
     }
     if let weights = teacher.weights {
-      scoring.teacher.weights = try dataRoot.resolve(weights, what: "scoring.teacher.weights")
+      let path = try dataRoot.resolve(weights, what: "scoring.teacher.weights")
+      scoring.teacher.weights = path
+      do {
+        _ = try ModelZoo.architecture(of: try SafetensorsFile.read(path: path), named: scoring.teacher.name, loadSpace: dataRoot.loadSpace)
+      } catch { throw WireError(.invalidArgument, "scoring.teacher: \(error)") }
+    } else if teacher.arch == nil {
+      do { _ = try scoring.namedTeacher(space: space, loadSpace: dataRoot.loadSpace) } catch {
+        throw WireError(.invalidArgument, "scoring.teacher: \(error)")
+      }
     }
     return space
   }
@@ -106,9 +112,26 @@ enum RequestValidation {
     var spec = try JSONCoding.decodeStrict(TrainingSpec.self, from: value, path: "spec")
     spec.data = try dataRoot.resolveData(spec.data, what: "spec.data")
     if let teacher = spec.teacher {
-      spec.teacher?.weights = try dataRoot.resolve(teacher.weights, what: "spec.teacher.weights")
+      let path = try dataRoot.resolve(teacher.weights, what: "spec.teacher.weights")
+      spec.teacher?.weights = path
+      if let name = teacher.name { spec.teacher?.name = try modelName(name, dataRoot: dataRoot, field: "spec.teacher.name") }
+      do {
+        _ = try ModelZoo.architecture(of: try SafetensorsFile.read(path: path), named: spec.teacher?.name, loadSpace: dataRoot.loadSpace)
+      } catch { throw WireError(.invalidArgument, "spec.teacher: \(error)") }
     }
     return spec
+  }
+
+  /// A model name (`ModelName`'s scheme) with the space it may name resolved as the
+  /// request's `space` fields are (a shipped name, or a file inside the data root).
+  static func modelName(_ text: String, dataRoot: DataRoot, field: String) throws(WireError) -> String {
+    do {
+      return try ModelName(parsing: text).mapSpace { try dataRoot.resolveSpace($0).spec }.description
+    } catch let error as WireError {
+      throw WireError(error.code, "\(field): \(error.message)")
+    } catch {
+      throw WireError(.invalidArgument, "\(field): \(error)")
+    }
   }
 
   /// Checks a complete training spec (student included): `TrainingSpec.validate()`, the
@@ -116,9 +139,10 @@ enum RequestValidation {
   static func checkStudent(_ spec: inout TrainingSpec, dataRoot: DataRoot) throws(WireError) {
     do { try spec.validate() } catch { throw WireError(.invalidArgument, "spec: \(error)") }
     if let name = spec.student.name {
+      spec.student.name = try modelName(name, dataRoot: dataRoot, field: "spec.student.name")
       let shortcut = ShortcutType(rawValue: (spec.student.shortcut ?? "A").uppercased())
       guard let shortcut else { throw WireError(.invalidArgument, "spec.student.shortcut must be A or B") }
-      do { try ModelZoo.description(named: name, shortcut: shortcut).validate() } catch {
+      do { _ = try ModelName(parsing: spec.student.name!).resolve(shortcut: shortcut, loadSpace: dataRoot.loadSpace) } catch {
         throw WireError(.invalidArgument, "spec.student.name: \(error)")
       }
     } else if let spaceName = spec.student.space, let arch = spec.student.arch {
