@@ -1,8 +1,11 @@
 import DiswotCommandLine
 import DiswotDistillation
+import DiswotFiles
 import DiswotJSON
 import DiswotModels
+import DiswotScoring
 import DiswotTensor
+import DiswotWire
 import Foundation
 
 /// `diswot train`: train a student, by knowledge distillation from a teacher or alone.
@@ -65,6 +68,10 @@ enum TrainCommand {
       guard let directory = args.string("out") else { throw args.usageError("give --out DIR for a new run, or --resume DIR") }
       trainer = try Trainer(spec: try trainingSpec(args), directory: directory, resume: false, memoryLimit: memoryLimit)
     }
+    let spec = trainer.spec
+    let provenance = try Provenance(
+      trainingSpace: spec.student.space, studentName: spec.student.name, studentArch: spec.student.arch,
+      teacherWeights: spec.teacher?.weights, data: spec.data, seed: spec.seed, version: WireProtocol.softwareVersion)
     let bar = ProgressBar(total: nil, label: "train")
     let result = try trainer.run { p in
       bar.update(completed: p.epoch * p.steps + p.step, detail: String(
@@ -72,8 +79,17 @@ enum TrainCommand {
         p.epoch + 1, p.epochs, p.step, p.steps, p.loss, p.trainAccuracy, p.learningRate, p.imagesPerSecond))
     }
     bar.finish()
+    // The result and how it was made, printed with --json and kept beside the student.
+    var report = try JSONValue.encoding(result).objectValue ?? [:]
+    report["spec"] = try .encoding(provenance)
+    let reportPath = trainer.directory + "/report.json"
+    do {
+      try DurableFile.writeAtomically(path: reportPath, bytes: Array(try JSONText.data(JSONValue.object(report), pretty: true)))
+    } catch let error as DurableFileError {
+      throw CommandLineError.failure("cannot write \(reportPath): \(error.reason)")
+    }
     if args.flag("json") {
-      try JSONOutput.print(result)
+      try JSONOutput.print(JSONValue.object(report))
     } else {
       print(String(format: "test accuracy %.2f %% (%d/%d) after %d epochs, %.0f s; student: %@",
                    result.testAccuracy * 100, result.testCorrect, result.testSamples, result.epochs, result.seconds, result.studentPath))

@@ -55,7 +55,7 @@ enum RequestValidation {
       try JSONCoding.decodeStrict(Constraints.self, from: value, path: "constraints")
     } ?? Constraints()
 
-    let space = try checkScoring(&scoring, dataRoot: dataRoot)
+    let (space, teacherName) = try checkScoring(&scoring, dataRoot: dataRoot)
     do { try configuration.validate() } catch { throw WireError(.invalidArgument, "search: \(error)") }
     if let p = constraints.maxParams, !(1...1_000_000_000_000).contains(p) {
       throw WireError(.invalidArgument, "constraints.max_params must be between 1 and 10^12, got \(p)")
@@ -68,13 +68,20 @@ enum RequestValidation {
     }
     let engine: SearchEngine
     do { engine = try SearchEngine(configuration: configuration) } catch { throw WireError(.invalidArgument, "search: \(error)") }
+    let provenance: Provenance
+    do {
+      provenance = Provenance(
+        space: scoring.space, teacher: try .init(name: teacherName, weights: scoring.teacher.weights), data: scoring.data,
+        seed: scoring.seed, proxy: scoring.proxies.first?.rawValue, version: WireProtocol.softwareVersion)
+    } catch { throw WireError(.invalidArgument, "scoring.teacher.weights: \(error)") }
     let document = SearchDocument(
-      scoring: scoring, search: configuration, constraints: constraints, name: try name(body))
+      scoring: scoring, search: configuration, constraints: constraints, name: try name(body), provenance: provenance)
     return (document, space, engine)
   }
 
-  /// Checks a scoring spec field by field and resolves its paths; returns the space.
-  static func checkScoring(_ scoring: inout ScoringSpec, dataRoot: DataRoot) throws(WireError) -> SearchSpace {
+  /// Checks a scoring spec field by field and resolves its paths; returns the space and
+  /// the teacher's name (`ModelName`'s form, read off its weights when it has them).
+  static func checkScoring(_ scoring: inout ScoringSpec, dataRoot: DataRoot) throws(WireError) -> (SearchSpace, String) {
     let (spaceSpec, spaceFile) = try dataRoot.resolveSpace(scoring.space)
     scoring.space = spaceSpec
     let space: SearchSpace
@@ -83,10 +90,15 @@ enum RequestValidation {
     do { try scoring.validate() } catch { throw WireError(.invalidArgument, "scoring: \(error)") }
     scoring.data = try dataRoot.resolveData(scoring.data, what: "scoring.data")
     let teacher = scoring.teacher
+    var teacherName = ""
     if let arch = teacher.arch {
       guard teacher.name == nil else { throw WireError(.invalidArgument, "scoring.teacher: give a name or an architecture, not both") }
       // Checked as `build` would, without allocating it (the memory check follows).
-      do { _ = try space.footprint(of: try space.genotype(fromJSON: arch)) } catch { throw WireError(.invalidArgument, "scoring.teacher.arch: \(error)") }
+      do {
+        let g = try space.genotype(fromJSON: arch)
+        _ = try space.footprint(of: g)
+        teacherName = ModelName.architecture(space: space.name, key: space.key(of: g)).description
+      } catch { throw WireError(.invalidArgument, "scoring.teacher.arch: \(error)") }
     }
     if let name = teacher.name {
       scoring.teacher.name = try modelName(name, dataRoot: dataRoot, field: "scoring.teacher.name")
@@ -94,15 +106,18 @@ enum RequestValidation {
     if let weights = teacher.weights {
       let path = try dataRoot.resolve(weights, what: "scoring.teacher.weights")
       scoring.teacher.weights = path
-      do {
-        _ = try ModelZoo.architecture(of: try SafetensorsFile.read(path: path), named: scoring.teacher.name, loadSpace: dataRoot.loadSpace)
-      } catch { throw WireError(.invalidArgument, "scoring.teacher: \(error)") }
+      if teacher.arch == nil {
+        do {
+          let file = try SafetensorsFile.read(path: path)
+          teacherName = try ModelZoo.architecture(of: file, named: scoring.teacher.name, loadSpace: dataRoot.loadSpace).name.description
+        } catch { throw WireError(.invalidArgument, "scoring.teacher: \(error)") }
+      }
     } else if teacher.arch == nil {
-      do { _ = try scoring.namedTeacher(space: space, loadSpace: dataRoot.loadSpace) } catch {
+      do { teacherName = try scoring.namedTeacher(space: space, loadSpace: dataRoot.loadSpace).name.description } catch {
         throw WireError(.invalidArgument, "scoring.teacher: \(error)")
       }
     }
-    return space
+    return (space, teacherName)
   }
 
   // MARK: train.start
@@ -120,6 +135,17 @@ enum RequestValidation {
       } catch { throw WireError(.invalidArgument, "spec.teacher: \(error)") }
     }
     return spec
+  }
+
+  /// How a checked training job's student is made (`Provenance`), its teacher's weights
+  /// hashed on arrival.
+  static func provenance(of spec: TrainingSpec, dataRoot: DataRoot) throws(WireError) -> Provenance {
+    do {
+      return try Provenance(
+        trainingSpace: spec.student.space, studentName: spec.student.name, studentArch: spec.student.arch,
+        teacherWeights: spec.teacher?.weights, data: spec.data, seed: spec.seed, version: WireProtocol.softwareVersion,
+        loadSpace: dataRoot.loadSpace)
+    } catch { throw WireError(.invalidArgument, "spec: \(error)") }
   }
 
   /// A model name (`ModelName`'s scheme) with the space it may name resolved as the
