@@ -40,7 +40,7 @@ let tensor = Target.target(
 let models = Target.target(name: "DiswotModels", dependencies: ["DiswotTensor", "DiswotJSON"])
 /// The DisWOT score, zero-cost proxies, probe batches and rank correlations.
 let scoring = Target.target(
-  name: "DiswotScoring", dependencies: ["DiswotTensor", "DiswotModels", "DiswotData", "DiswotJSON"])
+  name: "DiswotScoring", dependencies: ["DiswotTensor", "DiswotModels", "DiswotData", "DiswotJSON", "DiswotFiles"])
 /// The search engine: aging evolution and random search as a checkpointable state machine.
 let search = Target.target(name: "DiswotSearch", dependencies: ["DiswotTensor", "DiswotModels"])
 /// Knowledge-distillation losses, optimisers and the trainer.

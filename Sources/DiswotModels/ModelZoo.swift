@@ -2,19 +2,20 @@ import DiswotTensor
 
 /// Named models and building a model from a weights file.
 public enum ModelZoo {
-  /// Names a user can pass to `--model`/`--teacher`; any `resnet{6n+2}` also works.
+  /// The standard CIFAR ResNets, `ModelName`'s aliases; any `resnet{6n+2}` also works.
   public static let namedModels = ["resnet20", "resnet32", "resnet44", "resnet56", "resnet110"]
 
-  /// The description of a named model (`resnet56`, …).
+  /// The description of a ResNet named as `ModelName` parses it (`resnet56`,
+  /// `resnet-d1_1_1-w32_64_128`); a space's architecture is not a ResNet description.
   public static func description(
     named name: String, shortcut: ShortcutType = .a, classCount: Int = 10, classifierName: String = "linear"
   ) throws(ModelError) -> ResNetDescription {
-    let lower = name.lowercased()
-    guard lower.hasPrefix("resnet"), let depth = Int(lower.dropFirst("resnet".count)) else {
-      throw .unknownModel("'\(name)' (known: \(namedModels.joined(separator: ", ")), or any resnet{6n+2})")
+    guard case .resnet(let blocks, let widths) = try ModelName(parsing: name) else {
+      throw .unknownModel("'\(name)' is an architecture of a search space, not a ResNet")
     }
-    var d = try ResNetDescription.cifar(depth: depth, shortcut: shortcut, classCount: classCount)
-    d.classifierName = classifierName
+    let d = ResNetDescription(
+      blocksPerStage: blocks, widths: widths, shortcut: shortcut, classCount: classCount, classifierName: classifierName)
+    try d.validate()
     return d
   }
 
@@ -67,25 +68,31 @@ public enum ModelZoo {
     return head.shape[0]
   }
 
-  /// Builds a model and loads a weights file into it.
+  /// Builds a CIFAR ResNet and loads a weights file into it (`loadAny` for any file).
   ///
   /// The architecture is read off the tensors; a `name` (for example from `--model`)
   /// must agree with it, so a ResNet-20 file cannot silently be evaluated as ResNet-56.
-  public static func load(_ file: SafetensorsFile, name: String? = nil) throws(ModelError) -> ResNetCIFAR {
+  public static func load(_ file: SafetensorsFile, name: String? = nil) throws -> ResNetCIFAR {
     let inferred = try inferResNet(from: file.tensors)
     if let declared = file.metadata["shortcut"], declared.uppercased() != inferred.shortcut.rawValue {
-      throw .stateMismatch("metadata says shortcut \(declared) but the tensors are those of option \(inferred.shortcut.rawValue)")
+      throw ModelError.stateMismatch("metadata says shortcut \(declared) but the tensors are those of option \(inferred.shortcut.rawValue)")
     }
-    if let name {
-      let named = try description(
-        named: name, shortcut: inferred.shortcut, classCount: inferred.classCount,
-        classifierName: inferred.classifierName)
-      guard named == inferred else {
-        throw .stateMismatch("the file holds \(inferred.name) (blocks \(inferred.blocksPerStage), widths \(inferred.widths)), not \(name)")
-      }
-    }
+    if let name { try checkName(name, against: .resnet(inferred), holding: ModelName.resnet(blocksPerStage: inferred.blocksPerStage, widths: inferred.widths)) }
     let model = try ResNetCIFAR(inferred)
     try model.loadState(file.tensors)
     return model
+  }
+
+  /// Refuses a `name` that does not describe the architecture a weights file holds,
+  /// naming both.
+  static func checkName(
+    _ name: String, against network: ArchitectureFamily.NetworkDescription, holding fileName: ModelName,
+    loadSpace: (String) throws -> SearchSpace = ModelName.loadSpace
+  ) throws {
+    let named = try ModelName(parsing: name).resolve(
+      classCount: network.classCount, inputChannels: network.inputChannels, loadSpace: loadSpace)
+    guard named.network.hasSameArchitecture(as: network) else {
+      throw ModelError.stateMismatch("the weights file holds \(fileName), not \(named.name)")
+    }
   }
 }

@@ -13,6 +13,9 @@ public final class ScoringSession {
   public let scorers: [CandidateScorer]
   /// Human-readable description of the teacher (`resnet56 (weights F)`).
   public let teacherDescription: String
+  /// The teacher's architecture as `ModelName` prints it (read off its weights when it
+  /// has them), e.g. `resnet56`.
+  public let teacherName: String
   public let classCount: Int
   /// The ensemble's calibration on its reference sample, when `ensemble` was asked for.
   public private(set) var calibration: EnsembleCalibration?
@@ -77,8 +80,9 @@ public final class ScoringSession {
     try spec.checkMemory(space: space, limit: memoryLimit)
     memory = spec.memoryBudget(space: space, limit: memoryLimit)
     let weights = try spec.teacher.weights.map { path throws in try SafetensorsFile.read(path: path) }
-    let (teacher, description) = try Self.makeTeacher(spec, space: space, weights: weights, scheme: scheme)
+    let (teacher, teacherName, description) = try Self.makeTeacher(spec, space: space, weights: weights, scheme: scheme)
     classCount = teacher.classCount
+    self.teacherName = teacherName
     teacherDescription = description
     // The scorers compute the plain proxies; composite ones are derived here from theirs.
     var measured = spec.proxies.filter { !$0.isComposite }
@@ -194,32 +198,36 @@ public final class ScoringSession {
     return hash ^ (seed &* 0x9E37_79B9_7F4A_7C15) ^ (UInt64(r) &* 0xD1B5_4A32_D192_ED03)
   }
 
+  /// The teacher network, its name (`ModelName`'s form) and a description for logs.
   private static func makeTeacher(
     _ spec: ScoringSpec, space: SearchSpace, weights: SafetensorsFile?, scheme: InitializationScheme
-  ) throws -> (any Classifier, String) {
+  ) throws -> (model: any Classifier, name: String, description: String) {
     let t = spec.teacher
+    let origin = t.weights.map { " (weights \($0))" }
     if let arch = t.arch {
       guard t.name == nil else { throw ScoringError.invalidArgument("give the teacher as a name or as an architecture, not both") }
       let g = try space.genotype(fromJSON: arch)
       let classes = try weights.map { try ModelZoo.classCount(in: $0) } ?? spec.classes ?? space.classCount
       let model = try space.build(g, classCount: classes)
       if let weights { try model.loadState(weights.tensors) } else { randomize(model, spec, scheme) }
-      return (model, "\(space.key(of: g))" + (t.weights.map { " (weights \($0))" } ?? " (random init)"))
+      let name = ModelName.architecture(space: space.name, key: space.key(of: g)).description
+      return (model, name, name + (origin ?? " (random init)"))
     }
-    let name = t.name ?? "resnet56"
     if let weights {
-      let model = try ModelZoo.load(weights, name: name)
+      // The architecture is read off the file; a given name must agree with it.
+      let model = try ModelZoo.loadAny(weights, name: t.name)
       if let classes = spec.classes, classes != model.classCount {
         throw ScoringError.invalidArgument("--classes \(classes) but the teacher weights have \(model.classCount) classes")
       }
-      return (model, "\(name) (weights \(t.weights!))")
+      let name = try ModelZoo.architecture(of: weights).name.description
+      return (model, name, name + origin!)
     }
-    guard let shortcut = ShortcutType(rawValue: (t.shortcut ?? "A").uppercased()) else {
-      throw ScoringError.invalidArgument("teacher shortcut must be A or B, got \(t.shortcut!)")
-    }
-    let model = try ResNetCIFAR(ModelZoo.description(named: name, shortcut: shortcut, classCount: spec.classes ?? space.classCount))
+    let resolved = try spec.namedTeacher(space: space)
+    let model = try resolved.build().model
     randomize(model, spec, scheme)
-    return (model, "\(name) option \(shortcut.rawValue) (random init, seed \(spec.seed))")
+    var shortcut = ""
+    if case .resnet(let d) = resolved.network { shortcut = " option \(d.shortcut.rawValue)" }
+    return (model, resolved.name.description, "\(resolved.name)\(shortcut) (random init, seed \(spec.seed))")
   }
 
   private static func randomize(_ model: any Classifier, _ spec: ScoringSpec, _ scheme: InitializationScheme) {

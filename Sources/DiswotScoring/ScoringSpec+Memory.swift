@@ -19,10 +19,10 @@ extension ScoringSpec {
     let teacherFootprint: MemoryFootprint?
     if let arch = teacher.arch {
       teacherFootprint = (try? space.genotype(fromJSON: arch)).flatMap { try? space.footprint(of: $0, classCount: budget.classCount) }
+    } else if teacher.weights == nil || teacher.name != nil {
+      teacherFootprint = try? namedTeacher(space: space).footprint(height: space.inputShape[1], width: space.inputShape[2])
     } else {
-      let shortcut = ShortcutType(rawValue: (teacher.shortcut ?? "A").uppercased()) ?? .a
-      teacherFootprint = try? ModelZoo.description(named: teacher.name ?? "resnet56", shortcut: shortcut, classCount: budget.classCount)
-        .footprint(height: space.inputShape[1], width: space.inputShape[2])
+      teacherFootprint = nil  // only the file names it: checked once it is read
     }
     if let footprint = teacherFootprint, let why = budget.refusal(footprint, of: "the teacher") {
       throw .tooLarge(why)

@@ -16,7 +16,7 @@ enum EvalCommand {
       """,
     options: [
       .value("weights", valueName: "file", help: "Weights (safetensors, PyTorch state_dict names)."),
-      .value("model", valueName: "name", help: "Expected architecture, e.g. resnet56."),
+      .value("model", valueName: "model", help: "Expected architecture, a model name such as resnet56 (checked against the weights)."),
       .value("data", valueName: "spec", help: "Dataset: cifar10:DIR, cifar100:DIR or mnist:DIR."),
       .value("split", valueName: "train|test", default: "test", help: "Which split to evaluate."),
       .value("batch", valueName: "n", default: "128", help: "Images per forward pass."),
@@ -59,6 +59,8 @@ enum EvalCommand {
 
     let file = try SafetensorsFile.read(path: weightsPath)
     let model = try ModelZoo.loadAny(file, name: args.string("model"))
+    // The name every command accepts for this architecture (`--teacher`, `--student`, …).
+    let modelName = try ModelZoo.architecture(of: file).name.description
     var dataset = try spec.load(split, limit: limit)
     guard dataset.imageShape.first == model.inputChannels else {
       throw CommandLineError.data("the model takes \(model.inputChannels)-channel images, the data has \(dataset.imageShape)")
@@ -97,7 +99,7 @@ enum EvalCommand {
     }
     let seconds = Date().timeIntervalSince(start)
     let report = Report(
-      model: model.metadata["key"] ?? model.metadata["arch"] ?? "model", weights: weightsPath, data: spec.description, split: split.rawValue,
+      model: modelName, weights: weightsPath, data: spec.description, split: split.rawValue,
       normalization: normalization.description, correct: correct, samples: dataset.count,
       accuracy: Double(correct) / Double(dataset.count), seconds: seconds,
       imagesPerSecond: Double(dataset.count) / seconds)

@@ -7,7 +7,10 @@ import DiswotTensor
 
 // Bad weights, data or architectures are the user's input, not the program's failure:
 // they exit with `dataError` so scripts can tell them apart from crashes and bugs.
-extension ModelError: ExitCodeProviding { public var exitCode: ExitCode { .dataError } }
+/// A model name that means nothing is a bad value on the command line (exit 2).
+extension ModelError: ExitCodeProviding {
+  public var exitCode: ExitCode { if case .unknownModel = self { .usage } else { .dataError } }
+}
 extension SafetensorsError: ExitCodeProviding { public var exitCode: ExitCode { .dataError } }
 extension DatasetError: ExitCodeProviding { public var exitCode: ExitCode { .dataError } }
 extension TensorError: ExitCodeProviding { public var exitCode: ExitCode { .dataError } }

@@ -13,7 +13,7 @@ enum ExportCommand {
       The student is a weights file (--weights: a student diswot trained, a PyTorch state \
       dict; the architecture is read off it as 'diswot eval' does, or given with \
       --space/--arch or --model), an architecture of a search space (--space with --arch, \
-      as JSON or as the key 'diswot score' and 'diswot search' print), or a named ResNet \
+      as JSON or as the key 'diswot score' and 'diswot search' print), or a model name \
       (--model). --out receives Python source with a 'Student' class (PyTorch only, \
       nothing of diswot) whose state_dict names are those of diswot's weights files, so \
       Student().load_state_dict(load_file(W), strict=True) takes them and computes \
@@ -28,9 +28,9 @@ enum ExportCommand {
       .value("weights", valueName: "file", help: "The student's weights (safetensors, PyTorch state_dict names)."),
       .value("space", valueName: "file|name", help: "Search space of the student, with --arch."),
       .value("arch", valueName: "json|key", help: "The student's architecture in --space."),
-      .value("model", valueName: "name", help: "A named ResNet (resnet20, …); with --weights, the architecture they must have."),
+      .value("model", valueName: "model", help: "A model name (resnet20, resnet-d1_1_1-w32_64_128, SPACE:KEY); with --weights, the architecture they must have."),
       .value("shortcut", valueName: "A|B", help: "Shortcut of a --model without --weights (default A)."),
-      .value("classes", valueName: "n", help: "Classes of a student without --weights (default: the space's; 10 for --model)."),
+      .value("classes", valueName: "n", help: "Classes of a student without --weights (default: the space's; 10 for a ResNet --model)."),
       .value("weights-out", valueName: "file", help: "Also write the student's weights (safetensors, num_batches_tracked included)."),
       .value("seed", valueName: "n", help: "Initialisation seed of a student without --weights, for --weights-out (default 0)."),
       .json,
@@ -121,9 +121,9 @@ enum ExportCommand {
       guard let shortcut = ShortcutType(rawValue: args.string("shortcut", default: "A").uppercased()) else {
         throw args.usageError("--shortcut must be A or B")
       }
-      let classes = try args.int("classes", default: 10, range: 1...100_000)
-      let model = try ResNetCIFAR(ModelZoo.description(named: name, shortcut: shortcut, classCount: classes))
-      student = Student(model: model, metadata: model.metadata)
+      let (model, metadata) = try ModelName(parsing: name).resolve(
+        classCount: try args.int("classes", range: 1...100_000), shortcut: shortcut).build()
+      student = Student(model: model, metadata: metadata)
     } else {
       throw args.usageError("give the student: --weights FILE, --space S --arch A, or --model NAME")
     }

@@ -10,7 +10,9 @@ import DiswotTensor
 enum ScoringOptions {
   static let options: [OptionSpec] = [
     .value("space", valueName: "file|name", help: "Search space: a JSON file or a name in SearchSpaces/."),
-    .value("teacher", valueName: "name", default: "resnet56", help: "Teacher: a named ResNet (resnet20…resnet110)."),
+    .value(
+      "teacher", valueName: "model",
+      help: "Teacher: a model name (resnet56, resnet-d1_1_1-w32_64_128, SPACE:KEY); with --teacher-weights it must match them, which otherwise name it (default: resnet56)."),
     .value("teacher-arch", valueName: "json", help: "Teacher: an architecture of the space instead of a name."),
     .value("teacher-weights", valueName: "file", help: "Pretrained teacher weights (safetensors); default: random init."),
     .value("teacher-shortcut", valueName: "A|B", help: "Shortcut of a randomly initialised named teacher (default A)."),

@@ -3,6 +3,7 @@ import DiswotJSON
 import DiswotModels
 import DiswotScoring
 import DiswotSearch
+import DiswotWire
 import Foundation
 
 /// `diswot search --local`: an evolutionary search in this process; `diswot search start`
@@ -72,9 +73,12 @@ enum SearchCommand {
     var error: String?
     var proxy: String
     var seconds: Double
+    /// How the results were made (`Provenance`), null for a daemon search stored before
+    /// it was recorded.
+    var spec: JSONValue
 
     enum CodingKeys: String, CodingKey {
-      case id, best, pareto, evaluations, unscorable, status, error, proxy, seconds
+      case id, best, pareto, evaluations, unscorable, status, error, proxy, seconds, spec
       case evaluationsToBest = "evaluations_to_best"
     }
   }
@@ -137,7 +141,8 @@ enum SearchCommand {
         UnscorableEntry(arch: session.space.json(of: $0.genotype), key: $0.key, reason: $0.reason)
       },
       status: engine.failure == nil ? engine.status.description : "failed", error: engine.failure,
-      proxy: proxy.rawValue, seconds: Date().timeIntervalSince(start))
+      proxy: proxy.rawValue, seconds: Date().timeIntervalSince(start),
+      spec: try .encoding(try Provenance(session: session, proxy: proxy, version: WireProtocol.softwareVersion)))
     if args.flag("json") { try JSONOutput.print(report) } else { printReport(report) }
     if let failure = engine.failure { throw CommandLineError.failure(failure) }
   }

@@ -175,7 +175,7 @@ enum SearchDaemonCommands {
         SearchCommand.UnscorableEntry(arch: $0["arch"], key: $0["key"].stringValue ?? "", reason: $0["reason"].stringValue ?? "")
       },
       status: state == "finished" ? (status["engine_status"].stringValue ?? state) : state, error: status["error"].stringValue,
-      proxy: proxy, seconds: Date().timeIntervalSince(started))
+      proxy: proxy, seconds: Date().timeIntervalSince(started), spec: best["spec"])
     if args.flag("json") {
       try JSONOutput.print(report)
     } else if state == "finished" || report.evaluations > 0 || !report.unscorable.isEmpty {

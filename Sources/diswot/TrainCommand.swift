@@ -1,8 +1,11 @@
 import DiswotCommandLine
 import DiswotDistillation
+import DiswotFiles
 import DiswotJSON
 import DiswotModels
+import DiswotScoring
 import DiswotTensor
+import DiswotWire
 import Foundation
 
 /// `diswot train`: train a student, by knowledge distillation from a teacher or alone.
@@ -10,8 +13,8 @@ enum TrainCommand {
   static let spec = CommandSpec(
     "train", abstract: "Train a student by knowledge distillation (or plain supervised training).",
     discussion: """
-      The student is a named model (--student resnet20) or an architecture of a search space \
-      (--space F --arch JSON). With --teacher-weights it is distilled: loss = γ·CE + α·KD + \
+      The student is a model name (--student resnet20, resnet-d1_1_1-w32_64_128 or SPACE:KEY) \
+      or an architecture of a search space (--space F --arch JSON). With --teacher-weights it is distilled: loss = γ·CE + α·KD + \
       β·feature loss (RepDistiller's convention; defaults γ 0.1, α 0.9, T 4, β per method). \
       Without a teacher it trains on the labels alone. --out DIR receives spec.json, \
       checkpoints, metrics.jsonl and, at the end, student.safetensors (PyTorch names); \
@@ -24,11 +27,11 @@ enum TrainCommand {
   /// What a training run is, wherever it runs: `train` and `train start` (which sends them
   /// to diswotd) both take these.
   static let trainingOptions: [OptionSpec] = [
-    .value("student", valueName: "name", help: "Student: a named ResNet (resnet20, …)."),
+    .value("student", valueName: "model", help: "Student: a model name (resnet20, resnet-d1_1_1-w32_64_128, SPACE:KEY)."),
     .value("student-shortcut", valueName: "A|B", help: "Shortcut of a named student (default A)."),
     .value("space", valueName: "file|name", help: "Student from a search space, with --arch."),
     .value("arch", valueName: "json", help: "The student's architecture in --space."),
-    .value("teacher", valueName: "name", help: "Expected teacher architecture (checked against the weights)."),
+    .value("teacher", valueName: "model", help: "Expected teacher architecture, a model name (checked against the weights, which name it otherwise)."),
     .value("teacher-weights", valueName: "file", help: "Teacher weights (safetensors); omit to train without a teacher."),
     .value("data", valueName: "spec", help: "Dataset: cifar10:DIR, cifar100:DIR or mnist:DIR."),
     .value("train-limit", valueName: "n", help: "Train on the first n images only."),
@@ -74,6 +77,10 @@ enum TrainCommand {
       guard let directory = args.string("out") else { throw args.usageError("give --out DIR for a new run, or --resume DIR") }
       trainer = try Trainer(spec: try trainingSpec(args), directory: directory, resume: false, memoryLimit: memoryLimit)
     }
+    let spec = trainer.spec
+    let provenance = try Provenance(
+      trainingSpace: spec.student.space, studentName: spec.student.name, studentArch: spec.student.arch,
+      teacherWeights: spec.teacher?.weights, data: spec.data, seed: spec.seed, version: WireProtocol.softwareVersion)
     let bar = TrainingProgressBar(label: "train")
     let result = try trainer.run { p in
       bar.show(TrainingProgress(
@@ -81,8 +88,17 @@ enum TrainCommand {
         learningRate: p.learningRate, imagesPerSecond: p.imagesPerSecond))
     }
     bar.finish()
+    // The result and how it was made, printed with --json and kept beside the student.
+    var report = try JSONValue.encoding(result).objectValue ?? [:]
+    report["spec"] = try .encoding(provenance)
+    let reportPath = trainer.directory + "/report.json"
+    do {
+      try DurableFile.writeAtomically(path: reportPath, bytes: Array(try JSONText.data(JSONValue.object(report), pretty: true)))
+    } catch let error as DurableFileError {
+      throw CommandLineError.failure("cannot write \(reportPath): \(error.reason)")
+    }
     if args.flag("json") {
-      try JSONOutput.print(result)
+      try JSONOutput.print(JSONValue.object(report))
     } else {
       print(String(format: "test accuracy %.2f %% (%d/%d) after %d epochs, %.0f s; student: %@",
                    result.testAccuracy * 100, result.testCorrect, result.testSamples, result.epochs, result.seconds, result.studentPath))

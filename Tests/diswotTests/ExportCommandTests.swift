@@ -101,7 +101,7 @@ final class ExportCommandTests: XCTestCase {
       (["--weights", resaved, "--classes", "5", "--out", path("x.py")], 2, "--classes is for a student without --weights"),
       (["--model", "resnet20", "--space", "nas-bench-201", "--arch", "x", "--out", path("x.py")], 2, "not both"),
       (["--model", "resnet20", "--out", "-", "--json"], 2, "would both write to standard output"),
-      (["--weights", resaved, "--model", "resnet56", "--out", path("x.py")], 3, "the file holds resnet20"),
+      (["--weights", resaved, "--model", "resnet56", "--out", path("x.py")], 3, "the weights file holds resnet20, not resnet56"),
       (["--space", "resnet-cifar", "--arch", "depths=1,2;widths=8,8,8", "--out", path("x.py")], 3, "'depths' lists 2 values"),
       (["--space", "nas-bench-201", "--arch", "|nor_conv_3x3~0|", "--out", path("x.py")], 3, "expected 3 '+'-separated nodes"),
       (["--weights", path("missing.safetensors"), "--out", path("x.py")], 3, "cannot read safetensors file"),

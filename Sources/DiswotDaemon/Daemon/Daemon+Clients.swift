@@ -245,6 +245,7 @@ extension Daemon {
       "best": .array(try store.bestEvaluations(searchID: id, limit: k).map { evaluationJSON($0, proxy: proxy, index: indices[$0.key]) }),
       "evaluations": .int(try store.evaluationCount(searchID: id)),
       "unscorable": .array(try store.unscorable(searchID: id, limit: k).map(unscorableJSON)),
+      "spec": try document.provenance.map { try JSONCoding.value($0) } ?? .null,
     ]
     if pareto {
       let all = try store.evaluations(searchID: id)
@@ -308,7 +309,9 @@ extension Daemon {
     if spec.checkpointEverySteps == 0 { spec.checkpointEverySteps = configuration.jobCheckpointSteps }
     let id = Store.makeID(prefix: "j")
     let directory = jobsDirectory + "/" + id
-    let document = JobDocument(spec: spec, name: try RequestValidation.name(body), requestID: requestID, user: user)
+    let document = JobDocument(
+      spec: spec, name: try RequestValidation.name(body), requestID: requestID, user: user,
+      provenance: try RequestValidation.provenance(of: spec, dataRoot: dataRoot))
     let record = try store.insertJob(
       id: id, kind: "train", searchID: searchID, specJSON: try JSONCoding.text(document), state: .queued, checkpointDir: directory)
     jobs[id] = JobRun(id: id, document: document, searchID: searchID, directory: directory, state: .queued, createdAt: record.createdAt)
@@ -332,6 +335,7 @@ extension Daemon {
       status["student"] = (try? JSONCoding.value(document.spec.student)) ?? .null
       status["epochs"] = .int(document.spec.epochs)
       status["data"] = .string(document.spec.data)
+      status["spec"] = try document.provenance.map { try JSONCoding.value($0) } ?? .null
       if let name = document.name { status["name"] = .string(name) }
     }
     if let progress = job?.progress ?? record.progressJSON.flatMap({ JSONValue.parse($0)?.objectValue }) {

@@ -4,6 +4,7 @@ import DiswotJSON
 import DiswotModels
 import DiswotScoring
 import DiswotSearch
+import DiswotTensor
 import DiswotWire
 import Foundation
 
@@ -54,7 +55,7 @@ enum RequestValidation {
       try JSONCoding.decodeStrict(Constraints.self, from: value, path: "constraints")
     } ?? Constraints()
 
-    let space = try checkScoring(&scoring, dataRoot: dataRoot)
+    let (space, teacherName) = try checkScoring(&scoring, dataRoot: dataRoot)
     do { try configuration.validate() } catch { throw WireError(.invalidArgument, "search: \(error)") }
     do { try constraints.validate() } catch {
       guard case .invalidConfiguration(let message) = error else { throw WireError(.invalidArgument, "constraints: \(error)") }
@@ -62,13 +63,20 @@ enum RequestValidation {
     }
     let engine: SearchEngine
     do { engine = try SearchEngine(configuration: configuration) } catch { throw WireError(.invalidArgument, "search: \(error)") }
+    let provenance: Provenance
+    do {
+      provenance = Provenance(
+        space: scoring.space, teacher: try .init(name: teacherName, weights: scoring.teacher.weights), data: scoring.data,
+        seed: scoring.seed, proxy: scoring.proxies.first?.rawValue, version: WireProtocol.softwareVersion)
+    } catch { throw WireError(.invalidArgument, "scoring.teacher.weights: \(error)") }
     let document = SearchDocument(
-      scoring: scoring, search: configuration, constraints: constraints, name: try name(body))
+      scoring: scoring, search: configuration, constraints: constraints, name: try name(body), provenance: provenance)
     return (document, space, engine)
   }
 
-  /// Checks a scoring spec field by field and resolves its paths; returns the space.
-  static func checkScoring(_ scoring: inout ScoringSpec, dataRoot: DataRoot) throws(WireError) -> SearchSpace {
+  /// Checks a scoring spec field by field and resolves its paths; returns the space and
+  /// the teacher's name (`ModelName`'s form, read off its weights when it has them).
+  static func checkScoring(_ scoring: inout ScoringSpec, dataRoot: DataRoot) throws(WireError) -> (SearchSpace, String) {
     let (spaceSpec, spaceFile) = try dataRoot.resolveSpace(scoring.space)
     scoring.space = spaceSpec
     let space: SearchSpace
@@ -77,21 +85,34 @@ enum RequestValidation {
     do { try scoring.validate() } catch { throw WireError(.invalidArgument, "scoring: \(error)") }
     scoring.data = try dataRoot.resolveData(scoring.data, what: "scoring.data")
     let teacher = scoring.teacher
+    var teacherName = ""
     if let arch = teacher.arch {
       guard teacher.name == nil else { throw WireError(.invalidArgument, "scoring.teacher: give a name or an architecture, not both") }
       // Checked as `build` would, without allocating it (the memory check follows).
-      do { _ = try space.footprint(of: try space.genotype(fromJSON: arch)) } catch { throw WireError(.invalidArgument, "scoring.teacher.arch: \(error)") }
-    } else {
-      let shortcut = ShortcutType(rawValue: (teacher.shortcut ?? "A").uppercased())
-      guard let shortcut else { throw WireError(.invalidArgument, "scoring.teacher.shortcut must be A or B") }
       do {
-        try ModelZoo.description(named: teacher.name ?? "resnet56", shortcut: shortcut, classCount: scoring.classes ?? space.classCount).validate()
-      } catch { throw WireError(.invalidArgument, "scoring.teacher.name: \(error)") }
+        let g = try space.genotype(fromJSON: arch)
+        _ = try space.footprint(of: g)
+        teacherName = ModelName.architecture(space: space.name, key: space.key(of: g)).description
+      } catch { throw WireError(.invalidArgument, "scoring.teacher.arch: \(error)") }
+    }
+    if let name = teacher.name {
+      scoring.teacher.name = try modelName(name, dataRoot: dataRoot, field: "scoring.teacher.name")
     }
     if let weights = teacher.weights {
-      scoring.teacher.weights = try dataRoot.resolve(weights, what: "scoring.teacher.weights")
+      let path = try dataRoot.resolve(weights, what: "scoring.teacher.weights")
+      scoring.teacher.weights = path
+      if teacher.arch == nil {
+        do {
+          let file = try SafetensorsFile.read(path: path)
+          teacherName = try ModelZoo.architecture(of: file, named: scoring.teacher.name, loadSpace: dataRoot.loadSpace).name.description
+        } catch { throw WireError(.invalidArgument, "scoring.teacher: \(error)") }
+      }
+    } else if teacher.arch == nil {
+      do { teacherName = try scoring.namedTeacher(space: space, loadSpace: dataRoot.loadSpace).name.description } catch {
+        throw WireError(.invalidArgument, "scoring.teacher: \(error)")
+      }
     }
-    return space
+    return (space, teacherName)
   }
 
   // MARK: train.start
@@ -101,9 +122,37 @@ enum RequestValidation {
     var spec = try JSONCoding.decodeStrict(TrainingSpec.self, from: value, path: "spec")
     spec.data = try dataRoot.resolveData(spec.data, what: "spec.data")
     if let teacher = spec.teacher {
-      spec.teacher?.weights = try dataRoot.resolve(teacher.weights, what: "spec.teacher.weights")
+      let path = try dataRoot.resolve(teacher.weights, what: "spec.teacher.weights")
+      spec.teacher?.weights = path
+      if let name = teacher.name { spec.teacher?.name = try modelName(name, dataRoot: dataRoot, field: "spec.teacher.name") }
+      do {
+        _ = try ModelZoo.architecture(of: try SafetensorsFile.read(path: path), named: spec.teacher?.name, loadSpace: dataRoot.loadSpace)
+      } catch { throw WireError(.invalidArgument, "spec.teacher: \(error)") }
     }
     return spec
+  }
+
+  /// How a checked training job's student is made (`Provenance`), its teacher's weights
+  /// hashed on arrival.
+  static func provenance(of spec: TrainingSpec, dataRoot: DataRoot) throws(WireError) -> Provenance {
+    do {
+      return try Provenance(
+        trainingSpace: spec.student.space, studentName: spec.student.name, studentArch: spec.student.arch,
+        teacherWeights: spec.teacher?.weights, data: spec.data, seed: spec.seed, version: WireProtocol.softwareVersion,
+        loadSpace: dataRoot.loadSpace)
+    } catch { throw WireError(.invalidArgument, "spec: \(error)") }
+  }
+
+  /// A model name (`ModelName`'s scheme) with the space it may name resolved as the
+  /// request's `space` fields are (a shipped name, or a file inside the data root).
+  static func modelName(_ text: String, dataRoot: DataRoot, field: String) throws(WireError) -> String {
+    do {
+      return try ModelName(parsing: text).mapSpace { try dataRoot.resolveSpace($0).spec }.description
+    } catch let error as WireError {
+      throw WireError(error.code, "\(field): \(error.message)")
+    } catch {
+      throw WireError(.invalidArgument, "\(field): \(error)")
+    }
   }
 
   /// Checks a complete training spec (student included): `TrainingSpec.validate()`, the
@@ -111,9 +160,10 @@ enum RequestValidation {
   static func checkStudent(_ spec: inout TrainingSpec, dataRoot: DataRoot) throws(WireError) {
     do { try spec.validate() } catch { throw WireError(.invalidArgument, "spec: \(error)") }
     if let name = spec.student.name {
+      spec.student.name = try modelName(name, dataRoot: dataRoot, field: "spec.student.name")
       let shortcut = ShortcutType(rawValue: (spec.student.shortcut ?? "A").uppercased())
       guard let shortcut else { throw WireError(.invalidArgument, "spec.student.shortcut must be A or B") }
-      do { try ModelZoo.description(named: name, shortcut: shortcut).validate() } catch {
+      do { _ = try ModelName(parsing: spec.student.name!).resolve(shortcut: shortcut, loadSpace: dataRoot.loadSpace) } catch {
         throw WireError(.invalidArgument, "spec.student.name: \(error)")
       }
     } else if let spaceName = spec.student.space, let arch = spec.student.arch {

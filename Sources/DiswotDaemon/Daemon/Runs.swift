@@ -17,9 +17,12 @@ struct SearchDocument: Codable {
   var name: String?
   var requestID: String?
   var user: String?
+  /// How the search's results are made, fixed at `search.start` (the teacher's weights
+  /// hashed then); nil for searches stored by a daemon before it was recorded.
+  var provenance: Provenance?
 
   enum CodingKeys: String, CodingKey {
-    case scoring, search, constraints, name, user
+    case scoring, search, constraints, name, user, provenance
     case requestID = "request_id"
   }
 }
@@ -31,9 +34,12 @@ struct JobDocument: Codable {
   var name: String?
   var requestID: String?
   var user: String?
+  /// How the job's student is made, fixed at `train.start` (the teacher's weights hashed
+  /// then); nil for jobs stored by a daemon before it was recorded.
+  var provenance: Provenance?
 
   enum CodingKeys: String, CodingKey {
-    case spec, name, user
+    case spec, name, user, provenance
     case requestID = "request_id"
   }
 }

@@ -66,6 +66,12 @@ struct DataRoot {
     }
   }
 
+  /// A search space named in a request (`resolveSpace`), read: how model names that
+  /// refer to a space are resolved.
+  func loadSpace(_ nameOrPath: String) throws -> SearchSpace {
+    try SearchSpace.load(path: resolveSpace(nameOrPath).file)
+  }
+
   static func realpath(_ path: String) -> String? {
     #if canImport(Glibc)
     let pointer = Glibc.realpath(path, nil)

@@ -92,7 +92,7 @@ public final class Trainer {
     var train = try data.load(.train, limit: spec.trainLimit)
     var test = try data.load(.test, limit: spec.testLimit)
     let teacherFile = try spec.teacher.map { try SafetensorsFile.read(path: $0.weights) }
-    teacher = try teacherFile.map { try ModelZoo.load($0, name: spec.teacher?.name) }
+    teacher = try teacherFile.map { try ModelZoo.loadAny($0, name: spec.teacher?.name) }
     if let mean = teacherFile?.metadata["mean"], let std = teacherFile?.metadata["std"] {
       normalization = try Normalization(mean: mean, std: std, channels: train.imageShape[0])
     } else if let fallback = data.defaultNormalization {
@@ -145,10 +145,13 @@ public final class Trainer {
       guard let shortcut = ShortcutType(rawValue: (s.shortcut ?? "A").uppercased()) else {
         throw TrainingError.invalidSpec("student shortcut must be A or B, got \(s.shortcut!)")
       }
-      let description = try ModelZoo.description(named: name, shortcut: shortcut, classCount: budget.classCount)
-      try checkMemory(try description.footprint(height: inputShape[1], width: inputShape[2]), name)
-      let model = try ResNetCIFAR(description)
-      return (model, model.metadata)
+      let resolved = try ModelName(parsing: name).resolve(
+        classCount: budget.classCount, shortcut: shortcut, inputChannels: inputShape[0])
+      if let space = resolved.space, space.inputShape != inputShape {
+        throw TrainingError.invalidSpec("space \(space.name) takes \(space.inputShape) images, the data has \(inputShape)")
+      }
+      try checkMemory(try resolved.footprint(height: inputShape[1], width: inputShape[2]), name)
+      return try resolved.build()
     }
     let space = try SearchSpace.load(path: SearchSpaceLocator.resolve(s.space!))
     guard space.inputShape == inputShape else {

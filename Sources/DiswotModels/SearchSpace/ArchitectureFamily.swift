@@ -81,11 +81,64 @@ public enum ArchitectureFamily: Sendable, Equatable {
     }
   }
 
-  /// The description of the network a genotype describes, in its family's terms.
-  enum NetworkDescription {
+  /// The description of a network, in its family's terms: what a genotype of a space, a
+  /// model name (`ModelName`) or a weights file resolves to.
+  public enum NetworkDescription: Sendable, Equatable {
     case resnet(ResNetDescription)
     case nasBench201(NASBench201Description)
     case mobileNetV2(MobileNetV2Description)
+
+    public var classCount: Int {
+      switch self {
+      case .resnet(let d): return d.classCount
+      case .nasBench201(let d): return d.classCount
+      case .mobileNetV2(let d): return d.classCount
+      }
+    }
+
+    public var inputChannels: Int {
+      switch self {
+      case .resnet(let d): return d.inputChannels
+      case .nasBench201(let d): return d.inputChannels
+      case .mobileNetV2(let d): return d.inputChannels
+      }
+    }
+
+    /// Whether both describe the same layers: everything but the class count, and for
+    /// ResNets the shortcut type and classifier name (what a weights file decides, not a
+    /// model name).
+    public func hasSameArchitecture(as other: NetworkDescription) -> Bool {
+      switch (self, other) {
+      case (.resnet(let a), .resnet(let b)):
+        return a.blocksPerStage == b.blocksPerStage && a.widths == b.widths && a.inputChannels == b.inputChannels
+      case (.nasBench201(var a), .nasBench201(let b)):
+        a.classCount = b.classCount
+        return a == b
+      case (.mobileNetV2(var a), .mobileNetV2(let b)):
+        a.classCount = b.classCount
+        return a == b
+      default:
+        return false
+      }
+    }
+
+    /// The network, weights uninitialised.
+    public func build() throws(ModelError) -> any Classifier {
+      switch self {
+      case .resnet(let d): return try ResNetCIFAR(d)
+      case .nasBench201(let d): return try NASBench201Network(d)
+      case .mobileNetV2(let d): return try MobileNetV2Network(d)
+      }
+    }
+
+    /// Its memory footprint on `height`×`width` images, without building it.
+    public func footprint(height h: Int, width w: Int) throws(ModelError) -> MemoryFootprint {
+      switch self {
+      case .resnet(let d): return try d.footprint(height: h, width: w)
+      case .nasBench201(let d): return try d.footprint(height: h, width: w)
+      case .mobileNetV2(let d): return try d.footprint(height: h, width: w)
+      }
+    }
   }
 
   func describe(_ g: Genotype, in space: SearchSpace, classCount: Int) -> NetworkDescription {
@@ -106,21 +159,12 @@ public enum ArchitectureFamily: Sendable, Equatable {
 
   /// The network a genotype describes.
   func build(_ g: Genotype, in space: SearchSpace, classCount: Int) throws(ModelError) -> any Classifier {
-    switch describe(g, in: space, classCount: classCount) {
-    case .resnet(let d): return try ResNetCIFAR(d)
-    case .nasBench201(let d): return try NASBench201Network(d)
-    case .mobileNetV2(let d): return try MobileNetV2Network(d)
-    }
+    try describe(g, in: space, classCount: classCount).build()
   }
 
   /// The memory footprint of the network a genotype describes, without building it.
   func footprint(_ g: Genotype, in space: SearchSpace, classCount: Int) throws(ModelError) -> MemoryFootprint {
-    let (h, w) = (space.inputShape[1], space.inputShape[2])
-    switch describe(g, in: space, classCount: classCount) {
-    case .resnet(let d): return try d.footprint(height: h, width: w)
-    case .nasBench201(let d): return try d.footprint(height: h, width: w)
-    case .mobileNetV2(let d): return try d.footprint(height: h, width: w)
-    }
+    try describe(g, in: space, classCount: classCount).footprint(height: space.inputShape[1], width: space.inputShape[2])
   }
 
   // MARK: ResNet

@@ -1,0 +1,138 @@
+/// The one way users name a network, wherever a model is accepted (`eval --model`,
+/// `score`/`search --teacher`, `train --student`/`--teacher`, `export --model`, the
+/// daemon's requests) and however a weights file is described back to them, so a name
+/// printed by one command can be given to any other.
+///
+/// - `resnet{6n+2}` (`resnet20` … `resnet110`): the original CIFAR ResNets, 16/32/64
+///   channels and n blocks per stage — aliases of the generic form below;
+/// - `resnet-d{b1}_{b2}…-w{w1}_{w2}…` (`resnet-d1_1_1-w32_64_128`): any CIFAR ResNet of
+///   basic blocks, by blocks and width per stage;
+/// - `SPACE:KEY` (`nas-bench-201:|nor_conv_3x3~0|+…`, `mobilenetv2:depths=1,2,…;…`): an
+///   architecture of a search space, keyed as `score` and `search` print it; a bare
+///   NAS-Bench-201 cell string stands for `nas-bench-201:` and that string.
+///
+/// A name fixes the architecture's shape; what a weights file decides besides (classes,
+/// a ResNet's shortcut type and classifier name) is read off the file, and a fresh
+/// network takes them from its options.
+public enum ModelName: Sendable, Hashable, CustomStringConvertible {
+  case resnet(blocksPerStage: [Int], widths: [Int])
+  /// An architecture of a search space: the space's name (or file) and the key.
+  case architecture(space: String, key: String)
+
+  /// The standard CIFAR widths, for which `resnet{depth}` is the name.
+  static let standardWidths = [16, 32, 64]
+
+  /// Parses a name, checking its syntax and a ResNet's sizes; a space architecture's key
+  /// is checked when the space is loaded (`resolve`).
+  public init(parsing text: String) throws(ModelError) {
+    func unknown(_ reason: String? = nil) -> ModelError {
+      .unknownModel("'\(text)'\(reason.map { ": \($0)" } ?? "") (\(Self.forms))")
+    }
+    if text.hasPrefix("|") {
+      self = .architecture(space: "nas-bench-201", key: text)
+      return
+    }
+    if let colon = text.firstIndex(of: ":") {
+      let space = String(text[..<colon]), key = String(text[text.index(after: colon)...])
+      guard !space.isEmpty, !key.isEmpty else { throw unknown("SPACE:KEY needs both") }
+      self = .architecture(space: space, key: key)
+      return
+    }
+    let lower = text.lowercased()
+    if lower.hasPrefix("resnet-d") {
+      let parts = lower.dropFirst("resnet-d".count).split(separator: "-w", maxSplits: 1, omittingEmptySubsequences: false)
+      func integers(_ s: Substring) -> [Int]? {
+        let values = s.split(separator: "_", omittingEmptySubsequences: false).map { Int($0) }
+        return values.contains(nil) || values.isEmpty ? nil : values.map { $0! }
+      }
+      guard parts.count == 2, let blocks = integers(parts[0]), let widths = integers(parts[1]) else { throw unknown() }
+      // Shortcut B has no constraint on widths: the shortcut is checked when one is chosen.
+      do { try ResNetDescription(blocksPerStage: blocks, widths: widths, shortcut: .b).validate() } catch { throw unknown("\(error)") }
+      self = .resnet(blocksPerStage: blocks, widths: widths)
+      return
+    }
+    guard lower.hasPrefix("resnet"), let depth = Int(lower.dropFirst("resnet".count)) else { throw unknown() }
+    let d: ResNetDescription
+    do { d = try ResNetDescription.cifar(depth: depth) } catch { throw unknown("\(error)") }
+    self = .resnet(blocksPerStage: d.blocksPerStage, widths: d.widths)
+  }
+
+  /// What a name may be, for error messages.
+  static let forms = "a model is resnet20, resnet32, resnet44, resnet56, resnet110 or any resnet{6n+2}; "
+    + "resnet-d{blocks}-w{widths} such as resnet-d3_3_3-w16_32_64; SPACE:KEY such as "
+    + "nas-bench-201:|nor_conv_3x3~0|+|none~0|nor_conv_3x3~1|+|skip_connect~0|none~1|nor_conv_3x3~2|; "
+    + "or a bare NAS-Bench-201 cell string"
+
+  /// The name as every command prints it: `resnet56` for the standard ResNets, otherwise
+  /// the generic form; `SPACE:KEY` for a space's architectures.
+  public var description: String {
+    switch self {
+    case .resnet(let blocks, let widths):
+      return ResNetDescription(blocksPerStage: blocks, widths: widths).name
+    case .architecture(let space, let key):
+      return "\(space):\(key)"
+    }
+  }
+
+  /// The name with its space (if any) replaced, e.g. by the path a daemon resolved it to.
+  public func mapSpace(_ transform: (String) throws -> String) rethrows -> ModelName {
+    guard case .architecture(let space, let key) = self else { return self }
+    return .architecture(space: try transform(space), key: key)
+  }
+
+  /// How a space named in a model name is found by default: as `--space` finds it.
+  public static func loadSpace(_ nameOrPath: String) throws -> SearchSpace {
+    try SearchSpace.load(path: SearchSpaceLocator.resolve(nameOrPath))
+  }
+
+  /// The network the name describes, with `classCount` classes (nil: a space's own) and,
+  /// for a ResNet, `shortcut` and `classifierName`: checked, not built. `loadSpace` finds
+  /// a named space (the daemon passes its data root's rules).
+  public func resolve(
+    classCount: Int? = nil, shortcut: ShortcutType = .a, classifierName: String = "linear", inputChannels: Int = 3,
+    loadSpace: (String) throws -> SearchSpace = ModelName.loadSpace
+  ) throws -> ResolvedModel {
+    switch self {
+    case .resnet(let blocks, let widths):
+      let d = ResNetDescription(
+        blocksPerStage: blocks, widths: widths, shortcut: shortcut, classCount: classCount ?? 10,
+        classifierName: classifierName, inputChannels: inputChannels)
+      try d.validate()
+      return ResolvedModel(name: self, network: .resnet(d), space: nil, genotype: nil)
+    case .architecture(let spaceName, let key):
+      let space = try loadSpace(spaceName)
+      let g = try space.genotype(fromKey: key)
+      let classes = classCount ?? space.classCount
+      _ = try space.footprint(of: g, classCount: classes)  // the space's limits, nothing allocated
+      return ResolvedModel(
+        name: .architecture(space: spaceName, key: space.key(of: g)),
+        network: space.family.describe(g, in: space, classCount: classes), space: space, genotype: g)
+    }
+  }
+}
+
+/// A named network, checked and ready to build: its canonical name and its description.
+public struct ResolvedModel {
+  /// The name with a space architecture's key in canonical form.
+  public let name: ModelName
+  public let network: ArchitectureFamily.NetworkDescription
+  /// The space and genotype of a space's architecture (nil for a ResNet by name).
+  public let space: SearchSpace?
+  public let genotype: Genotype?
+
+  /// Builds the network (weights uninitialised) and the metadata its weights file records:
+  /// a space's architecture records its space and key, so `ModelZoo.loadAny` rebuilds it.
+  public func build() throws -> (model: any Classifier, metadata: [String: String]) {
+    if let space, let genotype {
+      let model = try space.build(genotype, classCount: network.classCount)
+      return (model, space.metadata(of: genotype, model: model))
+    }
+    let model = try network.build()
+    return (model, model.metadata)
+  }
+
+  /// The memory footprint of the network on `height`×`width` images, without building it.
+  public func footprint(height: Int, width: Int) throws -> MemoryFootprint {
+    try network.footprint(height: height, width: width)
+  }
+}
