@@ -48,15 +48,12 @@ enum TrainDaemonCommands {
     if args.isSet("out") || args.isSet("resume") || args.isSet("max-memory") {
       throw args.usageError("--out, --resume and --max-memory are for local runs; the daemon keeps the run in its state directory, its workers have their own --max-memory")
     }
-    var spec = try TrainCommand.trainingSpec(args)
+    let spec = try TrainCommand.trainingSpec(args)
     if args.string("search") != nil {
       if spec.student != TrainingSpec.Student() { throw args.usageError("give --search ID or a student (--student, --space/--arch), not both") }
     } else if spec.student == TrainingSpec.Student() {
       throw args.usageError("give the student: --search ID, --student NAME, or --space FILE --arch JSON")
     }
-    spec.data = ClientPaths.absoluteData(spec.data)
-    if let weights = spec.teacher?.weights { spec.teacher?.weights = ClientPaths.absolute(weights) }
-    spec.student.space = spec.student.space.map(ClientPaths.absoluteSpace)
     var body: [String: JSONValue] = ["spec": try .encoding(spec)]
     if let search = args.string("search") { body["search_id"] = .string(search) }
     if let name = args.string("name") { body["name"] = .string(name) }
