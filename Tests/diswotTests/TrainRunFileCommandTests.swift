@@ -130,4 +130,41 @@ final class TrainRunFileCommandTests: XCTestCase {
     XCTAssertTrue(refused.standardError.contains("unknown field 'learning_rate'"), refused.standardError)
     XCTAssertFalse(FileManager.default.fileExists(atPath: root.appendingPathComponent("d").path))
   }
+
+  /// Overriding the teacher or the method of a config: a teacher added to a plain run
+  /// distils with KD's default weights; another --distill starts from that method's
+  /// defaults; an explicit weight still wins; the config's own weights stay when neither
+  /// changes.
+  func testConfigTeacherAndMethodOverrides() throws {
+    let teacher = root.appendingPathComponent("teacher.safetensors")
+    try ResNetWeights.write(to: teacher)
+    let plain = try Executables.run("diswot", ["train", "--out", "plain", "--epochs", "1", "--train-limit", "32"] + common, in: root)
+    XCTAssertEqual(plain.status, 0, plain.standardError)
+    func weights(_ run: String) throws -> [String: Double] {
+      try XCTUnwrap(try spec(run)["weights"] as? [String: Double])
+    }
+    XCTAssertEqual(try spec("plain")["distill"] as? String, "none")
+    XCTAssertEqual(try weights("plain")["crossEntropy"], 1)
+
+    let kd = try Executables.run(
+      "diswot", ["train", "--config", "plain/spec.json", "--teacher-weights", "teacher.safetensors", "--alpha", "0.5", "--out", "kd"], in: root)
+    XCTAssertEqual(kd.status, 0, kd.standardError)
+    XCTAssertEqual(try spec("kd")["distill"] as? String, "kd")
+    XCTAssertEqual((try spec("kd")["teacher"] as? [String: Any])?["weights"] as? String, teacher.path, "absolute")
+    XCTAssertEqual(try weights("kd"), ["crossEntropy": 0.1, "kd": 0.5, "feature": 0, "temperature": 4])
+
+    let same = try Executables.run("diswot", ["train", "--config", "kd/spec.json", "--out", "same"], in: root)
+    XCTAssertEqual(same.status, 0, same.standardError)
+    XCTAssertEqual(try weights("same")["kd"], 0.5, "the config's weights, its method unchanged")
+
+    let at = try Executables.run("diswot", ["train", "--config", "kd/spec.json", "--distill", "at", "--out", "at"], in: root)
+    XCTAssertEqual(at.status, 0, at.standardError)
+    XCTAssertEqual(try spec("at")["distill"] as? String, "at")
+    XCTAssertEqual(try weights("at")["kd"], 0.9, "AT's defaults, not the KD run's α")
+    XCTAssertGreaterThan(try weights("at")["feature"] ?? 0, 0)
+
+    let orphan = try Executables.run("diswot", ["train", "--config", "plain/spec.json", "--teacher", "resnet8", "--out", "orphan"], in: root)
+    XCTAssertEqual(orphan.status, 2, orphan.standardError)
+    XCTAssertTrue(orphan.standardError.contains("--teacher names the teacher of --teacher-weights"), orphan.standardError)
+  }
 }
