@@ -44,9 +44,18 @@ final class DaemonWatchTests: XCTestCase {
     XCTAssertEqual(report["status"].stringValue.map { ["finished", "exhausted"].contains($0) }, true, "\(report)")
     XCTAssertEqual(report["best"].arrayValue?.count, 3)
 
-    // A training job: listed, watched to its end, listed as finished.
+    // A training job from a spec file (--config, its epochs overridden): listed, watched
+    // to its end, listed as finished.
+    let config = dir.appendingPathComponent("spec.json")
+    let spec: JSONValue = [
+      "student": ["name": "resnet8"], "data": .string("cifar10:\(data.path)"), "epochs": 50, "batch": 16, "lr": 0.05,
+      "schedule": "cosine", "momentum": 0.9, "weight_decay": 0.0005, "nesterov": false, "distill": "none",
+      "weights": ["crossEntropy": 1, "kd": 0, "feature": 0, "temperature": 4], "label_smoothing": 0, "augment": true, "seed": 1,
+      "checkpoint_every_steps": 0,
+    ]
+    try Data(spec.compactText.utf8).write(to: config)
     let started = try runCommand("diswot", [
-      "train", "start", "--student", "resnet8", "--data", "cifar10:\(data.path)", "--epochs", "2", "--batch", "16", "--name", "watched", "--json",
+      "train", "start", "--config", config.path, "--epochs", "2", "--name", "watched", "--json",
     ] + at)
     XCTAssertEqual(started.status, 0, started.stderr)
     let jobID = try XCTUnwrap(started.json?["id"].stringValue)
