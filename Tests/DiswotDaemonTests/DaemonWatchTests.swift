@@ -43,6 +43,7 @@ final class DaemonWatchTests: XCTestCase {
     XCTAssertEqual(report["evaluations"], 6)
     XCTAssertEqual(report["status"].stringValue.map { ["finished", "exhausted"].contains($0) }, true, "\(report)")
     XCTAssertEqual(report["best"].arrayValue?.count, 3)
+    XCTAssertGreaterThan(report["seconds"].doubleValue ?? 0, 0, "the search's own time, creation to last update")
 
     // A training job from a spec file (--config, its epochs overridden): listed, watched
     // to its end, listed as finished.

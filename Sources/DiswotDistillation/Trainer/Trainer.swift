@@ -252,10 +252,11 @@ extension Trainer {
 // MARK: - The run
 
 extension Trainer {
-  /// Trains to the last epoch (or until `isCancelled` says stop, after the step in progress
-  /// or the epoch's test evaluation, checkpointing and throwing `CancellationError`), evaluating on the test split after every epoch. A run
-  /// that diverges stops with `TrainingError.diverged` (see `maxLoss`), keeping the last
-  /// checkpoint and writing no student.
+  /// Trains to the last epoch (or until `isCancelled` says stop: after the step in progress,
+  /// or after the epoch's test evaluation, it checkpoints and throws `CancellationError`),
+  /// evaluating on the test split after every epoch. A run that diverges stops with
+  /// `TrainingError.diverged` (see `maxLoss`), keeping the last checkpoint and writing no
+  /// student.
   public func run(progress: (Progress) -> Void = { _ in }, isCancelled: () -> Bool = { false }) throws -> Result {
     let start = Date()
     let metrics = try MetricsLog(directory: directory, discardingFromEpoch: state.epoch)
