@@ -13,11 +13,14 @@
 # none (it reads CIFAR-10/100 and MNIST directories you provide).
 #
 # Usage: Scripts/run.sh [--data cifar10:DIR] [--teacher-weights FILE] [--budget N] [--epochs N]
-#                       [--train-limit N]
+#                       [--train-limit N] [--reference-size N] [--probe-batch N] [--bin DIR]
+# --reference-size and --probe-batch shrink the scoring set-up, and --bin DIR runs the
+# executables in DIR instead of building release ones: for the test that runs this script
+# on a debug build (QuickStartTests).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-data="" weights="" budget=24 epochs=2 train_limit=2000
+data="" weights="" budget=24 epochs=2 train_limit=2000 reference_size="" probe_batch="" bin=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --data) data="$2"; shift 2 ;;
@@ -25,7 +28,10 @@ while [ $# -gt 0 ]; do
     --budget) budget="$2"; shift 2 ;;
     --epochs) epochs="$2"; shift 2 ;;
     --train-limit) train_limit="$2"; shift 2 ;;
-    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    --reference-size) reference_size="$2"; shift 2 ;;
+    --probe-batch) probe_batch="$2"; shift 2 ;;
+    --bin) bin="$2"; shift 2 ;;
+    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -36,8 +42,11 @@ if [ -z "$data" ] && [ -z "$weights" ] && [ -d "$shared/datasets/cifar10-subset"
 fi
 
 Scripts/bootstrap.sh
-swift build -c release >&2
-bin=.build/release
+if [ -z "$bin" ]; then
+  swift build -c release >&2
+  bin=.build/release
+fi
+bin=$(realpath "$bin")  # absolute, so the commands printed below work from anywhere
 
 # Paths in requests must lie inside the daemon's --data-root: the closest directory
 # holding this checkout and every path given.
@@ -83,9 +92,12 @@ done
 client=$(grep -o '"client":"[^"]*"' "$state/ready.json" | cut -d'"' -f4)
 echo "diswotd running (pid $daemon, $client, state $state/state)" >&2
 
-search_args=(--daemon "$client" --space resnet-cifar-depth --budget "$budget" --teacher resnet56)
+search_args=(--daemon "$client" --space resnet-cifar-depth --budget "$budget")
 if [ -n "$data" ]; then search_args+=(--data "$data"); fi
-if [ -n "$weights" ]; then search_args+=(--teacher-weights "$weights"); fi
+# The teacher's architecture is read off its weights; without weights, a random-init ResNet-56.
+if [ -n "$weights" ]; then search_args+=(--teacher-weights "$weights"); else search_args+=(--teacher resnet56); fi
+if [ -n "$reference_size" ]; then search_args+=(--reference-size "$reference_size"); fi
+if [ -n "$probe_batch" ]; then search_args+=(--batch "$probe_batch"); fi
 echo "== search: diswot search start ${search_args[*]:2} --wait" >&2
 "$bin/diswot" search start "${search_args[@]}" --wait | tee "$state/search.txt"
 id=$(sed -n 's/^Search \(s-[0-9a-z]*\),.*/\1/p' "$state/search.txt")
@@ -94,10 +106,14 @@ if [ -z "$data" ] || [ "$data" = gaussian ]; then
   cat <<EOF
 
 The best student is found; training it needs labelled images, and none were given (no
-../shared, no --data). With a CIFAR-10 directory (cifar-10-batches-bin) hand it off with
-  Scripts/run.sh --data cifar10:DIR [--teacher-weights teacher.safetensors]
-or, against a running daemon,
-  diswot train start --search $id --data cifar10:DIR --teacher-weights teacher.safetensors --epochs 240 --wait
+../shared, no --data). Either run the whole job again with a CIFAR-10 directory
+(cifar-10-batches-bin) and a teacher trained on it:
+  Scripts/run.sh --data cifar10:DIR --teacher-weights teacher.safetensors
+or train the student this search found, on the state the daemon left (without a teacher:
+this search measured students against a randomly initialised one):
+  $bin/diswotd --state-dir $state/state --data-root DIR --local-workers 2 &
+  $bin/diswot train start --search $id --data cifar10:DIR --epochs 240 --wait
+  kill %1
 EOF
   exit 0
 fi

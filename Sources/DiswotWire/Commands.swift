@@ -11,6 +11,7 @@ public enum ClientCommand: String, Sendable, CaseIterable, Codable {
   case searchResume = "search.resume"
   case trainStart = "train.start"
   case trainStatus = "train.status"
+  case trainList = "train.list"
   case trainCancel = "train.cancel"
   case workers
   case health

@@ -5,7 +5,7 @@ import DiswotSearch
 import DiswotWire
 import Foundation
 
-/// `diswot search start|status|list|best|cancel|pause|resume`: searches run by diswotd.
+/// `diswot search start|status|watch|list|best|cancel|pause|resume`: searches run by diswotd.
 /// `start` takes the options of `search --local` that describe the search (the same lists,
 /// `SearchCommand.searchOptions` and `ScoringOptions.options`) and sends the same
 /// `ScoringSpec`, `SearchConfiguration` and `Constraints`, so the daemon's workers score
@@ -28,6 +28,14 @@ enum SearchDaemonCommands {
       ] + SearchCommand.searchOptions + ScoringOptions.options + DaemonOptions.options + DaemonOptions.events),
     CommandSpec("status", abstract: "Show a search's state, progress and best so far.", positionals: "<id>", options: DaemonOptions.options),
     CommandSpec(
+      "watch", abstract: "Follow a search as 'start --wait' does (e.g. again after a Ctrl-C of it).",
+      discussion: """
+        The same progress and final report as 'search start --wait', and the same exit \
+        status: 0 finished, 1 failed, 5 cancelled; a search that already ended is reported \
+        at once. Ctrl-C stops following, not the search.
+        """, positionals: "<id>",
+      options: [.value("top", short: "k", valueName: "k", default: "10", help: "How many of the best to report.")] + DaemonOptions.options),
+    CommandSpec(
       "list", abstract: "List the daemon's searches, newest first.",
       options: [.value("limit", valueName: "n", default: "100", help: "At most this many.")] + DaemonOptions.options),
     CommandSpec(
@@ -46,6 +54,8 @@ enum SearchDaemonCommands {
     case "status":
       let status = try client.request(.searchStatus, ["id": .string(try id(args))])
       if json { try JSONOutput.print(status) } else { print(describe(status)) }
+    case "watch":
+      try wait(id: try id(args), client: client, args: args, started: nil)
     case "list":
       let list = try client.request(.searchList, ["limit": .int(try args.int("limit", range: 1...1000)!)])
       if json { try JSONOutput.print(list) } else {
@@ -117,13 +127,15 @@ enum SearchDaemonCommands {
       if args.flag("json") { try JSONOutput.print(JSONValue.object(["id": .string(id)])) } else { print(id) }
       return
     }
-    Log.info("search \(id) started")
+    Log.info("search \(id) started (Ctrl-C stops following it; 'diswot search watch \(id)' follows it again)")
     try wait(id: id, client: client, args: args, started: started)
   }
 
   /// Follows a search to its end: events drive the progress bar, a status request every
-  /// 2 s (retried through daemon restarts) decides when it is over.
-  static func wait(id: String, client: DaemonClient, args: ParsedArguments, started: Date) throws {
+  /// 2 s (retried through daemon restarts) decides when it is over. The report's seconds
+  /// count from `started`, or, when nil (`watch`), are the search's own, from its
+  /// creation to its last update.
+  static func wait(id: String, client: DaemonClient, args: ParsedArguments, started: Date?) throws {
     let topic = EventTopic.search(id)
     let events = try client.subscribe(topic)
     defer { events.close() }
@@ -175,7 +187,7 @@ enum SearchDaemonCommands {
         SearchCommand.UnscorableEntry(arch: $0["arch"], key: $0["key"].stringValue ?? "", reason: $0["reason"].stringValue ?? "")
       },
       status: state == "finished" ? (status["engine_status"].stringValue ?? state) : state, error: status["error"].stringValue,
-      proxy: proxy, seconds: Date().timeIntervalSince(started), spec: best["spec"])
+      proxy: proxy, seconds: started.map { Date().timeIntervalSince($0) } ?? lifetime(status), spec: best["spec"])
     if args.flag("json") {
       try JSONOutput.print(report)
     } else if state == "finished" || report.evaluations > 0 || !report.unscorable.isEmpty {
@@ -186,6 +198,15 @@ enum SearchDaemonCommands {
     case "cancelled": throw CommandLineError.cancelled("search \(id) was cancelled")
     default: throw CommandLineError.failure("search \(id) \(state): \(status["error"].stringValue ?? "no reason given")")
     }
+  }
+
+  /// Seconds from a status's `created` to its `updated` (0 if either is unreadable).
+  static func lifetime(_ status: JSONValue) -> Double {
+    let style = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
+    guard let created = try? style.parse(status["created"].stringValue ?? ""),
+      let updated = try? style.parse(status["updated"].stringValue ?? "")
+    else { return 0 }
+    return updated.timeIntervalSince(created)
   }
 
   /// One line about a search.

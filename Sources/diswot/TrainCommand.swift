@@ -16,11 +16,16 @@ enum TrainCommand {
       The student is a model name (--student resnet20, resnet-d1_1_1-w32_64_128 or SPACE:KEY) \
       or an architecture of a search space (--space F --arch JSON). With --teacher-weights it is distilled: loss = γ·CE + α·KD + \
       β·feature loss (RepDistiller's convention; defaults γ 0.1, α 0.9, T 4, β per method). \
-      Without a teacher it trains on the labels alone. --out DIR receives spec.json, \
-      checkpoints, metrics.jsonl and, at the end, student.safetensors (PyTorch names); \
-      --resume DIR continues an interrupted run exactly. A run that diverges — a step's loss \
-      not finite or above 10^4 — stops with exit 1, keeps its last checkpoint and writes no \
-      student.
+      Without a teacher it trains on the labels alone. --out DIR receives spec.json (every \
+      setting, paths absolute), checkpoints, metrics.jsonl and, at the end, \
+      student.safetensors (PyTorch names). --config FILE starts a new run from a saved \
+      spec.json, each option given here overriding its field. Ctrl-C writes a checkpoint \
+      after the current step and exits 130, printing the command that resumes; a second \
+      Ctrl-C exits at once. --resume DIR continues an interrupted run exactly, or, with \
+      --epochs N, trains a finished or interrupted run to N epochs (the learning-rate \
+      schedule recomputed for N and continued at the current step); any other setting \
+      with --resume is an error. A run that diverges — a step's loss not finite or above \
+      10^4 — stops with exit 1, keeps its last checkpoint and writes no student.
       """,
     options: trainingOptions + localOptions)
 
@@ -36,7 +41,7 @@ enum TrainCommand {
     .value("data", valueName: "spec", help: "Dataset: cifar10:DIR, cifar100:DIR or mnist:DIR."),
     .value("train-limit", valueName: "n", help: "Train on the first n images only."),
     .value("test-limit", valueName: "n", help: "Evaluate on the first n test images only."),
-    .value("epochs", valueName: "n", default: "240", help: "Epochs."),
+    .value("epochs", valueName: "n", default: "240", help: "Epochs (with --resume: the run's new length)."),
     .value("batch", valueName: "n", default: "64", help: "Batch size."),
     .value("lr", valueName: "rate", default: "0.05", help: "Base learning rate."),
     .value("schedule", valueName: "spec", default: "multistep:150,180,210", help: "multistep:E1,E2,…[,gamma=G] | cosine[:min=LR], +warmup:W, +per-step."),
@@ -52,13 +57,14 @@ enum TrainCommand {
     .flag("no-augment", help: "Train without random crops and flips."),
     .value("seed", valueName: "n", default: "0", help: "Seed for initialisation, shuffling and augmentation."),
     .value("checkpoint-every", valueName: "steps", default: "0", help: "Also checkpoint every n steps (0: at epoch ends)."),
+    .value("config", valueName: "file", help: "Settings of a new run from a spec.json; options given override them."),
   ]
 
   /// Where and how this process runs it: the daemon keeps its runs in its state directory,
   /// its workers have their own threads and `--max-memory`.
   static let localOptions: [OptionSpec] = [
     .value("out", valueName: "dir", help: "Run directory for a new run."),
-    .value("resume", valueName: "dir", help: "Continue the run in this directory (other settings are read from it)."),
+    .value("resume", valueName: "dir", help: "Continue the run in this directory (its settings are read from it)."),
     .value("threads", valueName: "n", help: "Worker threads (default: all cores)."),
     .value(
       "max-memory", valueName: "size",
@@ -66,13 +72,30 @@ enum TrainCommand {
     .json,
   ]
 
+  /// What may accompany --resume: --epochs to set a new length, and settings that change
+  /// how the run is computed here but not its result.
+  static let resumeOptions: Set<String> = ["resume", "epochs", "threads", "max-memory", "json"]
+
   static func run(_ args: ParsedArguments) throws {
     try ScoringOptions.configureThreads(args)
-    let trainer: Trainer
     let memoryLimit = try ScoringOptions.memoryLimit(args)
+    // Before the trainer is built, so a Ctrl-C while the data loads stops at the first step.
+    Interrupt.install()
+    let trainer: Trainer
     if let directory = args.string("resume") {
-      trainer = try Trainer(spec: nil, directory: directory, resume: true, memoryLimit: memoryLimit)
-      Log.info("resuming \(directory) at epoch \(trainer.spec.epochs)")
+      let changing = spec.options.map(\.long).filter { !resumeOptions.contains($0) && args.isSet($0) }
+      if !changing.isEmpty {
+        throw args.usageError(
+          "--resume continues the run exactly as \(directory)/spec.json describes it; \(changing.map { "--" + $0 }.joined(separator: ", ")) would change it "
+            + "(with --resume give only --epochs N to train longer, --threads, --max-memory, --json; "
+            + "for a changed copy: --config \(directory)/spec.json --out NEW-DIR with the changes)")
+      }
+      let length = args.isSet("epochs") ? try args.int("epochs", range: TrainingSpec.Limits.epochs) : nil
+      if let length { try checkLength(length, directory: directory, args: args) }
+      trainer = try Trainer(spec: nil, directory: directory, resume: true, epochs: length, memoryLimit: memoryLimit)
+      if let at = trainer.lastCheckpoint, !trainer.isFinished {
+        Log.info("resuming \(directory) \(describe(at)), \(trainer.spec.epochs) epochs in all")
+      }
     } else {
       guard let directory = args.string("out") else { throw args.usageError("give --out DIR for a new run, or --resume DIR") }
       trainer = try Trainer(spec: try trainingSpec(args), directory: directory, resume: false, memoryLimit: memoryLimit)
@@ -81,13 +104,24 @@ enum TrainCommand {
     let provenance = try Provenance(
       trainingSpace: spec.student.space, studentName: spec.student.name, studentArch: spec.student.arch,
       teacherWeights: spec.teacher?.weights, data: spec.data, seed: spec.seed, version: WireProtocol.softwareVersion)
-    let bar = TrainingProgressBar(label: "train")
-    let result = try trainer.run { p in
-      bar.show(TrainingProgress(
-        epoch: p.epoch + 1, epochs: p.epochs, step: p.step, steps: p.steps, loss: p.loss, accuracy: p.trainAccuracy,
-        learningRate: p.learningRate, imagesPerSecond: p.imagesPerSecond))
+    if trainer.isFinished {
+      Log.info("\(trainer.directory) has trained all its \(trainer.spec.epochs) epochs; give --resume DIR --epochs N to train it longer")
     }
-    bar.finish()
+    let bar = trainer.isFinished ? nil : TrainingProgressBar(label: "train")
+    let result: Trainer.Result
+    do {
+      result = try trainer.run(
+        progress: { p in
+          bar?.show(TrainingProgress(
+            epoch: p.epoch + 1, epochs: p.epochs, step: p.step, steps: p.steps, loss: p.loss, accuracy: p.trainAccuracy,
+            learningRate: p.learningRate, imagesPerSecond: p.imagesPerSecond))
+        },
+        isCancelled: { Interrupt.requested })
+    } catch is CancellationError {
+      bar?.finish()
+      throw interrupted(trainer)
+    }
+    bar?.finish()
     // The result and how it was made, printed with --json and kept beside the student.
     var report = try JSONValue.encoding(result).objectValue ?? [:]
     report["spec"] = try .encoding(provenance)
@@ -105,44 +139,112 @@ enum TrainCommand {
     }
   }
 
-  /// The spec the options describe, checked by `TrainingSpec.validate()` (the daemon's
-  /// check too): a refused value is a usage error (exit 2) before any file is opened.
-  /// `studentGiven` false for `train start --search`, whose student the daemon fills in.
+  /// A new length must cover the epochs the run has begun: a usage error (exit 2) here,
+  /// before the trainer reads any data (the trainer refuses it too).
+  private static func checkLength(_ length: Int, directory: String, args: ParsedArguments) throws {
+    guard let state = try? TrainingState.read(from: directory + "/checkpoint.json") else { return }  // the trainer says why
+    let begun = state.epoch + (state.stepInEpoch > 0 ? 1 : 0)
+    if length < begun {
+      throw args.usageError("--epochs \(length) is shorter than the \(begun) epochs the run in \(directory) has already begun")
+    }
+  }
+
+  /// "at the start of epoch 3" or "in epoch 2 after step 7" (epochs from 1).
+  static func describe(_ at: (epoch: Int, step: Int)) -> String {
+    at.step == 0 ? "at the start of epoch \(at.epoch + 1)" : "in epoch \(at.epoch + 1) after step \(at.step)"
+  }
+
+  /// The error a Ctrl-C ends `diswot train` with (exit 130), naming the checkpoint and the
+  /// exact command that continues the run from anywhere (the directory made absolute).
+  static func interrupted(_ trainer: Trainer) -> CommandLineError {
+    let directory = ClientPaths.absolute(trainer.directory)
+    let at = trainer.lastCheckpoint.map(describe) ?? "before the first step"
+    let command = [CommandLine.arguments[0], "train", "--resume", directory].map(shellQuoted).joined(separator: " ")
+    return CommandLineError(.interrupted, "interrupted; checkpoint written \(at) in \(directory)", hint: "resume with: \(command)")
+  }
+
+  /// `text` as one shell word: unchanged when it holds only safe characters, else in
+  /// single quotes.
+  static func shellQuoted(_ text: String) -> String {
+    let safe = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._-+:=,@%")
+    if !text.isEmpty && text.allSatisfy(safe.contains) { return text }
+    return "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'"
+  }
+
+  /// The spec of a new run: --config FILE's (a saved spec.json) with every option given on
+  /// the command line overriding its field, or, without --config, the options and their
+  /// defaults. Paths are made absolute (relative to the current directory), so the run
+  /// directory's spec.json works from anywhere.
+  /// The result is checked by `TrainingSpec.validate()` (the daemon's check too): a refused
+  /// value is a usage error (exit 2) before any file is opened; `studentGiven` false for
+  /// `train start --search`, whose student the daemon fills in.
   static func trainingSpec(_ args: ParsedArguments, studentGiven: Bool = true) throws -> TrainingSpec {
+    let config = try args.string("config").map { path throws in
+      do { return try TrainingSpec.read(path: path) } catch { throw CommandLineError.data("--config: \(error)") }
+    }
+    /// Whether an option decides its field: always without --config, else when given.
+    func given(_ name: String) -> Bool { config == nil || args.isSet(name) }
+    var spec = try config ?? TrainingSpec(student: .init(), data: args.require("data"))
+    if let data = args.string("data") { spec.data = data }
+
     let arch = try args.string("arch").map { text throws in
       guard let json = JSONValue.parse(text) else { throw CommandLineError.usage("--arch is not valid JSON: \(text)") }
       return json
     }
-    let teacher = args.string("teacher-weights").map { TrainingSpec.Teacher(name: args.string("teacher"), weights: $0) }
+    var student = TrainingSpec.Student(name: args.string("student"), shortcut: args.string("student-shortcut"), space: args.string("space"), arch: arch)
+    if config == nil || student.name != nil || student.space != nil || student.arch != nil {
+      // The command line names the student; a lone --arch keeps the config's space.
+      if student.name == nil && student.space == nil { student.space = config?.student.space }
+      spec.student = student
+    } else if let shortcut = student.shortcut {
+      spec.student.shortcut = shortcut
+    }
+
+    if let weights = args.string("teacher-weights") {
+      spec.teacher = TrainingSpec.Teacher(name: args.string("teacher"), weights: weights)
+    } else if let name = args.string("teacher") {
+      guard spec.teacher != nil else { throw args.usageError("--teacher names the teacher of --teacher-weights, and none is given") }
+      spec.teacher?.name = name
+    }
     guard let distill = FeatureDistillation(rawValue: args.string("distill", default: "kd")) else {
       throw args.usageError("--distill must be one of \(FeatureDistillation.allCases.map(\.rawValue).joined(separator: ", "))")
     }
-    let method = teacher == nil ? FeatureDistillation.none : distill
-    var weights = LossWeights.cifarDefault(for: method)
+    if spec.teacher == nil && args.isSet("distill") && distill != .none {
+      throw args.usageError("--distill \(distill.rawValue) needs --teacher-weights")
+    }
+    // A config's method stands unless --distill is given or the teacher came or went.
+    let configMethod = config.flatMap { $0.teacher == nil ? nil : $0.distill }
+    let method = spec.teacher == nil ? FeatureDistillation.none : args.isSet("distill") ? distill : configMethod ?? distill
+    // A config's loss weights belong to its method; another method starts from its own.
+    var weights = config.map { $0.distill == method ? $0.weights : .cifarDefault(for: method) } ?? .cifarDefault(for: method)
     if let g = try args.double("gamma", range: TrainingSpec.Limits.crossEntropyWeight) { weights.crossEntropy = g }
     if let a = try args.double("alpha", range: TrainingSpec.Limits.kdWeight) { weights.kd = a }
     if let b = try args.double("beta", range: TrainingSpec.Limits.featureWeight) { weights.feature = b }
     if let t = try args.double("T", range: TrainingSpec.Limits.temperature) { weights.temperature = t }
-    if teacher == nil && args.isSet("distill") && distill != .none {
-      throw args.usageError("--distill \(distill.rawValue) needs --teacher-weights")
+    (spec.distill, spec.weights) = (method, weights)
+
+    if let n = try args.int("train-limit", range: TrainingSpec.Limits.imageLimit) { spec.trainLimit = n }
+    if let n = try args.int("test-limit", range: TrainingSpec.Limits.imageLimit) { spec.testLimit = n }
+    if given("epochs") { spec.epochs = try args.int("epochs", range: TrainingSpec.Limits.epochs)! }
+    if given("batch") { spec.batch = try args.int("batch", range: TrainingSpec.Limits.batch)! }
+    if given("lr") { spec.learningRate = try args.double("lr", range: TrainingSpec.Limits.learningRate)! }
+    if given("schedule") { spec.schedule = args.string("schedule", default: "multistep:150,180,210") }
+    if given("momentum") { spec.momentum = try args.double("momentum", range: TrainingSpec.Limits.momentum)! }
+    if given("weight-decay") { spec.weightDecay = try args.double("weight-decay", range: TrainingSpec.Limits.weightDecay)! }
+    if given("nesterov") { spec.nesterov = args.flag("nesterov") }
+    if given("label-smoothing") { spec.labelSmoothing = try args.double("label-smoothing", range: TrainingSpec.Limits.labelSmoothing)! }
+    if given("no-augment") { spec.augment = !args.flag("no-augment") }
+    if given("seed") { spec.seed = UInt64(try args.int("seed", range: 0...Int.max)!) }
+    if given("checkpoint-every") {
+      spec.checkpointEverySteps = try args.int("checkpoint-every", range: TrainingSpec.Limits.checkpointEverySteps)!
     }
-    let spec = TrainingSpec(
-      student: .init(name: args.string("student"), shortcut: args.string("student-shortcut"), space: args.string("space"), arch: arch),
-      teacher: teacher, data: try args.require("data"),
-      trainLimit: try args.int("train-limit", range: TrainingSpec.Limits.imageLimit),
-      testLimit: try args.int("test-limit", range: TrainingSpec.Limits.imageLimit),
-      epochs: try args.int("epochs", range: TrainingSpec.Limits.epochs)!, batch: try args.int("batch", range: TrainingSpec.Limits.batch)!,
-      learningRate: try args.double("lr", range: TrainingSpec.Limits.learningRate)!, schedule: args.string("schedule", default: "multistep:150,180,210"),
-      momentum: try args.double("momentum", range: TrainingSpec.Limits.momentum)!,
-      weightDecay: try args.double("weight-decay", range: TrainingSpec.Limits.weightDecay)!,
-      nesterov: args.flag("nesterov"), distill: method, weights: weights,
-      labelSmoothing: try args.double("label-smoothing", range: TrainingSpec.Limits.labelSmoothing)!, augment: !args.flag("no-augment"),
-      seed: UInt64(try args.int("seed", range: 0...Int.max)!),
-      checkpointEverySteps: try args.int("checkpoint-every", range: TrainingSpec.Limits.checkpointEverySteps)!)
     do { try spec.validate(studentGiven: studentGiven) } catch {
       guard case .invalidSpec(let message) = error else { throw error }
       throw args.usageError(message)
     }
+    spec.data = ClientPaths.absoluteData(spec.data)
+    if let weights = spec.teacher?.weights { spec.teacher?.weights = ClientPaths.absolute(weights) }
+    spec.student.space = spec.student.space.map(ClientPaths.absoluteSpace)
     return spec
   }
 }

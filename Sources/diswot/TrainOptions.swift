@@ -4,7 +4,7 @@ import DiswotJSON
 import DiswotWire
 import Foundation
 
-/// `diswot train start|status|cancel`: training jobs run by diswotd's training workers.
+/// `diswot train start|status|list|watch|cancel`: training jobs run by diswotd's training workers.
 /// `start` takes `diswot train`'s options that describe the run (the same list,
 /// `TrainCommand.trainingOptions`, read by `TrainCommand.trainingSpec`), plus `--search ID`
 /// to train that search's best architecture.
@@ -28,6 +28,17 @@ enum TrainDaemonCommands {
         .flag("wait", help: "Follow the job until it ends and print its result."),
       ] + TrainCommand.trainingOptions + DaemonOptions.options + DaemonOptions.events),
     CommandSpec("status", abstract: "Show a training job's progress (epoch, loss, accuracy, images/s) or result.", positionals: "<id>", options: DaemonOptions.options),
+    CommandSpec(
+      "list", abstract: "List the daemon's training jobs, newest first: state, progress, test accuracy.",
+      options: [.value("limit", valueName: "n", default: "100", help: "At most this many.")] + DaemonOptions.options),
+    CommandSpec(
+      "watch", abstract: "Follow a training job as 'start --wait' does (e.g. again after a Ctrl-C of it).",
+      discussion: """
+        The same progress and result as 'train start --wait', and the same exit status: 0 \
+        finished, 1 failed, 5 cancelled; a job that already ended is reported at once. \
+        Ctrl-C stops following, not the job.
+        """, positionals: "<id>",
+      options: DaemonOptions.options),
     CommandSpec("cancel", abstract: "Cancel a training job (it checkpoints first).", positionals: "<id>", options: DaemonOptions.options),
   ]
 
@@ -38,6 +49,8 @@ enum TrainDaemonCommands {
     case "status":
       let status = try client.request(.trainStatus, ["id": .string(try SearchDaemonCommands.id(args))])
       if args.flag("json") { try JSONOutput.print(status) } else { print(describe(status)) }
+    case "list": try list(args, client)
+    case "watch": try wait(id: try SearchDaemonCommands.id(args), client: client, args: args)
     case "cancel":
       let reply = try client.request(.trainCancel, ["id": .string(try SearchDaemonCommands.id(args))])
       if args.flag("json") { try JSONOutput.print(reply) } else { print("\(reply["id"].stringValue ?? "") \(reply["state"].stringValue ?? "")") }
@@ -48,17 +61,12 @@ enum TrainDaemonCommands {
 
   /// The `train.start` body, checked as far as this machine can (see `LocalChecks`).
   static func requestBody(_ args: ParsedArguments) throws -> [String: JSONValue] {
-    let studentGiven = ["student", "student-shortcut", "space", "arch"].contains(where: args.isSet)
-    if args.isSet("search") {
-      if studentGiven { throw args.usageError("give --search ID or a student (--student, --space/--arch), not both") }
-    } else if !studentGiven {
-      throw args.usageError("give the student: --search ID, --student NAME, or --space FILE --arch JSON")
+    let searching = args.isSet("search")
+    let spec = try TrainCommand.trainingSpec(args, studentGiven: !searching)
+    if searching && spec.student != TrainingSpec.Student() {
+      throw args.usageError("give --search ID or a student (--student, --space/--arch), not both")
     }
-    var spec = try TrainCommand.trainingSpec(args, studentGiven: studentGiven)
     try LocalChecks.training(spec)
-    spec.data = ClientPaths.absoluteData(spec.data)
-    if let weights = spec.teacher?.weights { spec.teacher?.weights = ClientPaths.absolute(weights) }
-    spec.student.space = spec.student.space.map(ClientPaths.absoluteSpace)
     var body: [String: JSONValue] = ["spec": try .encoding(spec)]
     if let search = args.string("search") { body["search_id"] = .string(search) }
     if let name = args.string("name") { body["name"] = .string(name) }
@@ -72,8 +80,26 @@ enum TrainDaemonCommands {
       if args.flag("json") { try JSONOutput.print(reply) } else { print(id) }
       return
     }
-    Log.info("training job \(id) queued; student \(reply["student"].compactText)")
+    Log.info("training job \(id) queued; student \(reply["student"].compactText) (Ctrl-C stops following it; 'diswot train watch \(id)' follows it again)")
     try wait(id: id, client: client, args: args)
+  }
+
+  private static func list(_ args: ParsedArguments, _ client: DaemonClient) throws {
+    let list = try client.request(.trainList, ["limit": .int(try args.int("limit", range: 1...1000)!)])
+    if args.flag("json") { return try JSONOutput.print(list) }
+    var table = Table(headers: ["id", "state", "epoch", "test acc", "student", "name"])
+    for job in list["jobs"].arrayValue ?? [] {
+      let (progress, result) = (job["progress"], job["result"])
+      let epochs = job["epochs"].intValue ?? 0
+      let epoch = result["epochs"].intValue.map { "\($0)/\($0)" } ?? progress["epoch"].intValue.map { "\($0)/\(epochs)" } ?? "-/\(epochs)"
+      let accuracy = result["test_accuracy"].doubleValue ?? progress["test_accuracy"].doubleValue
+      let student = job["student"]["name"].stringValue ?? job["search_id"].stringValue.map { "best of \($0)" } ?? job["student"]["space"].stringValue ?? ""
+      table.append([
+        job["id"].stringValue ?? "", job["state"].stringValue ?? "", epoch,
+        accuracy.map { String(format: "%.2f %%", $0 * 100) } ?? "-", student, job["name"].stringValue ?? "",
+      ])
+    }
+    print(table.render(), terminator: "")
   }
 
   /// Follows a job: progress events drive the bar, status requests decide the end.

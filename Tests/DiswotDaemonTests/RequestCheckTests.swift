@@ -89,7 +89,7 @@ final class RequestCheckTests: XCTestCase {
       let local = try runCommand("diswot", [
         "train", "--student", "resnet20", "--data", "cifar10:/nonexistent", "--epochs", "1", "--out", dir.appendingPathComponent("run-\(c.field)").path,
       ] + c.option)
-      XCTAssertEqual(local.status, 3, local.stderr)
+      XCTAssertEqual(local.status, 2, "a bad value is a usage error: \(local.stderr)")
       XCTAssertTrue(local.stderr.contains(c.message), "\(c.field): \(local.stderr)")
     }
     XCTAssertEqual(ask(pirate, .health)?["jobs"], 0, "nothing was queued")

@@ -79,6 +79,37 @@ final class TrainerTests: XCTestCase {
     XCTAssertThrowsError(try Trainer(spec: ok, directory: out, resume: false)) { XCTAssertTrue("\($0)".contains("already holds a run")) }
   }
 
+  /// A new length: shorter than the epochs begun is refused (spec.json untouched), only
+  /// for resumed runs; a cancelled run stops at its epoch's end without training into the
+  /// next epoch, checkpointed there.
+  func testNewLengthAndCancellationAtAnEpochsEnd() throws {
+    let data = try SyntheticCIFAR.write(train: 32, test: 16)
+    defer { try? FileManager.default.removeItem(at: data) }
+    let out = temporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: out) }
+    let spec = TrainingSpec(student: .init(name: "resnet8"), data: "cifar10:\(data.path)", epochs: 3, batch: 16, schedule: "cosine")
+    XCTAssertThrowsError(try Trainer(spec: spec, directory: out, resume: false, epochs: 4)) {
+      XCTAssertTrue("\($0)".contains("a new length is for resumed runs"), "\($0)")
+    }
+    // Cancelled during the first epoch's test evaluation (the third poll: one after each
+    // of its two steps, then one at its end): the run stops at the epoch's checkpoint,
+    // not after a step of epoch 2.
+    var (steps, polls) = (0, 0)
+    let trainer = try Trainer(spec: spec, directory: out, resume: false)
+    XCTAssertThrowsError(try trainer.run(progress: { _ in steps += 1 }, isCancelled: { polls += 1; return polls >= 3 })) {
+      XCTAssertTrue($0 is CancellationError, "\($0)")
+    }
+    XCTAssertEqual(steps, 2)
+    let state = try TrainingState.read(from: out + "/checkpoint.json")
+    XCTAssertEqual([state.epoch, state.stepInEpoch, state.globalStep], [1, 0, 2])
+    let before = try Data(contentsOf: URL(fileURLWithPath: out + "/spec.json"))
+    XCTAssertThrowsError(try Trainer(spec: nil, directory: out, resume: true, epochs: 0)) { XCTAssertTrue("\($0)".contains("shortened"), "\($0)") }
+    XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: out + "/spec.json")), before)
+    let longer = try Trainer(spec: nil, directory: out, resume: true, epochs: 5)
+    XCTAssertEqual(longer.spec.epochs, 5)
+    XCTAssertEqual(try TrainingSpec.read(path: out + "/spec.json").epochs, 5)
+  }
+
   /// A student from a search space is saved with its space and genotype, and
   /// `ModelZoo.loadAny` rebuilds it from the file alone.
   func testSearchSpaceStudentRoundTrips() throws {

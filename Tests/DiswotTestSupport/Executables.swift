@@ -17,19 +17,31 @@ public enum Executables {
     public var crashed: Bool
   }
 
-  /// Starts `name` without waiting (for tests that kill it); output goes to /dev/null.
-  public static func start(_ name: String, _ arguments: [String]) throws -> Process {
+  /// The path of executable `name`, as a user would type it.
+  public static func path(_ name: String) -> String { buildDirectory.appendingPathComponent(name).path }
+
+  /// Starts `name` without waiting (for tests that kill it or signal it); standard output
+  /// goes to /dev/null, standard error to `standardError` when given (else /dev/null).
+  public static func start(_ name: String, _ arguments: [String], standardError: URL? = nil) throws -> Process {
     let process = Process()
     process.executableURL = buildDirectory.appendingPathComponent(name)
     process.arguments = arguments
     process.standardOutput = FileHandle.nullDevice
-    process.standardError = FileHandle.nullDevice
+    if let standardError {
+      _ = FileManager.default.createFile(atPath: standardError.path, contents: nil)
+      process.standardError = try FileHandle(forWritingTo: standardError)
+    } else {
+      process.standardError = FileHandle.nullDevice
+    }
     try process.run()
     return process
   }
 
-  /// Runs `name` (e.g. "diswot") with `arguments`, waiting for it to finish.
-  public static func run(_ name: String, _ arguments: [String], file: StaticString = #filePath, line: UInt = #line) throws -> Result {
+  /// Runs `name` (e.g. "diswot") with `arguments`, waiting for it to finish; in
+  /// `directory` when given (for relative paths), else in the test's own.
+  public static func run(
+    _ name: String, _ arguments: [String], in directory: URL? = nil, file: StaticString = #filePath, line: UInt = #line
+  ) throws -> Result {
     let url = buildDirectory.appendingPathComponent(name)
     guard FileManager.default.isExecutableFile(atPath: url.path) else {
       XCTFail("\(url.path) is not built", file: file, line: line)
@@ -38,6 +50,26 @@ public enum Executables {
     let process = Process()
     process.executableURL = url
     process.arguments = arguments
+    process.currentDirectoryURL = directory
+    return try collect(process)
+  }
+
+  /// Runs `script` with bash, as a user's shell session would: errors stop it (`set -euo
+  /// pipefail`), and any background job it leaves (a daemon started with `&`) is killed and
+  /// waited for when it ends, so a failing step leaves nothing running. `environment`
+  /// entries replace the inherited ones (e.g. `HOME`).
+  public static func bash(_ script: String, environment: [String: String] = [:], in directory: URL? = nil) throws -> Result {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/bin/bash")
+    let prologue = "set -euo pipefail\ntrap 'kill $(jobs -p) 2>/dev/null || true; wait' EXIT\n"
+    process.arguments = ["-c", prologue + script]
+    process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+    process.currentDirectoryURL = directory
+    return try collect(process)
+  }
+
+  /// Starts `process` and waits for it, collecting both output streams.
+  private static func collect(_ process: Process) throws -> Result {
     let out = Pipe(), err = Pipe()
     process.standardOutput = out
     process.standardError = err

@@ -15,7 +15,7 @@ final class CommandSurfaceTests: XCTestCase {
   static let training = [
     "student", "student-shortcut", "space", "arch", "teacher", "teacher-weights", "data", "train-limit", "test-limit", "epochs", "batch",
     "lr", "schedule", "momentum", "weight-decay", "nesterov", "distill", "gamma", "alpha", "beta", "T", "label-smoothing", "no-augment",
-    "seed", "checkpoint-every",
+    "seed", "checkpoint-every", "config",
   ]
   static let daemon = ["daemon", "curve-server-key", "key", "timeout-ms", "json"]
   static let local = ["threads", "max-memory"]
@@ -30,6 +30,7 @@ final class CommandSurfaceTests: XCTestCase {
     (["search"], ["local", "json", "jsonl"] + search + scoring + local, ["--wait"]),
     (["search", "start"], ["wait", "name"] + search + scoring + daemon + ["events"], ["--local"]),
     (["search", "status"], daemon, ["--budget", "5"]),
+    (["search", "watch"], ["top"] + daemon, ["--budget", "5"]),
     (["search", "list"], ["limit"] + daemon, ["--local"]),
     (["search", "best"], ["top"] + daemon, ["--space", "x"]),
     (["search", "cancel"], daemon, ["--events", "x"]),
@@ -38,6 +39,8 @@ final class CommandSurfaceTests: XCTestCase {
     (["train"], training + ["out", "resume", "json"] + local, ["--search", "s-1"]),
     (["train", "start"], ["search", "name", "wait"] + training + daemon + ["events"], ["--out", "x"]),
     (["train", "status"], daemon, ["--epochs", "3"]),
+    (["train", "list"], ["limit"] + daemon, ["--epochs", "3"]),
+    (["train", "watch"], daemon, ["--out", "x"]),
     (["train", "cancel"], daemon, ["--student", "resnet20"]),
     (["export"], ["out", "weights", "space", "arch", "model", "shortcut", "classes", "weights-out", "seed", "json"], ["--data", "x"]),
     (["workers"], daemon, ["--top", "1"]),
@@ -62,11 +65,24 @@ final class CommandSurfaceTests: XCTestCase {
         listedOptions(help.standardOutput), Set(command.options + ["quiet", "verbose", "help"]), "\(command.path)\n\(help.standardOutput)")
       XCTAssertEqual(command.options.count, Set(command.options).count, "\(command.path): listed twice in this test")
     }
+    // Every command the help lists is checked here, so a new one cannot be left out.
+    let covered = Set(Self.commands.map { $0.path.joined(separator: " ") })
+    for parent in [[], ["search"], ["train"]] {
+      let help = try Executables.run("diswot", parent + ["--help"]).standardOutput
+      let section = help.components(separatedBy: "SUBCOMMANDS:").last!.split(separator: "\n", omittingEmptySubsequences: false)
+        .dropFirst().prefix { !$0.isEmpty }
+      // A name starts its row two columns in; wrapped descriptions are indented further.
+      let names = section.filter { $0.hasPrefix("  ") && !$0.hasPrefix("   ") }.compactMap { $0.split(separator: " ").first.map(String.init) }
+      XCTAssertFalse(names.isEmpty, "\(parent) lists its subcommands")
+      for name in names {
+        XCTAssertTrue(covered.contains((parent + [name]).joined(separator: " ")), "\(parent + [name]) is not checked by this test")
+      }
+    }
   }
 
   func testAnOptionACommandDoesNotUseIsAUsageError() throws {
     for command in Self.commands {
-      let positional = ["status", "best", "cancel", "pause", "resume"].contains(command.path.last!) ? ["s-1"] : []
+      let positional = ["status", "watch", "best", "cancel", "pause", "resume"].contains(command.path.last!) ? ["s-1"] : []
       let started = Date()
       let result = try Executables.run("diswot", command.path + positional + command.foreign)
       XCTAssertEqual(result.status, 2, "\(command.path) \(command.foreign): \(result.standardError)")

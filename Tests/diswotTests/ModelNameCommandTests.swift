@@ -47,7 +47,7 @@ final class ModelNameCommandTests: XCTestCase {
     return try XCTUnwrap(line["scores"] as? [String: Double])
   }
 
-  private let scoreOne = ["score", "--space", "resnet-cifar-depth", "--arch", #"{"depths":[1,1,1],"widths":[16,32,64]}"#, "--proxies", "diswot", "--jsonl"]
+  private let scoreOne = ["score", "--space", "resnet-cifar-depth", "--arch", #"{"depths":[1,1,1],"widths":[16,32,64]}"#, "--proxies", "diswot", "--jsonl", "-"]
 
   /// The issue's case: a widths-32/64/128 ResNet, trained here, is named
   /// `resnet-d1_1_1-w32_64_128` by `eval`; `score` takes it as a teacher without a name

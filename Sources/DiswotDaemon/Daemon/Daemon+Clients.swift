@@ -81,6 +81,9 @@ extension Daemon {
     case .trainStatus:
       try check(["id"])
       return try jobStatus(try RequestValidation.id(body))
+    case .trainList:
+      try check(["limit"])
+      return try jobList(limit: try intField(body, "limit", default: 100, range: 1...1000))
     case .trainCancel:
       try check(["id"])
       return try cancelJob(try RequestValidation.id(body))
@@ -324,6 +327,17 @@ extension Daemon {
 
   private func jobStatus(_ id: String) throws -> JSONValue {
     guard let record = try store.job(id: id) else { throw WireError(.notFound, "no training job with id '\(id)'") }
+    return try jobStatus(record)
+  }
+
+  /// Every job the store knows, newest first, as `train.status` describes each: a client
+  /// that stopped following a job (Ctrl-C of `train start --wait`) finds it again here.
+  private func jobList(limit: Int) throws -> JSONValue {
+    ["jobs": .array(try store.jobs().reversed().prefix(limit).map(jobStatus))]
+  }
+
+  private func jobStatus(_ record: JobRecord) throws -> JSONValue {
+    let id = record.id
     let job = jobs[id]
     var status: [String: JSONValue] = [
       "id": .string(id), "state": .string(job?.state.rawValue ?? record.state.rawValue), "kind": .string(record.kind),

@@ -43,34 +43,10 @@ enum JSONCoding {
     }
     let known: JSONValue
     do { known = try Self.value(decoded) } catch { throw WireError(.invalidArgument, "\(path): \(error)") }
-    if let unknown = firstUnknownMember(value, known: known, path: path) {
+    if let unknown = value.firstUnknownMember(known: known, path: path) {
       throw WireError(.invalidArgument, "unknown field '\(unknown)'")
     }
     return decoded
-  }
-
-  /// The path of the first member of `given` that `known` lacks, descending into objects
-  /// and arrays; null members are allowed (an absent optional re-encodes as nothing).
-  static func firstUnknownMember(_ given: JSONValue, known: JSONValue, path: String) -> String? {
-    switch (given, known) {
-    case (.object(let g), .object(let k)):
-      for name in g.keys.sorted() {
-        let value = g[name]!
-        guard let knownValue = k[name] else {
-          if value == .null { continue }
-          return "\(path).\(name)"
-        }
-        if let unknown = firstUnknownMember(value, known: knownValue, path: "\(path).\(name)") { return unknown }
-      }
-      return nil
-    case (.array(let g), .array(let k)) where g.count == k.count:
-      for (i, (a, b)) in zip(g, k).enumerated() {
-        if let unknown = firstUnknownMember(a, known: b, path: "\(path)[\(i)]") { return unknown }
-      }
-      return nil
-    default:
-      return nil
-    }
   }
 
   static func describe(_ error: DecodingError) -> String {

@@ -1,5 +1,4 @@
 import DiswotData
-import DiswotFiles
 import DiswotJSON
 import DiswotModels
 import DiswotTensor
@@ -31,7 +30,7 @@ public final class Trainer {
   var sgd: SGD
   var state: TrainingState
   /// Where the checkpoint on disk stands (epoch from 0, step within it); nil before the first.
-  var lastCheckpoint: (epoch: Int, step: Int)?
+  public internal(set) var lastCheckpoint: (epoch: Int, step: Int)?
   private let studentMetadata: [String: String]
 
   /// What the progress callback receives after every step.
@@ -64,21 +63,48 @@ public final class Trainer {
 
   static func path(_ directory: String, _ name: String) -> String { directory + "/" + name }
 
+  /// Whether every epoch of the run is trained (a resumed finished run has nothing to do
+  /// unless given a new length).
+  public var isFinished: Bool { state.epoch >= spec.epochs }
+
   /// Starts a new run in `directory` (created; must not hold a run already), or, with
   /// `resume`, continues the run there from its last checkpoint (`spec` is then read from
   /// the directory and the argument ignored). A student whose estimated memory for a
   /// training batch is over `memoryLimit` is refused before it is built.
-  public init(spec given: TrainingSpec?, directory: String, resume: Bool, memoryLimit: MemoryLimit = .machineDefault) throws {
+  ///
+  /// `epochs` (with `resume` only) sets a new length for the run, finished or not, so a
+  /// run can be trained longer: at least the epochs it has begun (`TrainingError.invalidSpec`
+  /// otherwise). The learning-rate schedule is recomputed for the new length and continues
+  /// at the current step — for a cosine the rate jumps to the new curve's value at this
+  /// point; multistep milestones and warm-up are whole epochs and do not move — and
+  /// spec.json is rewritten with the new length, so a later resume continues the longer run.
+  public init(
+    spec given: TrainingSpec?, directory: String, resume: Bool, epochs newLength: Int? = nil,
+    memoryLimit: MemoryLimit = .machineDefault
+  ) throws {
     self.directory = directory
     let specPath = Self.path(directory, "spec.json")
     let fm = FileManager.default
-    let spec: TrainingSpec
+    var spec: TrainingSpec
+    var resumedState: TrainingState?
+    var lengthChanged = false
     if resume {
-      guard let data = fm.contents(atPath: specPath) else {
+      guard fm.fileExists(atPath: specPath) else {
         throw TrainingError.directory("\(directory) holds no run to resume (no spec.json)")
       }
-      spec = try JSONDecoder().decode(TrainingSpec.self, from: data)
+      spec = try TrainingSpec.read(path: specPath)
+      let state = try TrainingState.read(from: Self.path(directory, "checkpoint.json"))
+      if let newLength {
+        let begun = state.epoch + (state.stepInEpoch > 0 ? 1 : 0)
+        guard newLength >= begun else {
+          throw TrainingError.invalidSpec("the run in \(directory) has already begun \(begun) epochs; it cannot be shortened to \(newLength)")
+        }
+        lengthChanged = newLength != spec.epochs
+        spec.epochs = newLength
+      }
+      resumedState = state
     } else {
+      guard newLength == nil else { throw TrainingError.invalidSpec("a new length is for resumed runs; a new run takes its spec's epochs") }
       guard let given else { throw TrainingError.invalidSpec("no training settings given") }
       if fm.fileExists(atPath: specPath) {
         throw TrainingError.directory("\(directory) already holds a run; use --resume to continue it or choose another --out")
@@ -120,17 +146,21 @@ public final class Trainer {
     schedule = try LearningRateSchedule(parsing: spec.schedule, baseLearningRate: spec.learningRate, totalEpochs: spec.epochs)
     sgd = try SGD(momentum: spec.momentum, weightDecay: spec.weightDecay, nesterov: spec.nesterov)
 
-    if resume {
-      state = try TrainingState.read(from: Self.path(directory, "checkpoint.json"))
+    if let resumedState {
+      state = resumedState
       try sgd.restore(state.optimizer)
       try loadCheckpointWeights()
       lastCheckpoint = (state.epoch, state.stepInEpoch)
+      if lengthChanged {
+        state.schedule = schedule
+        try spec.write(path: specPath)
+      }
     } else {
       try fm.createDirectory(atPath: directory, withIntermediateDirectories: true)
       var rng = SeededGenerator(seed: spec.seed)
       student.initialize(.kaimingNormalFanOut, using: &rng)
       regressor?.initialize(.pytorchDefault, using: &rng)
-      try DurableFile.writeAtomically(path: specPath, bytes: Array(try JSONText.data(spec, pretty: true)))
+      try spec.write(path: specPath)
       state = TrainingState(seed: spec.seed, optimizer: sgd.state, schedule: schedule)
     }
   }
@@ -225,10 +255,11 @@ extension Trainer {
 // MARK: - The run
 
 extension Trainer {
-  /// Trains to the last epoch (or until `isCancelled` says stop, after checkpointing,
-  /// throwing `CancellationError`), evaluating on the test split after every epoch. A run
-  /// that diverges stops with `TrainingError.diverged` (see `maxLoss`), keeping the last
-  /// checkpoint and writing no student.
+  /// Trains to the last epoch (or until `isCancelled` says stop: after the step in progress,
+  /// or after the epoch's test evaluation, it checkpoints and throws `CancellationError`),
+  /// evaluating on the test split after every epoch. A run that diverges stops with
+  /// `TrainingError.diverged` (see `maxLoss`), keeping the last checkpoint and writing no
+  /// student.
   public func run(progress: (Progress) -> Void = { _ in }, isCancelled: () -> Bool = { false }) throws -> Result {
     let start = Date()
     let metrics = try MetricsLog(directory: directory, discardingFromEpoch: state.epoch)
@@ -281,6 +312,9 @@ extension Trainer {
       state.epoch += 1
       state.stepInEpoch = 0
       try saveCheckpoint(epochSums: [:])
+      // A stop asked for during the test evaluation takes effect here, not after a
+      // step of the next epoch: the checkpoint just written is the safe point.
+      if isCancelled() && state.epoch < spec.epochs { throw CancellationError() }
     }
     if state.epoch == spec.epochs && lastTest.correct == 0 { lastTest = try evaluate(test) }  // resumed after the last epoch
     let studentPath = Self.path(directory, "student.safetensors")
