@@ -50,9 +50,11 @@ public final class ProgressBar: @unchecked Sendable {
 
   /// Creates a bar; `total` nil (or 0) shows counts and rate without percentage or ETA.
   /// `unit` names what is counted; `completed` is how much was done before (a resumed
-  /// run). `clock` and `sink` exist so tests can drive time and capture output.
+  /// run); `startedAt` is when the counted work began, on `clock`'s scale, when that was
+  /// before the bar was made (a bar made at the first report of a step whose time counts).
+  /// `clock` and `sink` exist so tests can drive time and capture output.
   public init(
-    total: Int?, label: String, unit: String? = nil, completed initial: Int = 0,
+    total: Int?, label: String, unit: String? = nil, completed initial: Int = 0, startedAt: Double? = nil,
     style: Style = ProgressBar.automaticStyle,
     plainInterval: Double = 5, redrawInterval: Double = 0.1,
     clock: @escaping @Sendable () -> Double = ProgressBar.monotonicSeconds,
@@ -69,8 +71,8 @@ public final class ProgressBar: @unchecked Sendable {
     self.sink = sink
     self.width = width ?? (style == .interactive ? Terminal.width() : 80)
     self.interval = style == .interactive ? redrawInterval : plainInterval
-    self.start = clock()
-    self.lastOutput = start
+    self.start = startedAt ?? clock()
+    self.lastOutput = clock()
   }
 
   /// Adds `count` completed units.

@@ -56,16 +56,21 @@ struct TrainingProgress {
 }
 
 /// The bar of a training run, made on the first progress report (the run's length in
-/// steps is known then; a resumed run's earlier steps do not count towards its rate).
+/// steps is known then). The step that report announces was done since this bar was
+/// asked for, so it counts towards the rate, timed from then; a resumed run's earlier
+/// steps do not.
 final class TrainingProgressBar {
   private let label: String
   private var bar: ProgressBar?
+  private let started = ProgressBar.monotonicSeconds()
 
   init(label: String) { self.label = label }
 
   func show(_ progress: TrainingProgress) {
     if bar == nil {
-      bar = ProgressBar(total: progress.epochs * progress.steps, label: label, unit: "steps", completed: progress.completed)
+      bar = ProgressBar(
+        total: progress.epochs * progress.steps, label: label, unit: "steps", completed: max(0, progress.completed - 1),
+        startedAt: started)
     }
     bar?.update(completed: progress.completed, detail: progress.text)
   }

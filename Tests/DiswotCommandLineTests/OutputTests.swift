@@ -232,6 +232,18 @@ final class ProgressBarTests: XCTestCase {
     XCTAssertEqual(captured.all, ["train: 550/1000 steps (55%), 5.00 steps/s, ETA 1:30, epoch 3/4\n"])
   }
 
+  /// A bar made at the first report of a step that began earlier (`startedAt`) counts that
+  /// step and its time: one step done 2 s after the start is 0.5 steps/s, not 0.
+  func testWorkStartedBeforeTheBarCounts() {
+    let clock = ManualClock(), captured = Captured()
+    clock.now = 3
+    let bar = ProgressBar(total: 1, label: "train", unit: "steps", completed: 0, startedAt: 1, style: .plain,
+                          clock: clock.read, sink: captured.sink)
+    bar.update(completed: 1)
+    bar.finish()
+    XCTAssertEqual(captured.all, ["train: finished 1/1 steps in 0:02 (0.50 steps/s)\n"])
+  }
+
   func testUnknownTotal() {
     let clock = ManualClock(), captured = Captured()
     let bar = ProgressBar(total: nil, label: "scan", style: .plain, clock: clock.read, sink: captured.sink)
