@@ -5,7 +5,9 @@ prerequisites and builds diswot first.
 For each family diswot builds (the pretrained ResNet-20 teacher with option-A shortcuts;
 and, trained here by `diswot train` for one short epoch so that their running statistics
 and num_batches_tracked are real, a resnet-cifar student with option-B shortcuts, a
-NAS-Bench-201 network and a MobileNetV2 network):
+NAS-Bench-201 network and a MobileNetV2 network; and RepDistiller's resnet8x4, wrn_16_2
+and vgg8, trained by name, whose modules exported by name also reproduce the PyTorch
+parity fixtures):
 
 1. `diswot export` writes the student's module; the weights load into `Student()` with
    `strict=True`, every num_batches_tracked an int64 scalar;
@@ -61,6 +63,9 @@ TRAINED = [
     ("mobilenetv2 (32x32 space)", "check-export-mobilenetv2",
      {"depths": [1, 2, 1], "expansions": [1, 6, 3, 3, 3], "kernels": [3, 5, 7, 3, 3]}),
 ]
+
+# RepDistiller's zoo, one member per family (Tests/DiswotModelsTests/Fixtures/repdistiller).
+ZOO = ["resnet8x4", "wrn_16_2", "vgg8"]
 
 IMAGES = 256  # test images compared for the trained students (all 846 for the teacher)
 
@@ -194,6 +199,43 @@ def check_trained(args, label, space, arch, images, labels):
             f"{report['correct']}/{IMAGES}", f"{correct}/{IMAGES}", back]
 
 
+def check_zoo(args, name, images, labels):
+    """RepDistiller's zoo: `diswot export --model NAME` builds, in PyTorch, the network of
+    the parity fixture (its batch norms as PyTorch saved them, every other tensor from the
+    fixture generator's formula) and reproduces PyTorch's logits; then a student trained
+    by `diswot train --student NAME` (8 steps) exports, loads strictly and gives diswot's
+    logits and top-1 on real CIFAR-10 images."""
+    fixtures = os.path.join(ROOT, "Tests", "DiswotModelsTests", "Fixtures", "repdistiller")
+    generator = load_module(os.path.join(fixtures, "make_repdistiller.py"))
+    module_path = os.path.join(args.work, f"{name}-fresh.py")
+    diswot(args, "export", "--model", name, "--classes", "10", "--out", module_path)
+    model = load_module(module_path).Student()
+    batch_norms = load_file(os.path.join(fixtures, f"{name}-bn.safetensors"))
+    state = {k: batch_norms[k] if k in batch_norms else generator.generated(k, tuple(v.shape))
+             for k, v in model.state_dict().items()}
+    model.load_state_dict(state, strict=True)
+    io = load_file(os.path.join(fixtures, f"{name}-io.safetensors"))
+    fixture_difference = compare(logits_of(model, io["input"]), io["logits"], f"{name}: PyTorch fixture")
+
+    run = os.path.join(args.work, f"{name}-run")
+    diswot(args, "train", "--student", name, "--data", args.data, "--epochs", "1", "--train-limit", "256",
+           "--test-limit", "64", "--batch", "32", "--schedule", "cosine", "--seed", "1", "--out", run)
+    weights = os.path.join(run, "student.safetensors")
+    module_path = os.path.join(args.work, f"{name}.py")
+    diswot(args, "export", "--weights", weights, "--out", module_path)
+    logits = os.path.join(args.work, f"{name}-logits.safetensors")
+    report = json.loads(diswot(args, "eval", "--weights", weights, "--data", args.data, "--limit", str(IMAGES),
+                               "--logits", logits, "--json"))
+    module = load_module(module_path)
+    model, counters = strict_student(module, weights)
+    ours = logits_of(model, normalised(module, images[:IMAGES]))
+    difference = compare(ours, load_file(logits)["logits"], name)
+    correct = int((ours.argmax(1) == labels[:IMAGES]).sum())
+    back = round_trip(args, name, module, model, safe_open(weights, "pt").metadata(), images, IMAGES)
+    return [f"{name} (fixture max |Δlogit| {fixture_difference:.2g})", "diswot train, 8 steps", counters, IMAGES,
+            difference, f"{report['correct']}/{IMAGES}", f"{correct}/{IMAGES}", back]
+
+
 def check_golden():
     """The Swift tests' golden modules against the PyTorch-written fixtures."""
     fixtures = os.path.join(ROOT, "Tests", "DiswotModelsTests", "Fixtures")
@@ -223,6 +265,7 @@ def main():
         try:
             rows = [check_teacher(args, images, labels)]
             rows += [check_trained(args, label, space, arch, images, labels) for label, space, arch in TRAINED]
+            rows += [check_zoo(args, name, images, labels) for name in ZOO]
             families, golden = check_golden()
         except CheckFailed as failure:
             print(f"check-export: FAILED: {failure}")

@@ -6,7 +6,12 @@
 /// - `resnet{6n+2}` (`resnet20` … `resnet110`): the original CIFAR ResNets, 16/32/64
 ///   channels and n blocks per stage — aliases of the generic form below;
 /// - `resnet-d{b1}_{b2}…-w{w1}_{w2}…` (`resnet-d1_1_1-w32_64_128`): any CIFAR ResNet of
-///   basic blocks, by blocks and width per stage;
+///   basic blocks, by blocks and width per stage; `resnet-s{stem}-d…-w…` when the stem is
+///   as wide as `stem` rather than the first stage;
+/// - RepDistiller's CIFAR zoo under its own names: `resnet8x4`, `resnet32x4` (any
+///   `resnet{6n+2}x4`), `wrn_16_1`, `wrn_16_2`, `wrn_40_1`, `wrn_40_2` (any
+///   `wrn_{6n+4}_{k}`), `vgg8`, `vgg11`, `vgg13`, `vgg16`, `vgg19` (see
+///   `ModelName+RepDistiller.swift`);
 /// - `SPACE:KEY` (`nas-bench-201:|nor_conv_3x3~0|+…`, `mobilenetv2:depths=1,2,…;…`): an
 ///   architecture of a search space, keyed as `score` and `search` print it; a bare
 ///   NAS-Bench-201 cell string stands for `nas-bench-201:` and that string.
@@ -15,7 +20,12 @@
 /// a ResNet's shortcut type and classifier name) is read off the file, and a fresh
 /// network takes them from its options.
 public enum ModelName: Sendable, Hashable, CustomStringConvertible {
-  case resnet(blocksPerStage: [Int], widths: [Int])
+  /// A CIFAR ResNet; `stemWidth` when the stem is not as wide as the first stage.
+  case resnet(blocksPerStage: [Int], widths: [Int], stemWidth: Int? = nil)
+  /// RepDistiller's wide ResNet `wrn_{depth}_{widenFactor}`.
+  case wideResNet(depth: Int, widenFactor: Int)
+  /// RepDistiller's VGG with batch norm, `vgg{depth}`.
+  case vgg(depth: Int)
   /// An architecture of a search space: the space's name (or file) and the key.
   case architecture(space: String, key: String)
 
@@ -39,16 +49,29 @@ public enum ModelName: Sendable, Hashable, CustomStringConvertible {
       return
     }
     let lower = text.lowercased()
-    if lower.hasPrefix("resnet-d") {
-      let parts = lower.dropFirst("resnet-d".count).split(separator: "-w", maxSplits: 1, omittingEmptySubsequences: false)
+    if let name = try Self.repDistiller(lower, unknown: unknown) {
+      self = name
+      return
+    }
+    if lower.hasPrefix("resnet-d") || lower.hasPrefix("resnet-s") {
+      var rest = lower.dropFirst("resnet-".count)
+      var stem: Int?
+      if rest.hasPrefix("s") {
+        guard let dash = rest.firstIndex(of: "-"), let s = Int(rest.dropFirst()[..<dash]) else { throw unknown() }
+        stem = s
+        rest = rest[rest.index(after: dash)...]
+      }
+      guard rest.hasPrefix("d") else { throw unknown() }
+      let parts = rest.dropFirst().split(separator: "-w", maxSplits: 1, omittingEmptySubsequences: false)
       func integers(_ s: Substring) -> [Int]? {
         let values = s.split(separator: "_", omittingEmptySubsequences: false).map { Int($0) }
         return values.contains(nil) || values.isEmpty ? nil : values.map { $0! }
       }
       guard parts.count == 2, let blocks = integers(parts[0]), let widths = integers(parts[1]) else { throw unknown() }
       // Shortcut B has no constraint on widths: the shortcut is checked when one is chosen.
-      do { try ResNetDescription(blocksPerStage: blocks, widths: widths, shortcut: .b).validate() } catch { throw unknown("\(error)") }
-      self = .resnet(blocksPerStage: blocks, widths: widths)
+      let d = ResNetDescription(blocksPerStage: blocks, widths: widths, shortcut: .b, stemWidth: stem)
+      do { try d.validate() } catch { throw unknown("\(error)") }
+      self = .resnet(blocksPerStage: blocks, widths: widths, stemWidth: d.stemWidth)
       return
     }
     guard lower.hasPrefix("resnet"), let depth = Int(lower.dropFirst("resnet".count)) else { throw unknown() }
@@ -59,7 +82,9 @@ public enum ModelName: Sendable, Hashable, CustomStringConvertible {
 
   /// What a name may be, for error messages.
   static let forms = "a model is resnet20, resnet32, resnet44, resnet56, resnet110 or any resnet{6n+2}; "
-    + "resnet-d{blocks}-w{widths} such as resnet-d3_3_3-w16_32_64; SPACE:KEY such as "
+    + "resnet-d{blocks}-w{widths} such as resnet-d3_3_3-w16_32_64 (resnet-s{stem}-d…-w… for a stem of its own); "
+    + "RepDistiller's resnet8x4, resnet32x4, wrn_16_1, wrn_16_2, wrn_40_1, wrn_40_2, vgg8, vgg11, vgg13, vgg16, vgg19; "
+    + "SPACE:KEY such as "
     + "nas-bench-201:|nor_conv_3x3~0|+|none~0|nor_conv_3x3~1|+|skip_connect~0|none~1|nor_conv_3x3~2|; "
     + "or a bare NAS-Bench-201 cell string"
 
@@ -67,8 +92,12 @@ public enum ModelName: Sendable, Hashable, CustomStringConvertible {
   /// the generic form; `SPACE:KEY` for a space's architectures.
   public var description: String {
     switch self {
-    case .resnet(let blocks, let widths):
-      return ResNetDescription(blocksPerStage: blocks, widths: widths).name
+    case .resnet(let blocks, let widths, let stem):
+      return ResNetDescription(blocksPerStage: blocks, widths: widths, shortcut: .b, stemWidth: stem).name
+    case .wideResNet(let depth, let k):
+      return WideResNetDescription(depth: depth, widenFactor: k).name
+    case .vgg(let depth):
+      return VGGDescription(depth: depth).name
     case .architecture(let space, let key):
       return "\(space):\(key)"
     }
@@ -86,19 +115,28 @@ public enum ModelName: Sendable, Hashable, CustomStringConvertible {
   }
 
   /// The network the name describes, with `classCount` classes (nil: a space's own) and,
-  /// for a ResNet, `shortcut` and `classifierName`: checked, not built. `loadSpace` finds
+  /// for a ResNet, `shortcut` and `classifierName` (except that a ResNet with a stem of its
+  /// own is always RepDistiller's: option B, `fc`): checked, not built. `loadSpace` finds
   /// a named space (the daemon passes its data root's rules).
   public func resolve(
     classCount: Int? = nil, shortcut: ShortcutType = .a, classifierName: String = "linear", inputChannels: Int = 3,
     loadSpace: (String) throws -> SearchSpace = ModelName.loadSpace
   ) throws -> ResolvedModel {
     switch self {
-    case .resnet(let blocks, let widths):
+    case .resnet(let blocks, let widths, let stem):
       let d = ResNetDescription(
-        blocksPerStage: blocks, widths: widths, shortcut: shortcut, classCount: classCount ?? 10,
-        classifierName: classifierName, inputChannels: inputChannels)
+        blocksPerStage: blocks, widths: widths, shortcut: stem == nil ? shortcut : .b, classCount: classCount ?? 10,
+        classifierName: stem == nil ? classifierName : "fc", inputChannels: inputChannels, stemWidth: stem)
       try d.validate()
       return ResolvedModel(name: self, network: .resnet(d), space: nil, genotype: nil)
+    case .wideResNet(let depth, let k):
+      let d = WideResNetDescription(depth: depth, widenFactor: k, classCount: classCount ?? 10, inputChannels: inputChannels)
+      try d.validate()
+      return ResolvedModel(name: self, network: .wideResNet(d), space: nil, genotype: nil)
+    case .vgg(let depth):
+      let d = VGGDescription(depth: depth, classCount: classCount ?? 10, inputChannels: inputChannels)
+      try d.validate()
+      return ResolvedModel(name: self, network: .vgg(d), space: nil, genotype: nil)
     case .architecture(let spaceName, let key):
       let space = try loadSpace(spaceName)
       let g = try space.genotype(fromKey: key)

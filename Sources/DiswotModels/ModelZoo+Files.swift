@@ -6,17 +6,16 @@ extension ModelZoo {
   /// The architecture a weights file holds, named as `ModelName` prints it, without
   /// building it: a student trained from a search space carries `space` and `genotype`
   /// in its metadata (named `SPACE:KEY`, rebuilt from that space); anything else is read
-  /// as a CIFAR ResNet off its tensor names and shapes (`inferResNet`). A `genotype` that
+  /// off its tensor names and shapes, as one of RepDistiller's wide ResNets or VGGs
+  /// (`inferRepDistiller`) or else as a CIFAR ResNet (`inferResNet`). A `genotype` that
   /// is not JSON is read as a key: NAS-Bench-201 students written before the space's
   /// entries took precedence over the network's own hold their bare cell string there.
   public static func architecture(
     of file: SafetensorsFile, loadSpace: (String) throws -> SearchSpace = ModelName.loadSpace
   ) throws -> ResolvedModel {
     guard let spaceName = file.metadata["space"], let archText = file.metadata["genotype"] else {
-      let inferred = try inferResNet(from: file.tensors)
-      return try ModelName.resnet(blocksPerStage: inferred.blocksPerStage, widths: inferred.widths).resolve(
-        classCount: inferred.classCount, shortcut: inferred.shortcut, classifierName: inferred.classifierName,
-        inputChannels: inferred.inputChannels)
+      let network = try inferRepDistiller(from: file.tensors) ?? .resnet(try inferResNet(from: file.tensors))
+      return ResolvedModel(name: ModelName(naming: network)!, network: network, space: nil, genotype: nil)
     }
     let space = try loadSpace(spaceName)
     let g = try JSONValue.parse(archText).map { try space.genotype(fromJSON: $0) } ?? space.genotype(fromKey: archText)
@@ -41,15 +40,18 @@ extension ModelZoo {
   public static func loadAny(
     _ file: SafetensorsFile, name: String? = nil, loadSpace: (String) throws -> SearchSpace = ModelName.loadSpace
   ) throws -> any Classifier {
-    guard file.metadata["space"] != nil, file.metadata["genotype"] != nil else { return try load(file, name: name) }
+    let fromMetadata = file.metadata["space"] != nil && file.metadata["genotype"] != nil
+    let isRepDistiller = try inferRepDistiller(from: file.tensors) != nil
+    guard fromMetadata || isRepDistiller else { return try load(file, name: name) }
     let resolved = try architecture(of: file, named: name, loadSpace: loadSpace)
-    // The metadata may name any architecture of the space: the file must hold as many
-    // values as it has before it is allocated.
+    // The metadata may name any architecture of the space, and a wide ResNet's or VGG's
+    // depth is read off names alone: the file must hold as many values as the
+    // architecture has before it is allocated.
     let footprint = try resolved.footprint(height: resolved.space?.inputShape[1] ?? 32, width: resolved.space?.inputShape[2] ?? 32)
     let expected = footprint.stateFloats - footprint.batchNorms  // counters are optional
     let given = file.tensors.filter { !$0.key.hasSuffix("num_batches_tracked") }.values.reduce(0) { $0 + $1.count }
     guard given == expected else {
-      throw ModelError.stateMismatch("the file holds \(given) values, the architecture of its metadata (\(resolved.name)) has \(expected)")
+      throw ModelError.stateMismatch("the file holds \(given) values, the architecture \(fromMetadata ? "of its metadata" : "its names describe") (\(resolved.name)) has \(expected)")
     }
     let model = try resolved.build().model
     try model.loadState(file.tensors)

@@ -10,23 +10,26 @@ public enum ModelZoo {
   public static func description(
     named name: String, shortcut: ShortcutType = .a, classCount: Int = 10, classifierName: String = "linear"
   ) throws(ModelError) -> ResNetDescription {
-    guard case .resnet(let blocks, let widths) = try ModelName(parsing: name) else {
-      throw .unknownModel("'\(name)' is an architecture of a search space, not a ResNet")
+    guard case .resnet(let blocks, let widths, let stem) = try ModelName(parsing: name) else {
+      throw .unknownModel("'\(name)' is not a CIFAR ResNet")
     }
     let d = ResNetDescription(
-      blocksPerStage: blocks, widths: widths, shortcut: shortcut, classCount: classCount, classifierName: classifierName)
+      blocksPerStage: blocks, widths: widths, shortcut: stem == nil ? shortcut : .b, classCount: classCount,
+      classifierName: stem == nil ? classifierName : "fc", stemWidth: stem)
     try d.validate()
     return d
   }
 
   /// Reads the architecture off a CIFAR ResNet state dict: stages and blocks from the
-  /// `layer{s}.{j}` names, widths and classes from tensor shapes, the shortcut type from
-  /// the presence of `downsample` tensors, the classifier from `linear.*` or `fc.*`.
+  /// `layer{s}.{j}` names, widths, the stem's width and classes from tensor shapes, the
+  /// shortcut type from the presence of `downsample` tensors, the classifier from
+  /// `linear.*` or `fc.*`.
   public static func inferResNet(from tensors: [String: Tensor]) throws(ModelError) -> ResNetDescription {
     let names = tensors.keys.map { $0.hasPrefix("module.") ? String($0.dropFirst(7)) : $0 }
     let byName = Dictionary(uniqueKeysWithValues: zip(names, tensors.values))
     guard let stem = byName["conv1.weight"], stem.rank == 4 else {
-      throw .stateMismatch("no 'conv1.weight' of rank 4: not a CIFAR ResNet state dict")
+      throw .stateMismatch(
+        "no 'conv1.weight' of rank 4: not a CIFAR ResNet state dict (nor a wide ResNet's, with block1.layer.*, nor a VGG's, with block0.0.*)")
     }
     let classifierName = byName["linear.weight"] != nil ? "linear" : "fc"
     guard let head = byName[classifierName + ".weight"], head.rank == 2 else {
@@ -52,7 +55,7 @@ public enum ModelZoo {
     let description = ResNetDescription(
       blocksPerStage: (1...stageCount).map { blocks[$0]!.count }, widths: widths,
       shortcut: names.contains { $0.contains(".downsample.") } ? .b : .a,
-      classCount: head.shape[0], classifierName: classifierName, inputChannels: stem.shape[1])
+      classCount: head.shape[0], classifierName: classifierName, inputChannels: stem.shape[1], stemWidth: stem.shape[0])
     try description.validate()
     return description
   }
@@ -77,7 +80,7 @@ public enum ModelZoo {
     if let declared = file.metadata["shortcut"], declared.uppercased() != inferred.shortcut.rawValue {
       throw ModelError.stateMismatch("metadata says shortcut \(declared) but the tensors are those of option \(inferred.shortcut.rawValue)")
     }
-    if let name { try checkName(name, against: .resnet(inferred), holding: ModelName.resnet(blocksPerStage: inferred.blocksPerStage, widths: inferred.widths)) }
+    if let name { try checkName(name, against: .resnet(inferred), holding: ModelName(naming: .resnet(inferred))!) }
     let model = try ResNetCIFAR(inferred)
     try model.loadState(file.tensors)
     return model

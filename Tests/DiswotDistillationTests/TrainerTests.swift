@@ -131,3 +131,33 @@ final class TrainerTests: XCTestCase {
     XCTAssertTrue(file.tensors.keys.contains("layer2.0.downsample.0.weight"), "option-B names")
   }
 }
+
+/// RepDistiller's standard KD pairs (issue 13, item 2): a vgg8 and a wrn_16_2 student
+/// learn by Hinton KD from a wrn_40_2 teacher (a randomly initialised one, written as a
+/// plain state dict and read off its names): the total loss falls.
+final class RepDistillerTrainingTests: XCTestCase {
+  func testZooStudentsTrainByKDFromAWideResNetTeacher() throws {
+    let data = try SyntheticCIFAR.write(train: 64, test: 16)
+    defer { try? FileManager.default.removeItem(at: data) }
+    let teacher = try WideResNet(WideResNetDescription(depth: 40, widenFactor: 2))
+    var rng = SeededGenerator(seed: 5)
+    teacher.initialize(.kaimingNormalFanOut, using: &rng)
+    let teacherPath = FileManager.default.temporaryDirectory.appendingPathComponent("diswot-wrn-\(UUID()).safetensors").path
+    defer { try? FileManager.default.removeItem(atPath: teacherPath) }
+    try SafetensorsFile.write(path: teacherPath, tensors: teacher.stateDict(), metadata: [:], dtypes: teacher.stateDtypes)
+    for student in ["vgg8", "wrn_16_2"] {
+      let out = FileManager.default.temporaryDirectory.appendingPathComponent("diswot-train-\(UUID())").path
+      defer { try? FileManager.default.removeItem(atPath: out) }
+      let spec = TrainingSpec(
+        student: .init(name: student), teacher: .init(name: "wrn_40_2", weights: teacherPath), data: "cifar10:\(data.path)",
+        epochs: 3, batch: 16, learningRate: 0.02, schedule: "cosine", seed: 1)
+      let result = try Trainer(spec: spec, directory: out, resume: false).run()
+      let metrics = try MetricsLog.read(directory: out)
+      XCTAssertEqual(metrics.count, 3, student)
+      XCTAssertGreaterThan(metrics.first!.losses["kd"]!, 0, student)
+      XCTAssertLessThan(metrics.last!.losses["total"]!, metrics.first!.losses["total"]!, "\(student): loss falls")
+      let file = try SafetensorsFile.read(path: result.studentPath)
+      XCTAssertEqual(try ModelZoo.architecture(of: file).name.description, student)
+    }
+  }
+}

@@ -26,7 +26,7 @@ final class ModelNameTests: XCTestCase {
 
   func testMalformedNamesAreUnknownModelsSayingWhy() {
     for (text, why) in [
-      ("vgg16", "a model is"), ("resnet21", "6n+2"), ("resnet-d1_1-w16", "widths lists 1 stages"),
+      ("vgg", "a VGG is"), ("densenet", "a model is"), ("resnet21", "6n+2"), ("resnet-d1_1-w16", "widths lists 1 stages"),
       ("resnet-d1_x-w16_32", "a model is"), ("resnet-d0-w16", "between 1 and"), (":key", "needs both"), ("space:", "needs both"),
     ] {
       XCTAssertThrowsError(try ModelName(parsing: text), text) { error in

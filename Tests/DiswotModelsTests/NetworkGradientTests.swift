@@ -76,6 +76,28 @@ final class NetworkGradientTests: XCTestCase {
     try checkAgainstFiniteDifferences(try Self.mobileNetV2(), seed: 4)
   }
 
+  /// RepDistiller's ×4 layout in small: a stem narrower than the first stage, whose first
+  /// block then projects at stride 1.
+  func testResNetWithItsOwnStemMatchesFiniteDifferences() throws {
+    try checkAgainstFiniteDifferences(
+      try ResNetCIFAR(ResNetDescription(blocksPerStage: [1, 1], widths: [8, 8], shortcut: .b, classCount: 3, stemWidth: 4)),
+      seed: 12)
+  }
+
+  /// wrn_10_1: an identity block (16 → 16) and two projecting, strided ones, pre-activation.
+  func testWideResNetMatchesFiniteDifferences() throws {
+    try checkAgainstFiniteDifferences(try WideResNet(WideResNetDescription(depth: 10, widenFactor: 1, classCount: 3)), seed: 13)
+  }
+
+  /// vgg8 on 16×16 images: three max pools (to 2×2), convolutions with bias. A step that
+  /// changes a pool's winner is a kink (`maxPools`). Its 512-channel layers sum 4608
+  /// products per output, so a loss evaluation's Float rounding is several times the
+  /// small networks' (steps of 2e-3 give estimates dominated by it): the step is 2e-2 and
+  /// the absolute tolerance 8e-3.
+  func testVGGMatchesFiniteDifferences() throws {
+    try checkAgainstFiniteDifferences(try VGGNetwork(VGGDescription(depth: 8, classCount: 3)), seed: 14, side: 16, maxPools: true, fdEpsilon: 2e-2, absTolerance: 8e-3)
+  }
+
   /// Frozen batch norm (running statistics): the inference-mode backward.
   func testInferenceModeBatchNormMatchesFiniteDifferences() throws {
     let model = try Self.resnet(.b)
@@ -94,16 +116,16 @@ final class NetworkGradientTests: XCTestCase {
   /// convolutions reassociate sums: ≈ 1e-5 of the activations' scale) divided by 2ε.
   private func checkAgainstFiniteDifferences(
     _ model: Classifier, seed: UInt64, evaluate: ForwardMode = evaluate, record: ForwardMode = record,
-    prepared: Bool = false, file: StaticString = #filePath, line: UInt = #line
+    prepared: Bool = false, side: Int = 8, maxPools: Bool = false, fdEpsilon: Float = 1e-2, absTolerance: Double = 3e-3, file: StaticString = #filePath, line: UInt = #line
   ) throws {
     if !prepared { Self.prepare(model, seed: seed) }
     var rng = SeededGenerator(seed: seed + 100)
-    let x = Tensor.normal([3, 3, 8, 8], using: &rng)
+    let x = Tensor.normal([3, 3, side, side], using: &rng)
     let probe = try model.classify(x, mode: evaluate)
     let r = Tensor.normal(probe.logits.shape, using: &rng)
     let r2 = Tensor.normal(probe.features.shape, std: 0.3, using: &rng)
     func loss(_ x: Tensor) throws -> (value: Double, piece: [UInt8]) {
-      let pattern = ActivationPattern()
+      let pattern = ActivationPattern(poolWindows: maxPools)
       var mode = evaluate
       mode.observer = pattern
       let out = try model.classify(x, mode: mode)
@@ -120,8 +142,8 @@ final class NetworkGradientTests: XCTestCase {
     let xi = FiniteDifference.sample(count: x.count, limit: 24, seed: seed)
     var probeX = x
     let numeric = try FiniteDifference.piecewiseDerivatives(
-      at: xi, epsilon: 1e-2, get: { probeX.storage[$0] }, set: { probeX.storage[$0] = $1 }, loss: { try loss(probeX) })
-    assertGradientClose(dx, numeric, at: xi, abs: 3e-3, rel: 2e-2, "dx", file: file, line: line)
+      at: xi, epsilon: fdEpsilon, get: { probeX.storage[$0] }, set: { probeX.storage[$0] = $1 }, loss: { try loss(probeX) })
+    assertGradientClose(dx, numeric, at: xi, abs: absTolerance, rel: 2e-2, "dx", file: file, line: line)
 
     // Three coordinates of every parameter; the kink budget is over all of them together.
     var skipped = 0, probed = 0
@@ -129,12 +151,12 @@ final class NetworkGradientTests: XCTestCase {
       let grad = try XCTUnwrap(gradients[name], name, file: file, line: line)
       let indices = FiniteDifference.sample(count: grad.count, limit: 3, seed: seed)
       let estimates = try FiniteDifference.piecewiseDerivatives(
-        at: indices, epsilon: 1e-2, get: { parameter(model, name, $0) },
+        at: indices, epsilon: fdEpsilon, get: { parameter(model, name, $0) },
         set: { setParameter(model, name, $0, $1) }, loss: { try loss(x) })
       skipped += estimates.filter { $0 == nil }.count
       probed += estimates.count
       assertGradientClose(
-        grad, estimates, at: indices, abs: 3e-3, rel: 2e-2, maxSkipped: 1, name, file: file, line: line)
+        grad, estimates, at: indices, abs: absTolerance, rel: 2e-2, maxSkipped: 1, name, file: file, line: line)
     }
     XCTAssertLessThanOrEqual(skipped * 4, probed, "too many parameter coordinates near a kink", file: file, line: line)
   }
@@ -148,6 +170,7 @@ final class NetworkGradientTests: XCTestCase {
       try ResNetCIFAR(ModelZoo.description(named: "resnet20")),
       try ResNetCIFAR(ModelZoo.description(named: "resnet20", shortcut: .b)),
       try Self.nasBench201(), try Self.mobileNetV2(),
+      try WideResNet(WideResNetDescription(depth: 10, widenFactor: 1)), try VGGNetwork(VGGDescription(depth: 8)),
     ]
     for model in models {
       var names: [String] = []
@@ -244,8 +267,22 @@ final class NetworkGradientTests: XCTestCase {
 /// Each activation's output reduced to which piece of ReLU6 (and so of ReLU) it is on.
 private final class ActivationPattern: ForwardObserver {
   var pattern: [UInt8] = []
+  /// Also records which element wins each 2×2 window of every activation: where a
+  /// network max-pools its ReLU outputs (VGG), a step that changes a winner is a kink too.
+  let poolWindows: Bool
+  init(poolWindows: Bool = false) { self.poolWindows = poolWindows }
   func observeActivation(_ output: Tensor) {
     pattern += output.storage.map { $0 <= 0 ? 0 : $0 >= 6 ? 2 : 1 }
+    guard poolWindows, output.rank == 4 else { return }
+    let (h, w) = (output.h, output.w)
+    for plane in 0..<(output.n * output.c) {
+      for y in stride(from: 0, to: h - 1, by: 2) {
+        for x in stride(from: 0, to: w - 1, by: 2) {
+          let window = [0, 1, w, w + 1].map { output.storage[plane * h * w + y * w + x + $0] }
+          pattern.append(UInt8(window.indices.max { window[$0] < window[$1] }!))
+        }
+      }
+    }
   }
   func observeBatchNorm(variance: [Float]) {}
 }

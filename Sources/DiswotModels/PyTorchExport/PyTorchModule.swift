@@ -33,6 +33,10 @@ public enum PyTorchModule {
       (name, definitions, student) = (network.description.name, nasBench201Definitions, nasBench201Student(network.description))
     case let network as MobileNetV2Network:
       (name, definitions, student) = (network.description.name, mobileNetV2Definitions, mobileNetV2Student(network.description))
+    case let network as WideResNet:
+      (name, definitions, student) = (network.description.name, wideResNetDefinitions, wideResNetStudent(network.description))
+    case let network as VGGNetwork:
+      (name, definitions, student) = (network.description.name, vggDefinitions, vggStudent(network.description))
     default:
       throw .invalidDescription("no PyTorch export for \(type(of: model))")
     }

@@ -17,7 +17,7 @@ public final class ResNetCIFAR: Classifier {
     try description.validate()
     self.description = description
     do {
-      let stem = description.widths[0]
+      let stem = description.stem
       conv1 = try Conv2d(Conv2dGeometry(inChannels: description.inputChannels, outChannels: stem, kernel: 3, padding: 1))
       bn1 = BatchNorm2d(channels: stem)
       var inChannels = stem
@@ -42,10 +42,13 @@ public final class ResNetCIFAR: Classifier {
   public var classCount: Int { description.classCount }
 
   public var metadata: [String: String] {
-    ["arch": description.name, "shortcut": description.shortcut.rawValue,
-     "blocks_per_stage": description.blocksPerStage.map(String.init).joined(separator: ","),
-     "widths": description.widths.map(String.init).joined(separator: ","),
-     "classes": String(description.classCount), "family": "resnet-cifar"]
+    var metadata = [
+      "arch": description.name, "shortcut": description.shortcut.rawValue,
+      "blocks_per_stage": description.blocksPerStage.map(String.init).joined(separator: ","),
+      "widths": description.widths.map(String.init).joined(separator: ","),
+      "classes": String(description.classCount), "family": "resnet-cifar"]
+    if let stem = description.stemWidth { metadata["stem_width"] = String(stem) }
+    return metadata
   }
 
   /// x: [N, 3, H, W] -> features [N, C, H/4, W/4], pooled [N, C], logits [N, K]

@@ -7,9 +7,9 @@ extension ResNetDescription {
     try validate()
     var f = FootprintCounter()
     do {
-      var size = try f.conv(inputChannels, widths[0], kernel: 3, padding: 1, input: (height, width))
-      f.batchNorm(widths[0], at: size)
-      var channels = widths[0]
+      var size = try f.conv(inputChannels, stem, kernel: 3, padding: 1, input: (height, width))
+      f.batchNorm(stem, at: size)
+      var channels = stem
       for (s, (blocks, out)) in zip(blocksPerStage, widths).enumerated() {
         for j in 0..<blocks {
           let stride = (s > 0 && j == 0) ? 2 : 1

@@ -8,13 +8,18 @@ public enum ShortcutType: String, Sendable, Codable, CaseIterable {
 
 /// A CIFAR-style ResNet of basic blocks (He et al. 2016, §4.2), described as data.
 ///
-/// The stem is a 3×3 convolution to the first stage's width; every stage after the
-/// first starts with stride 2; the classifier follows global average pooling.
+/// The stem is a 3×3 convolution to the first stage's width (or to `stemWidth`, as in
+/// RepDistiller's ×4 ResNets); every stage after the first starts with stride 2; the
+/// classifier follows global average pooling.
 public struct ResNetDescription: Sendable, Codable, Equatable {
   /// Basic blocks in each stage.
   public var blocksPerStage: [Int]
   /// Output channels of each stage.
   public var widths: [Int]
+  /// Output channels of the stem when they differ from the first stage's (RepDistiller's
+  /// `resnet8x4` has a 32-channel stem before 64-channel blocks, so its first block
+  /// projects); nil when they are equal, so equal networks have equal descriptions.
+  public var stemWidth: Int?
   public var shortcut: ShortcutType
   public var classCount: Int
   /// State-dict name of the classifier: `linear` (pytorch_resnet_cifar10) or `fc` (RepDistiller).
@@ -23,10 +28,11 @@ public struct ResNetDescription: Sendable, Codable, Equatable {
 
   public init(
     blocksPerStage: [Int], widths: [Int], shortcut: ShortcutType = .a, classCount: Int = 10,
-    classifierName: String = "linear", inputChannels: Int = 3
+    classifierName: String = "linear", inputChannels: Int = 3, stemWidth: Int? = nil
   ) {
     self.blocksPerStage = blocksPerStage
     self.widths = widths
+    self.stemWidth = stemWidth == widths.first ? nil : stemWidth
     self.shortcut = shortcut
     self.classCount = classCount
     self.classifierName = classifierName
@@ -55,6 +61,12 @@ public struct ResNetDescription: Sendable, Codable, Equatable {
     for w in widths where !(1...Self.maxWidth).contains(w) {
       throw fail("stage width must be between 1 and \(Self.maxWidth), got \(w)")
     }
+    if let stemWidth {
+      try ModelError.require("stem width", stemWidth, in: 1...Self.maxWidth)
+      guard shortcut == .b else {
+        throw fail("a stem width (\(stemWidth)) other than the first stage's (\(widths[0])) needs option-B shortcuts, as RepDistiller's ×4 ResNets have")
+      }
+    }
     try ModelError.require("classCount", classCount, in: 1...Self.maxClasses)
     try ModelError.require("inputChannels", inputChannels, in: 1...64)
     guard classifierName == "linear" || classifierName == "fc" else {
@@ -80,11 +92,21 @@ public struct ResNetDescription: Sendable, Codable, Equatable {
   /// Depth counted as the paper does: stem + two convolutions per block + classifier.
   public var depth: Int { 2 + 2 * blocksPerStage.reduce(0, +) }
 
-  /// `resnet56` for the standard family, otherwise an explicit description.
+  /// Output channels of the stem convolution.
+  public var stem: Int { stemWidth ?? widths[0] }
+
+  /// RepDistiller's ×4 layout (`resnet8x4`, `resnet32x4`): a 32-channel stem, then three
+  /// equal stages of 64, 128 and 256 channels.
+  static let x4Widths = [64, 128, 256]
+  static let x4Stem = 32
+
+  /// `resnet56` for the standard family, `resnet8x4` for RepDistiller's ×4 layout,
+  /// otherwise an explicit description (`resnet-s{stem}-d…-w…` for a stem of its own).
   public var name: String {
-    if widths == [16, 32, 64], blocksPerStage.count == 3, Set(blocksPerStage).count == 1 {
-      return "resnet\(depth)"
-    }
-    return "resnet-d\(blocksPerStage.map(String.init).joined(separator: "_"))-w\(widths.map(String.init).joined(separator: "_"))"
+    let uniform = blocksPerStage.count == 3 && Set(blocksPerStage).count == 1
+    if stemWidth == nil, widths == [16, 32, 64], uniform { return "resnet\(depth)" }
+    if stemWidth == Self.x4Stem, widths == Self.x4Widths, uniform { return "resnet\(depth)x4" }
+    let stemPart = stemWidth.map { "-s\($0)" } ?? ""
+    return "resnet\(stemPart)-d\(blocksPerStage.map(String.init).joined(separator: "_"))-w\(widths.map(String.init).joined(separator: "_"))"
   }
 }

@@ -87,12 +87,18 @@ public enum ArchitectureFamily: Sendable, Equatable {
     case resnet(ResNetDescription)
     case nasBench201(NASBench201Description)
     case mobileNetV2(MobileNetV2Description)
+    /// RepDistiller's wide ResNets (`wrn_40_2`).
+    case wideResNet(WideResNetDescription)
+    /// RepDistiller's VGGs with batch norm (`vgg8`).
+    case vgg(VGGDescription)
 
     public var classCount: Int {
       switch self {
       case .resnet(let d): return d.classCount
       case .nasBench201(let d): return d.classCount
       case .mobileNetV2(let d): return d.classCount
+      case .wideResNet(let d): return d.classCount
+      case .vgg(let d): return d.classCount
       }
     }
 
@@ -101,6 +107,8 @@ public enum ArchitectureFamily: Sendable, Equatable {
       case .resnet(let d): return d.inputChannels
       case .nasBench201(let d): return d.inputChannels
       case .mobileNetV2(let d): return d.inputChannels
+      case .wideResNet(let d): return d.inputChannels
+      case .vgg(let d): return d.inputChannels
       }
     }
 
@@ -110,11 +118,18 @@ public enum ArchitectureFamily: Sendable, Equatable {
     public func hasSameArchitecture(as other: NetworkDescription) -> Bool {
       switch (self, other) {
       case (.resnet(let a), .resnet(let b)):
-        return a.blocksPerStage == b.blocksPerStage && a.widths == b.widths && a.inputChannels == b.inputChannels
+        return a.blocksPerStage == b.blocksPerStage && a.widths == b.widths && a.stem == b.stem
+          && a.inputChannels == b.inputChannels
       case (.nasBench201(var a), .nasBench201(let b)):
         a.classCount = b.classCount
         return a == b
       case (.mobileNetV2(var a), .mobileNetV2(let b)):
+        a.classCount = b.classCount
+        return a == b
+      case (.wideResNet(var a), .wideResNet(let b)):
+        a.classCount = b.classCount
+        return a == b
+      case (.vgg(var a), .vgg(let b)):
         a.classCount = b.classCount
         return a == b
       default:
@@ -128,6 +143,8 @@ public enum ArchitectureFamily: Sendable, Equatable {
       case .resnet(let d): return try ResNetCIFAR(d)
       case .nasBench201(let d): return try NASBench201Network(d)
       case .mobileNetV2(let d): return try MobileNetV2Network(d)
+      case .wideResNet(let d): return try WideResNet(d)
+      case .vgg(let d): return try VGGNetwork(d)
       }
     }
 
@@ -137,6 +154,8 @@ public enum ArchitectureFamily: Sendable, Equatable {
       case .resnet(let d): return try d.footprint(height: h, width: w)
       case .nasBench201(let d): return try d.footprint(height: h, width: w)
       case .mobileNetV2(let d): return try d.footprint(height: h, width: w)
+      case .wideResNet(let d): return try d.footprint(height: h, width: w)
+      case .vgg(let d): return try d.footprint(height: h, width: w)
       }
     }
   }

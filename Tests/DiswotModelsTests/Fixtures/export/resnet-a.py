@@ -60,18 +60,18 @@ class BasicBlock(nn.Module):
 class ResNetCIFAR(nn.Module):
     """A CIFAR ResNet of basic blocks (He et al. 2016, section 4.2).
 
-    A 3x3 stem convolution with batch norm and ReLU; stages `layer1`, `layer2`, ... of
-    basic blocks, every stage after the first starting with stride 2; global average
-    pooling; a linear classifier named `linear` (pytorch_resnet_cifar10) or `fc`
-    (RepDistiller).
+    A 3x3 stem convolution (to `stem` channels, by default the first stage's width)
+    with batch norm and ReLU; stages `layer1`, `layer2`, ... of basic blocks, every
+    stage after the first starting with stride 2; global average pooling; a linear
+    classifier named `linear` (pytorch_resnet_cifar10) or `fc` (RepDistiller).
     """
 
-    def __init__(self, blocks_per_stage, widths, shortcut, classifier, num_classes, in_channels):
+    def __init__(self, blocks_per_stage, widths, shortcut, classifier, num_classes, in_channels, stem=None):
         super().__init__()
-        self.conv1 = nn.Conv2d(in_channels, widths[0], 3, padding=1, bias=False)
-        self.bn1 = nn.BatchNorm2d(widths[0])
+        in_planes = stem or widths[0]
+        self.conv1 = nn.Conv2d(in_channels, in_planes, 3, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(in_planes)
         self.stage_names = []
-        in_planes = widths[0]
         for s, (blocks, width) in enumerate(zip(blocks_per_stage, widths)):
             stage = []
             for j in range(blocks):
