@@ -12,6 +12,12 @@ let cOpenBLAS = Target.systemLibrary(
 /// libzmq's adds `-isystem` flags SwiftPM refuses, and zmq.h is on the default path.
 let cZeroMQ = Target.systemLibrary(
   name: "CZeroMQ", path: "Sources/CZeroMQ", providers: [.apt(["libzmq3-dev"])])
+/// libjpeg-turbo and libpng: JPEG and PNG images of `folder:DIR` datasets. The shims hold
+/// the C side of decoding, setjmp included, so a corrupt file never longjmps through Swift.
+let cJPEG = Target.systemLibrary(
+  name: "CJPEG", path: "Sources/CJPEG", providers: [.apt(["libjpeg62-turbo-dev"])])
+let cPNG = Target.systemLibrary(
+  name: "CPNG", path: "Sources/CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])])
 /// SQLite: the daemon's durable state.
 let cSQLite = Target.systemLibrary(
   name: "CSQLite", path: "Sources/CSQLite", pkgConfig: "sqlite3",
@@ -47,8 +53,9 @@ let search = Target.target(name: "DiswotSearch", dependencies: ["DiswotTensor", 
 let distillation = Target.target(
   name: "DiswotDistillation",
   dependencies: ["DiswotTensor", "DiswotModels", "DiswotScoring", "DiswotData", "DiswotJSON", "DiswotFiles"])
-/// Dataset readers (CIFAR-10/100 binary, MNIST IDX) and input normalisation.
-let data = Target.target(name: "DiswotData", dependencies: ["DiswotTensor"])
+/// Dataset readers (CIFAR-10/100 binary, MNIST IDX, image folders of JPEG and PNG files),
+/// PIL-exact resizing and torchvision's transforms, and input normalisation.
+let data = Target.target(name: "DiswotData", dependencies: ["DiswotTensor", "CJPEG", "CPNG"])
 /// The daemon's durable state in SQLite (WAL).
 let store = Target.target(name: "DiswotStore", dependencies: ["CSQLite", "DiswotJSON"])
 /// ZeroMQ sockets, CURVE/ZAP and the versioned diswot wire protocol.
@@ -112,7 +119,7 @@ let modelsTests = Target.testTarget(
   dependencies: ["DiswotModels", "DiswotData", "DiswotTestSupport"],
   resources: [.copy("Fixtures")])
 let dataTests = Target.testTarget(
-  name: "DiswotDataTests", dependencies: ["DiswotData", "DiswotTestSupport"])
+  name: "DiswotDataTests", dependencies: ["DiswotData", "DiswotTestSupport"], resources: [.copy("Fixtures")])
 let commandLineTests = Target.testTarget(
   name: "DiswotCommandLineTests", dependencies: ["DiswotCommandLine", "DiswotJSON", "DiswotTestSupport"])
 let scoringTests = Target.testTarget(
@@ -146,7 +153,7 @@ let package = Package(
     .library(name: "DiswotModels", targets: ["DiswotModels"]),
   ],
   targets: [
-    cOpenBLAS, cZeroMQ, cSQLite,
+    cOpenBLAS, cZeroMQ, cSQLite, cJPEG, cPNG,
     files, json, tensor, models, data, scoring, search, distillation, store, wire, log, commandLine, daemon,
     diswot, diswotd, worker, bench, storeCrashTest,
     testSupport, tensorTests, modelsTests, dataTests, commandLineTests, scoringTests, searchTests, distillationTests, jsonTests, filesTests, storeTests, wireTests, cliTests,

@@ -5,7 +5,8 @@ set -euo pipefail
 
 # iproute2 and nftables: the network-partition test puts a worker in its own namespace
 # (ip) behind a lossy link (nft).
-packages=(libopenblas-dev libzmq3-dev libsqlite3-dev pkg-config iproute2 nftables)
+# libjpeg62-turbo-dev and libpng-dev: JPEG and PNG images of folder:DIR datasets.
+packages=(libopenblas-dev libzmq3-dev libsqlite3-dev libjpeg62-turbo-dev libpng-dev pkg-config iproute2 nftables)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

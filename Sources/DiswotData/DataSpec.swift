@@ -6,16 +6,18 @@ public enum Split: String, Sendable, CaseIterable {
 
 /// Where the images for a run come from, as users write it on the command line:
 /// `cifar10:DIR`, `cifar100:DIR`, `mnist:DIR` (a directory of the dataset's binary
-/// files), or `gaussian` — Gaussian-noise probe images, which are generated rather than
+/// files), `folder:DIR` (JPEG and PNG files in torchvision's ImageFolder layout, see
+/// `ImageFolder`), or `gaussian` — Gaussian-noise probe images, which are generated rather than
 /// read, so that data-free scoring runs without any dataset on disk.
 public enum DataSpec: Sendable, Equatable, CustomStringConvertible {
   case cifar10(directory: String)
   case cifar100(directory: String)
   case mnist(directory: String)
+  case folder(directory: String)
   case gaussian
 
   /// The accepted forms, for help texts and error messages.
-  public static let forms = ["cifar10:DIR", "cifar100:DIR", "mnist:DIR", "gaussian"]
+  public static let forms = ["cifar10:DIR", "cifar100:DIR", "mnist:DIR", "folder:DIR", "gaussian"]
 
   /// Parses `kind:DIR` or `gaussian`. The kind is case-insensitive; the directory is
   /// everything after the first colon, so it may itself contain colons.
@@ -36,6 +38,7 @@ public enum DataSpec: Sendable, Equatable, CustomStringConvertible {
     case "cifar10": make = DataSpec.cifar10
     case "cifar100": make = DataSpec.cifar100
     case "mnist": make = DataSpec.mnist
+    case "folder": make = DataSpec.folder
     default: throw .invalidSpec(text, reason: "unknown kind '\(kind)'")
     }
     guard let directory, !directory.isEmpty else {
@@ -50,23 +53,27 @@ public enum DataSpec: Sendable, Equatable, CustomStringConvertible {
     case .cifar10(let directory): return "cifar10:\(directory)"
     case .cifar100(let directory): return "cifar100:\(directory)"
     case .mnist(let directory): return "mnist:\(directory)"
+    case .folder(let directory): return "folder:\(directory)"
     case .gaussian: return "gaussian"
     }
   }
 
-  /// The dataset's conventional normalisation, for when the weights file records none;
+  /// The dataset's conventional normalisation, for when the weights file records none:
+  /// ImageNet's statistics for image folders (torchvision's convention for photographs);
   /// nil for Gaussian noise, which is already standardised.
   public var defaultNormalization: Normalization? {
     switch self {
     case .cifar10: return .cifar10
     case .cifar100: return .cifar100
     case .mnist: return .mnist
+    case .folder: return .imagenet
     case .gaussian: return nil
     }
   }
 
-  /// Loads `split` (CIFAR-100 with fine labels); Gaussian noise has no files and throws
-  /// `notOnDisk`. With `limit` only the first `limit` images are read.
+  /// Loads `split` (CIFAR-100 with fine labels) of a binary dataset whole; Gaussian noise
+  /// has no files and throws `notOnDisk`, an image folder (whose images have no one size)
+  /// is read through `DataSplit`. With `limit` only the first `limit` images are read.
   public func load(_ split: Split, limit: Int? = nil) throws(DatasetError) -> Dataset {
     switch self {
     case .cifar10(let directory):
@@ -75,6 +82,7 @@ public enum DataSpec: Sendable, Equatable, CustomStringConvertible {
       return try CIFAR100.load(directory: directory, split: split, limit: limit)
     case .mnist(let directory):
       return try MNIST.load(directory: directory, split: split, limit: limit)
+    case .folder: throw .invalidFolder("\(self) is read in batches at a network's input size, not whole")
     case .gaussian: throw .notOnDisk(self)
     }
   }
@@ -86,6 +94,7 @@ public enum DataSpec: Sendable, Equatable, CustomStringConvertible {
     case .cifar10(let directory): return try CIFAR10.count(directory: directory, split: split)
     case .cifar100(let directory): return try CIFAR100.count(directory: directory, split: split)
     case .mnist(let directory): return try MNIST.count(directory: directory, split: split)
+    case .folder(let directory): return try ImageFolder(root: directory, split: split).count
     case .gaussian: throw .notOnDisk(self)
     }
   }
@@ -100,6 +109,7 @@ public enum DataSpec: Sendable, Equatable, CustomStringConvertible {
       return try CIFAR100.load(directory: directory, split: split, records: indices)
     case .mnist(let directory):
       return try MNIST.load(directory: directory, split: split, records: indices)
+    case .folder: throw .invalidFolder("\(self) is read in batches at a network's input size, not whole")
     case .gaussian: throw .notOnDisk(self)
     }
   }

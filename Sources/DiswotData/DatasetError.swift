@@ -16,6 +16,10 @@ public enum DatasetError: Error, Equatable, CustomStringConvertible {
   case invalidSpec(String, reason: String)
   /// Normalisation values are malformed or do not fit the images.
   case invalidNormalization(String)
+  /// An image folder's layout is not torchvision's ImageFolder layout.
+  case invalidFolder(String)
+  /// An image could not be read or decoded.
+  case badImage(ImageError)
   /// The spec names generated data (Gaussian noise), which has no files to load.
   case notOnDisk(DataSpec)
 
@@ -39,6 +43,10 @@ public enum DatasetError: Error, Equatable, CustomStringConvertible {
         "invalid data spec '\(text)': \(reason) (valid: \(DataSpec.forms.joined(separator: ", ")))"
     case .invalidNormalization(let reason):
       return "invalid normalisation: \(reason)"
+    case .invalidFolder(let reason):
+      return reason
+    case .badImage(let error):
+      return "\(error) (--skip-bad-images leaves such images out, counted)"
     case .notOnDisk(let spec):
       return "'\(spec)' is generated noise, not a dataset that can be loaded from files"
     }

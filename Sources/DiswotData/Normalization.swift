@@ -48,6 +48,9 @@ public struct Normalization: Sendable, Equatable, CustomStringConvertible {
   /// The usual CIFAR-100 training-set statistics.
   public static let cifar100 = Normalization(
     known: [0.5071, 0.4865, 0.4409], [0.2673, 0.2564, 0.2762])
+  /// The usual ImageNet training-set statistics (torchvision's pretrained models).
+  public static let imagenet = Normalization(
+    known: [0.485, 0.456, 0.406], [0.229, 0.224, 0.225])
   /// The usual MNIST training-set statistics.
   public static let mnist = Normalization(known: [0.1307], [0.3081])
 

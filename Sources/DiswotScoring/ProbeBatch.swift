@@ -32,26 +32,43 @@ public struct ProbeBatch: Sendable {
   /// `batch` images drawn without replacement from the train split of `data` by `seed`,
   /// normalised with `normalization`. Only the drawn records are read: a 64-image batch of
   /// CIFAR-10 reads 197 KB, not the 154 MB split (614 MB once decoded to floats).
-  /// `inputShape` ([C, H, W]) and `classCount` are what the networks expect of the data.
+  /// `inputShape` ([C, H, W]) and `classCount` are what the networks expect of the data;
+  /// images of another height and width are resized to it (`DataSplit`), and `source` says so.
+  /// With `skipBadImages` a few more images are drawn (the draw's first `batch` indices do
+  /// not depend on its length), bad ones are left out and counted in `source`, and the
+  /// first `batch` good ones are kept; without it the first bad image is an error naming it.
   public static func sample(
-    from data: DataSpec, normalization: Normalization, batch: Int, seed: UInt64, inputShape: [Int], classCount: Int
+    from data: DataSpec, normalization: Normalization, batch: Int, seed: UInt64, inputShape: [Int], classCount: Int,
+    skipBadImages: Bool = false
   ) throws -> ProbeBatch {
     try check(batch: batch, classCount: classCount)
-    let count = try data.count(.train)
+    let split = try DataSplit(data, .train)
+    let count = split.count
     guard batch <= count else {
       throw ScoringError.invalidArgument("a probe batch of \(batch) needs at least that many images; the data has \(count)")
     }
-    var drawn = try data.load(.train, records: draw(batch, from: count, seed: seed))
-    guard drawn.imageShape == inputShape else {
-      throw ScoringError.invalidArgument("the space takes \(inputShape) images, \(data) has \(drawn.imageShape)")
+    guard split.channels == inputShape[0] else {
+      throw ScoringError.invalidArgument("the space takes \(inputShape) images, \(data) has \(split.channels)-channel images")
     }
-    guard drawn.classCount == classCount else {
-      throw ScoringError.invalidArgument("the teacher has \(classCount) classes, \(data) has \(drawn.classCount)")
+    guard split.classCount == classCount else {
+      throw ScoringError.invalidArgument("the teacher has \(classCount) classes, \(data) has \(split.classCount)")
     }
-    try drawn.normalize(normalization)
+    let (height, width) = (inputShape[1], inputShape[2])
+    // With skipping, a few more records are read so that bad ones can be replaced.
+    let drawCount = skipBadImages ? min(count, batch + batch / 8 + 8) : batch
+    var drawn = try split.load(draw(drawCount, from: count, seed: seed), height: height, width: width, skipBadImages: skipBadImages)
+    let skipped = drawn.skipped.count
+    guard drawn.dataset.count >= batch else {
+      throw ScoringError.invalidArgument("\(data): \(skipped) of \(drawCount) images drawn are bad, too many for a probe batch of \(batch)")
+    }
+    drawn.dataset = drawn.dataset.prefix(batch)
+    try drawn.dataset.normalize(normalization)
+    var notes = [String]()
+    if let note = split.resizeNote(height: height, width: width) { notes.append(note) }
+    if skipped > 0 { notes.append("\(skipped) bad image\(skipped == 1 ? "" : "s") skipped of \(drawCount) read") }
     return ProbeBatch(
-      images: drawn.images, labels: drawn.labels, classCount: classCount,
-      source: "\(data.description) [\(batch) images, seed \(seed)]")
+      images: drawn.dataset.images, labels: drawn.dataset.labels, classCount: classCount,
+      source: "\(data.description) [\(batch) images, seed \(seed)\(notes.map { "; " + $0 }.joined())]")
   }
 
   /// The indices of `batch` of `count` records drawn without replacement by `seed`, in draw

@@ -11,13 +11,18 @@ enum EvalCommand {
     discussion: """
       The architecture is read off the weights file; --model, when given, must agree with it. \
       Inputs are normalised with --mean/--std, else the weights file's metadata, else the \
-      dataset's usual statistics. --logits keeps the outputs themselves, e.g. to compare \
-      this forward pass with another framework's on the same images.
+      dataset's usual statistics (ImageNet's for image folders). --logits keeps the outputs \
+      themselves, e.g. to compare this forward pass with another framework's on the same images. \
+      Images are read batch by batch; a folder's are decoded on all cores, resized on the \
+      shorter side to round(size·8/7) and centre-cropped to --image-size (torchvision's \
+      Resize + CenterCrop, PIL's bilinear filter).
       """,
     options: [
       .value("weights", valueName: "file", help: "Weights (safetensors, PyTorch state_dict names)."),
       .value("model", valueName: "model", help: "Expected architecture, a model name such as resnet56 (checked against the weights)."),
-      .value("data", valueName: "spec", help: "Dataset: cifar10:DIR, cifar100:DIR or mnist:DIR."),
+      .value("data", valueName: "spec", help: "Dataset: cifar10:DIR, cifar100:DIR, mnist:DIR or folder:DIR (DIR/train/<class>/*.jpg, DIR/val/… or DIR/test/…)."),
+      .value("image-size", valueName: "n", help: "Input height and width (default: the data's own; 224 for folders)."),
+      .flag("skip-bad-images", help: "Leave out images that cannot be decoded, counted, instead of stopping at the first."),
       .value("split", valueName: "train|test", default: "test", help: "Which split to evaluate."),
       .value("batch", valueName: "n", default: "128", help: "Images per forward pass."),
       .value("limit", valueName: "n", help: "Evaluate only the first n images."),
@@ -40,9 +45,13 @@ enum EvalCommand {
     var accuracy: Double
     var seconds: Double
     var imagesPerSecond: Double
+    /// Bad images left out (--skip-bad-images).
+    var skipped: Int
+    /// How images were resized to the input size, when they were.
+    var preprocessing: String?
 
     enum CodingKeys: String, CodingKey {
-      case model, weights, data, split, normalization, correct, samples, accuracy, seconds
+      case model, weights, data, split, normalization, correct, samples, accuracy, seconds, skipped, preprocessing
       case imagesPerSecond = "images_per_second"
     }
   }
@@ -61,29 +70,46 @@ enum EvalCommand {
     let model = try ModelZoo.loadAny(file, name: args.string("model"))
     // The name every command accepts for this architecture (`--teacher`, `--student`, …).
     let modelName = try ModelZoo.architecture(of: file).name.description
-    var dataset = try spec.load(split, limit: limit)
-    guard dataset.imageShape.first == model.inputChannels else {
-      throw CommandLineError.data("the model takes \(model.inputChannels)-channel images, the data has \(dataset.imageShape)")
+    let data = try DataSplit(spec, split)
+    guard data.channels == model.inputChannels else {
+      throw CommandLineError.data("the model takes \(model.inputChannels)-channel images, \(spec) has \(data.channels)-channel images")
     }
+    let size = try args.int("image-size", range: 8...4096) ?? data.storedSize?[0] ?? 224
+    let (height, width) = args.isSet("image-size") || data.storedSize == nil ? (size, size) : (data.storedSize![0], data.storedSize![1])
+    let note = data.resizeNote(height: height, width: width)
+    if let note { Log.info("\(spec): \(note)") }
     let normalization = try chooseNormalization(args, metadata: file.metadata, spec: spec, channels: model.inputChannels)
-    try dataset.normalize(normalization)
+    let total = min(data.count, limit ?? .max)
+    guard total > 0 else { throw CommandLineError.data("\(spec) has no \(split.rawValue) images") }
+    let skipBad = args.flag("skip-bad-images")
 
     let start = Date()
-    let bar = ProgressBar(total: dataset.count, label: "eval")
-    var correct = 0
+    let bar = ProgressBar(total: total, label: "eval")
+    var (correct, samples) = (0, 0)
+    var skipped: [String] = []
     var allLogits: [Float] = []
-    for lo in stride(from: 0, to: dataset.count, by: batch) {
-      let (images, labels) = dataset.batch(lo..<min(lo + batch, dataset.count))
-      let logits = try model.forward(images, mode: .inference)
-      correct += top1Correct(logits: logits, labels: labels)
-      if args.isSet("logits") { allLogits += logits.storage }
-      bar.advance(by: labels.count)
+    var allLabels: [Int] = []
+    for lo in stride(from: 0, to: total, by: batch) {
+      var loaded = try data.load(Array(lo..<min(lo + batch, total)), height: height, width: width, skipBadImages: skipBad)
+      skipped += loaded.skipped
+      for path in loaded.skipped { Log.warning("skipped \(path): not decodable") }
+      bar.advance(by: loaded.dataset.count + loaded.skipped.count)
+      guard loaded.dataset.count > 0 else { continue }
+      try loaded.dataset.normalize(normalization)
+      let logits = try model.forward(loaded.dataset.images, mode: .inference)
+      correct += top1Correct(logits: logits, labels: loaded.dataset.labels)
+      samples += loaded.dataset.count
+      if args.isSet("logits") {
+        allLogits += logits.storage
+        allLabels += loaded.dataset.labels
+      }
     }
     bar.finish()
+    guard samples > 0 else { throw CommandLineError.data("no image of \(spec) could be decoded (\(skipped.count) skipped)") }
     if let path = args.string("logits") {
       let tensors = [
-        ("logits", try Tensor(shape: [dataset.count, model.classCount], storage: allLogits)),
-        ("labels", try Tensor(shape: [dataset.count], storage: dataset.labels.map(Float.init))),
+        ("logits", try Tensor(shape: [samples, model.classCount], storage: allLogits)),
+        ("labels", try Tensor(shape: [samples], storage: allLabels.map(Float.init))),
       ]
       do {
         try SafetensorsFile.write(
@@ -100,15 +126,17 @@ enum EvalCommand {
     let seconds = Date().timeIntervalSince(start)
     let report = Report(
       model: modelName, weights: weightsPath, data: spec.description, split: split.rawValue,
-      normalization: normalization.description, correct: correct, samples: dataset.count,
-      accuracy: Double(correct) / Double(dataset.count), seconds: seconds,
-      imagesPerSecond: Double(dataset.count) / seconds)
+      normalization: normalization.description, correct: correct, samples: samples,
+      accuracy: Double(correct) / Double(samples), seconds: seconds,
+      imagesPerSecond: Double(samples + skipped.count) / seconds, skipped: skipped.count, preprocessing: note)
     if args.flag("json") {
       try JSONOutput.print(report)
     } else {
       print(String(format: "%@ on %@ (%@): %d/%d correct, top-1 %.2f %% (%.1f s, %.0f images/s)",
-                   report.model, report.data, report.split, correct, dataset.count,
-                   report.accuracy * 100, seconds, report.imagesPerSecond))
+                   report.model, report.data, report.split, correct, samples,
+                   report.accuracy * 100, seconds, report.imagesPerSecond)
+            + (skipped.isEmpty ? "" : ", \(skipped.count) bad image\(skipped.count == 1 ? "" : "s") skipped")
+            + (note.map { "; \($0)" } ?? ""))
     }
   }
 

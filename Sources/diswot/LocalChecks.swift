@@ -39,7 +39,7 @@ enum LocalChecks {
   static func data(_ text: String) throws {
     switch try DataSpec(parsing: text) {
     case .gaussian: break
-    case .cifar10(let directory), .cifar100(let directory), .mnist(let directory): try exists(directory, "dataset directory")
+    case .cifar10(let directory), .cifar100(let directory), .mnist(let directory), .folder(let directory): try exists(directory, "dataset directory")
     }
   }
 

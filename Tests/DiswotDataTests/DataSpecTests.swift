@@ -15,7 +15,7 @@ final class DataSpecTests: XCTestCase {
   }
 
   func testDescriptionRoundTrips() throws {
-    for text in ["cifar10:a/b", "cifar100:c", "mnist:/m", "gaussian"] {
+    for text in ["cifar10:a/b", "cifar100:c", "mnist:/m", "folder:/i", "gaussian"] {
       XCTAssertEqual("\(try DataSpec(parsing: text))", text)
     }
   }
@@ -25,7 +25,7 @@ final class DataSpecTests: XCTestCase {
       XCTAssertEqual(
         "\($0)",
         "invalid data spec 'imagenet:/data': unknown kind 'imagenet' "
-          + "(valid: cifar10:DIR, cifar100:DIR, mnist:DIR, gaussian)")
+          + "(valid: cifar10:DIR, cifar100:DIR, mnist:DIR, folder:DIR, gaussian)")
     }
   }
 

@@ -48,6 +48,7 @@ struct DataRoot {
     case .cifar10(let d): return "cifar10:" + (try resolve(d, what: what))
     case .cifar100(let d): return "cifar100:" + (try resolve(d, what: what))
     case .mnist(let d): return "mnist:" + (try resolve(d, what: what))
+    case .folder(let d): return "folder:" + (try resolve(d, what: what))
     }
   }
 
