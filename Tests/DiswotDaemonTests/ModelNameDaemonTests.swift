@@ -29,9 +29,9 @@ final class ModelNameDaemonTests: XCTestCase {
     // Refused on arrival as an invalid argument (exit 3, as every refused request).
     XCTAssertEqual(wrong.status, 3, wrong.stderr)
     XCTAssertTrue(wrong.stderr.contains("holds resnet-d1_1_1-w32_64_128, not resnet56"), wrong.stderr)
-    let unknown = try runCommand("diswot", search + ["--teacher", "vgg16"])
+    let unknown = try runCommand("diswot", search + ["--teacher", "densenet121"])
     XCTAssertEqual(unknown.status, 3, unknown.stderr)
-    XCTAssertTrue(unknown.stderr.contains("scoring.teacher.name: unknown model: 'vgg16'"), unknown.stderr)
+    XCTAssertTrue(unknown.stderr.contains("scoring.teacher.name: unknown model: 'densenet121'"), unknown.stderr)
 
     let cell = "|nor_conv_3x3~0|+|none~0|avg_pool_3x3~1|+|skip_connect~0|none~1|nor_conv_1x1~2|"
     let train = ["train", "start", "--data", "cifar10:\(cifar.path)", "--epochs", "1", "--batch", "8", "--teacher-weights", weights] + connect

@@ -22,7 +22,7 @@ final class CommandSurfaceTests: XCTestCase {
 
   /// Every command, the options it uses, and one it does not (another command's).
   static let commands: [(path: [String], options: [String], foreign: [String])] = [
-    (["eval"], ["weights", "model", "data", "split", "batch", "limit", "mean", "std", "threads", "logits", "json"], ["--space", "x"]),
+    (["eval"], ["weights", "model", "data", "split", "batch", "limit", "mean", "std", "image-size", "skip-bad-images", "threads", "logits", "json"], ["--space", "x"]),
     (["score"], ["all", "sample", "arch", "student-weights", "proxies", "json", "jsonl"] + scoring + local, ["--tournament", "3"]),
     (["rank"], ["scores", "truth", "truth-field", "json"], ["--space", "x"]),
     (["quality"], ["truth", "truth-field", "sample", "sample-seed", "probe-seeds", "proxies", "cost-sample", "jsonl", "json"]

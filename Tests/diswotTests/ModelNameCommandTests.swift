@@ -99,7 +99,7 @@ final class ModelNameCommandTests: XCTestCase {
   /// every command that takes one.
   func testAnUnknownNameIsAUsageErrorThatListsTheForms() throws {
     for arguments in [
-      scoreOne + ["--teacher", "vgg16"],
+      scoreOne + ["--teacher", "densenet121"],
       ["train", "--student", "resnet21", "--data", "cifar10:\(data.path)", "--out", root.appendingPathComponent("x").path],
       ["export", "--model", "resnet-d1_1-w16", "--out", "-"],
     ] {
