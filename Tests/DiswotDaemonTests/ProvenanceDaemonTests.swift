@@ -1,3 +1,4 @@
+import DiswotTestSupport
 import DiswotJSON
 import Foundation
 import XCTest
@@ -6,19 +7,6 @@ import XCTest
 /// how their results are made, in the shape `search --local --json` prints (issue 12,
 /// item 13), the teacher's weights hashed when the request arrived.
 final class ProvenanceDaemonTests: XCTestCase {
-  /// `sha256sum FILE`, as a user would check the recorded hash.
-  private func sha256sum(_ path: String) throws -> String {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = ["sha256sum", path]
-    let out = Pipe()
-    process.standardOutput = out
-    try process.run()
-    let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    process.waitUntilExit()
-    return String(text.prefix(64))
-  }
-
   func testSearchBestAndTrainStatusCarryTheSpec() throws {
     let dir = try scratchDirectory(self)
     let cifar = dir.appendingPathComponent("cifar")
@@ -26,7 +14,7 @@ final class ProvenanceDaemonTests: XCTestCase {
     let weights = dir.appendingPathComponent("teacher.safetensors").path
     let export = try runCommand("diswot", ["export", "--model", "resnet8", "--out", dir.appendingPathComponent("t.py").path, "--weights-out", weights])
     XCTAssertEqual(export.status, 0, export.stderr)
-    let sha = try sha256sum(weights)
+    let sha = try Executables.sha256sum(weights)
     let daemon = try DaemonUnderTest(
       state: dir.appendingPathComponent("state"), dataRoot: dir, localWorkers: 1, log: dir.appendingPathComponent("daemon.log"))
     defer { daemon.child.stop() }

@@ -68,6 +68,14 @@ public enum Executables {
     return try collect(process)
   }
 
+  /// `sha256sum FILE`'s digest, as a user would check a recorded hash.
+  public static func sha256sum(_ path: String) throws -> String {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = ["sha256sum", path]
+    return String(try collect(process).standardOutput.prefix(64))
+  }
+
   /// Starts `process` and waits for it, collecting both output streams.
   private static func collect(_ process: Process) throws -> Result {
     let out = Pipe(), err = Pipe()

@@ -9,19 +9,6 @@ import XCTest
 final class ProvenanceCommandTests: XCTestCase {
   static let keys: Set<String> = ["space", "student", "teacher", "data", "seed", "proxy", "version"]
 
-  /// `sha256sum FILE`, as a user would check the recorded hash.
-  static func sha256sum(_ path: String) throws -> String {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = ["sha256sum", path]
-    let out = Pipe()
-    process.standardOutput = out
-    try process.run()
-    let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    process.waitUntilExit()
-    return String(text.prefix(64))
-  }
-
   private func json(_ text: String) throws -> [String: Any] {
     try XCTUnwrap(JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any], text)
   }
@@ -67,7 +54,7 @@ final class ProvenanceCommandTests: XCTestCase {
     let recorded = try XCTUnwrap(spec["teacher"] as? [String: Any])
     XCTAssertEqual(recorded["name"] as? String, "resnet-d1_1_1-w32_64_128", "read off the weights")
     XCTAssertEqual(recorded["weights"] as? String, weights)
-    XCTAssertEqual(recorded["sha256"] as? String, try Self.sha256sum(weights))
+    XCTAssertEqual(recorded["sha256"] as? String, try Executables.sha256sum(weights))
 
     // Distilled from that teacher: the run's spec names and hashes it the same way.
     let student = try Executables.run("diswot", [
