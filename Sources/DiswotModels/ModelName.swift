@@ -7,6 +7,13 @@
 ///   channels and n blocks per stage — aliases of the generic form below;
 /// - `resnet-d{b1}_{b2}…-w{w1}_{w2}…` (`resnet-d1_1_1-w32_64_128`): any CIFAR ResNet of
 ///   basic blocks, by blocks and width per stage;
+/// - `resnet18`, `resnet34`, `resnet50`, `resnet101`, `resnet152`: torchvision's ImageNet
+///   ResNets (7×7 stem, max pool, four stages, `fc`). These five names are torchvision's
+///   wherever a user meets them, so `resnet50` and `resnet152` — depths 6n+2 as well — no
+///   longer name CIFAR ResNets: those are `resnet-d8_8_8-w16_32_64` and
+///   `resnet-d25_25_25-w16_32_64`;
+/// - `resnet-{basic|bottleneck}-d{b1}_…-w{w1}_…` (`resnet-basic-d1_2_2_1-w64_96_192_384`):
+///   any network of torchvision's ResNet layout, by block, blocks and width per stage;
 /// - `SPACE:KEY` (`nas-bench-201:|nor_conv_3x3~0|+…`, `mobilenetv2:depths=1,2,…;…`): an
 ///   architecture of a search space, keyed as `score` and `search` print it; a bare
 ///   NAS-Bench-201 cell string stands for `nas-bench-201:` and that string.
@@ -16,6 +23,8 @@
 /// network takes them from its options.
 public enum ModelName: Sendable, Hashable, CustomStringConvertible {
   case resnet(blocksPerStage: [Int], widths: [Int])
+  /// A torchvision-layout ImageNet ResNet.
+  case torchvisionResNet(block: ResNetBlockKind, blocksPerStage: [Int], widths: [Int])
   /// An architecture of a search space: the space's name (or file) and the key.
   case architecture(space: String, key: String)
 
@@ -39,12 +48,19 @@ public enum ModelName: Sendable, Hashable, CustomStringConvertible {
       return
     }
     let lower = text.lowercased()
+    func integers(_ s: Substring) -> [Int]? {
+      let values = s.split(separator: "_", omittingEmptySubsequences: false).map { Int($0) }
+      return values.contains(nil) || values.isEmpty ? nil : values.map { $0! }
+    }
+    if let block = ResNetBlockKind.allCases.first(where: { lower.hasPrefix("resnet-\($0.rawValue)-d") }) {
+      let parts = lower.dropFirst("resnet-\(block.rawValue)-d".count).split(separator: "-w", maxSplits: 1, omittingEmptySubsequences: false)
+      guard parts.count == 2, let blocks = integers(parts[0]), let widths = integers(parts[1]) else { throw unknown() }
+      do { try TorchvisionResNetDescription(block: block, blocksPerStage: blocks, widths: widths).validate() } catch { throw unknown("\(error)") }
+      self = .torchvisionResNet(block: block, blocksPerStage: blocks, widths: widths)
+      return
+    }
     if lower.hasPrefix("resnet-d") {
       let parts = lower.dropFirst("resnet-d".count).split(separator: "-w", maxSplits: 1, omittingEmptySubsequences: false)
-      func integers(_ s: Substring) -> [Int]? {
-        let values = s.split(separator: "_", omittingEmptySubsequences: false).map { Int($0) }
-        return values.contains(nil) || values.isEmpty ? nil : values.map { $0! }
-      }
       guard parts.count == 2, let blocks = integers(parts[0]), let widths = integers(parts[1]) else { throw unknown() }
       // Shortcut B has no constraint on widths: the shortcut is checked when one is chosen.
       do { try ResNetDescription(blocksPerStage: blocks, widths: widths, shortcut: .b).validate() } catch { throw unknown("\(error)") }
@@ -52,14 +68,21 @@ public enum ModelName: Sendable, Hashable, CustomStringConvertible {
       return
     }
     guard lower.hasPrefix("resnet"), let depth = Int(lower.dropFirst("resnet".count)) else { throw unknown() }
+    if let d = TorchvisionResNetDescription.standard(depth: depth) {
+      self = .torchvisionResNet(block: d.block, blocksPerStage: d.blocksPerStage, widths: d.widths)
+      return
+    }
     let d: ResNetDescription
     do { d = try ResNetDescription.cifar(depth: depth) } catch { throw unknown("\(error)") }
     self = .resnet(blocksPerStage: d.blocksPerStage, widths: d.widths)
   }
 
   /// What a name may be, for error messages.
-  static let forms = "a model is resnet20, resnet32, resnet44, resnet56, resnet110 or any resnet{6n+2}; "
-    + "resnet-d{blocks}-w{widths} such as resnet-d3_3_3-w16_32_64; SPACE:KEY such as "
+  static let forms = "a model is resnet20, resnet32, resnet44, resnet56, resnet110 or any resnet{6n+2} but 50 and 152 "
+    + "(CIFAR ResNets); resnet-d{blocks}-w{widths} such as resnet-d3_3_3-w16_32_64; "
+    + "resnet18, resnet34, resnet50, resnet101, resnet152 (torchvision's); "
+    + "resnet-basic-d{blocks}-w{widths} or resnet-bottleneck-d{blocks}-w{widths} such as resnet-basic-d1_2_2_1-w64_96_192_384; "
+    + "SPACE:KEY such as "
     + "nas-bench-201:|nor_conv_3x3~0|+|none~0|nor_conv_3x3~1|+|skip_connect~0|none~1|nor_conv_3x3~2|; "
     + "or a bare NAS-Bench-201 cell string"
 
@@ -69,6 +92,8 @@ public enum ModelName: Sendable, Hashable, CustomStringConvertible {
     switch self {
     case .resnet(let blocks, let widths):
       return ResNetDescription(blocksPerStage: blocks, widths: widths).name
+    case .torchvisionResNet(let block, let blocks, let widths):
+      return TorchvisionResNetDescription(block: block, blocksPerStage: blocks, widths: widths).name
     case .architecture(let space, let key):
       return "\(space):\(key)"
     }
@@ -99,6 +124,11 @@ public enum ModelName: Sendable, Hashable, CustomStringConvertible {
         classifierName: classifierName, inputChannels: inputChannels)
       try d.validate()
       return ResolvedModel(name: self, network: .resnet(d), space: nil, genotype: nil)
+    case .torchvisionResNet(let block, let blocks, let widths):
+      let d = TorchvisionResNetDescription(
+        block: block, blocksPerStage: blocks, widths: widths, classCount: classCount ?? 1000, inputChannels: inputChannels)
+      try d.validate()
+      return ResolvedModel(name: self, network: .torchvisionResNet(d), space: nil, genotype: nil)
     case .architecture(let spaceName, let key):
       let space = try loadSpace(spaceName)
       let g = try space.genotype(fromKey: key)

@@ -6,13 +6,19 @@ extension ModelZoo {
   /// The architecture a weights file holds, named as `ModelName` prints it, without
   /// building it: a student trained from a search space carries `space` and `genotype`
   /// in its metadata (named `SPACE:KEY`, rebuilt from that space); anything else is read
-  /// as a CIFAR ResNet off its tensor names and shapes (`inferResNet`). A `genotype` that
+  /// off its tensor names and shapes, as a torchvision ResNet when its stem is 7×7
+  /// (`inferTorchvisionResNet`), as a CIFAR ResNet otherwise (`inferResNet`). A `genotype` that
   /// is not JSON is read as a key: NAS-Bench-201 students written before the space's
   /// entries took precedence over the network's own hold their bare cell string there.
   public static func architecture(
     of file: SafetensorsFile, loadSpace: (String) throws -> SearchSpace = ModelName.loadSpace
   ) throws -> ResolvedModel {
     guard let spaceName = file.metadata["space"], let archText = file.metadata["genotype"] else {
+      if isTorchvisionResNet(file.tensors) {
+        let d = try inferTorchvisionResNet(from: file.tensors)
+        return try ModelName.torchvisionResNet(block: d.block, blocksPerStage: d.blocksPerStage, widths: d.widths).resolve(
+          classCount: d.classCount, inputChannels: d.inputChannels)
+      }
       let inferred = try inferResNet(from: file.tensors)
       return try ModelName.resnet(blocksPerStage: inferred.blocksPerStage, widths: inferred.widths).resolve(
         classCount: inferred.classCount, shortcut: inferred.shortcut, classifierName: inferred.classifierName,
@@ -41,10 +47,13 @@ extension ModelZoo {
   public static func loadAny(
     _ file: SafetensorsFile, name: String? = nil, loadSpace: (String) throws -> SearchSpace = ModelName.loadSpace
   ) throws -> any Classifier {
-    guard file.metadata["space"] != nil, file.metadata["genotype"] != nil else { return try load(file, name: name) }
+    guard (file.metadata["space"] != nil && file.metadata["genotype"] != nil) || isTorchvisionResNet(file.tensors) else {
+      return try load(file, name: name)
+    }
     let resolved = try architecture(of: file, named: name, loadSpace: loadSpace)
-    // The metadata may name any architecture of the space: the file must hold as many
-    // values as it has before it is allocated.
+    // The metadata may name any architecture of the space, and a torchvision ResNet's
+    // block count comes from names alone: the file must hold as many values as the
+    // architecture has before it is allocated.
     let footprint = try resolved.footprint(height: resolved.space?.inputShape[1] ?? 32, width: resolved.space?.inputShape[2] ?? 32)
     let expected = footprint.stateFloats - footprint.batchNorms  // counters are optional
     let given = file.tensors.filter { !$0.key.hasSuffix("num_batches_tracked") }.values.reduce(0) { $0 + $1.count }

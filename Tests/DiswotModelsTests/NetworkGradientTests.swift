@@ -41,6 +41,13 @@ final class NetworkGradientTests: XCTestCase {
       stemWidth: 4, stemStride: 1, lastWidth: 12, classCount: 3))
   }
 
+  /// torchvision's layout at small widths: 7×7 stride-2 stem, max pool, projections
+  /// where the stride or the width changes (here also in `layer1`: 64 stem channels into
+  /// 4 or 8), on 32×32 images.
+  static func torchvisionResNet(_ block: ResNetBlockKind) throws -> TorchvisionResNet {
+    try TorchvisionResNet(TorchvisionResNetDescription(block: block, blocksPerStage: [2, 1], widths: [4, 8], classCount: 3))
+  }
+
   /// Kaiming weights, then batch-norm and classifier parameters moved off their initial
   /// 1 and 0 so their gradients are checked at a generic point. Batch-norm shifts are
   /// ±(1…2) against scales of 0.4…0.7, so a normalised unit sits well inside the "on" or
@@ -76,6 +83,14 @@ final class NetworkGradientTests: XCTestCase {
     try checkAgainstFiniteDifferences(try Self.mobileNetV2(), seed: 4)
   }
 
+  func testTorchvisionBasicBlockResNetMatchesFiniteDifferences() throws {
+    try checkAgainstFiniteDifferences(try Self.torchvisionResNet(.basic), seed: 12, side: 32)
+  }
+
+  func testTorchvisionBottleneckResNetMatchesFiniteDifferences() throws {
+    try checkAgainstFiniteDifferences(try Self.torchvisionResNet(.bottleneck), seed: 14, side: 32)
+  }
+
   /// Frozen batch norm (running statistics): the inference-mode backward.
   func testInferenceModeBatchNormMatchesFiniteDifferences() throws {
     let model = try Self.resnet(.b)
@@ -94,16 +109,16 @@ final class NetworkGradientTests: XCTestCase {
   /// convolutions reassociate sums: ≈ 1e-5 of the activations' scale) divided by 2ε.
   private func checkAgainstFiniteDifferences(
     _ model: Classifier, seed: UInt64, evaluate: ForwardMode = evaluate, record: ForwardMode = record,
-    prepared: Bool = false, file: StaticString = #filePath, line: UInt = #line
+    prepared: Bool = false, side: Int = 8, file: StaticString = #filePath, line: UInt = #line
   ) throws {
     if !prepared { Self.prepare(model, seed: seed) }
     var rng = SeededGenerator(seed: seed + 100)
-    let x = Tensor.normal([3, 3, 8, 8], using: &rng)
+    let x = Tensor.normal([3, 3, side, side], using: &rng)
     let probe = try model.classify(x, mode: evaluate)
     let r = Tensor.normal(probe.logits.shape, using: &rng)
     let r2 = Tensor.normal(probe.features.shape, std: 0.3, using: &rng)
-    func loss(_ x: Tensor) throws -> (value: Double, piece: [UInt8]) {
-      let pattern = ActivationPattern()
+    func loss(_ x: Tensor) throws -> (value: Double, piece: [Int32]) {
+      let pattern = ActivationPattern(maxPoolAfterStem: model is TorchvisionResNet ? TorchvisionResNet.maxPool : nil)
       var mode = evaluate
       mode.observer = pattern
       let out = try model.classify(x, mode: mode)
@@ -243,8 +258,13 @@ final class NetworkGradientTests: XCTestCase {
 
 /// Each activation's output reduced to which piece of ReLU6 (and so of ReLU) it is on.
 private final class ActivationPattern: ForwardObserver {
-  var pattern: [UInt8] = []
+  var pattern: [Int32] = []
+  /// The max pool that follows the first activation (torchvision's stem), if any: which
+  /// input wins each window is a piece of L too.
+  let maxPoolAfterStem: Pool2dGeometry?
+  init(maxPoolAfterStem: Pool2dGeometry? = nil) { self.maxPoolAfterStem = maxPoolAfterStem }
   func observeActivation(_ output: Tensor) {
+    if pattern.isEmpty, let g = maxPoolAfterStem { pattern += try! maxpool2d_forward_with_indices(output, geometry: g).indices }
     pattern += output.storage.map { $0 <= 0 ? 0 : $0 >= 6 ? 2 : 1 }
   }
   func observeBatchNorm(variance: [Float]) {}

@@ -80,9 +80,12 @@ public struct ResNetDescription: Sendable, Codable, Equatable {
   /// Depth counted as the paper does: stem + two convolutions per block + classifier.
   public var depth: Int { 2 + 2 * blocksPerStage.reduce(0, +) }
 
-  /// `resnet56` for the standard family, otherwise an explicit description.
+  /// `resnet56` for the standard family, otherwise an explicit description. Depths 50 and
+  /// 152 take the explicit form too: `resnet50` and `resnet152` are torchvision's (`ModelName`).
   public var name: String {
-    if widths == [16, 32, 64], blocksPerStage.count == 3, Set(blocksPerStage).count == 1 {
+    if widths == [16, 32, 64], blocksPerStage.count == 3, Set(blocksPerStage).count == 1,
+      TorchvisionResNetDescription.standard[depth] == nil
+    {
       return "resnet\(depth)"
     }
     return "resnet-d\(blocksPerStage.map(String.init).joined(separator: "_"))-w\(widths.map(String.init).joined(separator: "_"))"

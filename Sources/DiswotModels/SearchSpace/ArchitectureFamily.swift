@@ -85,12 +85,14 @@ public enum ArchitectureFamily: Sendable, Equatable {
   /// model name (`ModelName`) or a weights file resolves to.
   public enum NetworkDescription: Sendable, Equatable {
     case resnet(ResNetDescription)
+    case torchvisionResNet(TorchvisionResNetDescription)
     case nasBench201(NASBench201Description)
     case mobileNetV2(MobileNetV2Description)
 
     public var classCount: Int {
       switch self {
       case .resnet(let d): return d.classCount
+      case .torchvisionResNet(let d): return d.classCount
       case .nasBench201(let d): return d.classCount
       case .mobileNetV2(let d): return d.classCount
       }
@@ -99,6 +101,7 @@ public enum ArchitectureFamily: Sendable, Equatable {
     public var inputChannels: Int {
       switch self {
       case .resnet(let d): return d.inputChannels
+      case .torchvisionResNet(let d): return d.inputChannels
       case .nasBench201(let d): return d.inputChannels
       case .mobileNetV2(let d): return d.inputChannels
       }
@@ -111,6 +114,9 @@ public enum ArchitectureFamily: Sendable, Equatable {
       switch (self, other) {
       case (.resnet(let a), .resnet(let b)):
         return a.blocksPerStage == b.blocksPerStage && a.widths == b.widths && a.inputChannels == b.inputChannels
+      case (.torchvisionResNet(var a), .torchvisionResNet(let b)):
+        a.classCount = b.classCount
+        return a == b
       case (.nasBench201(var a), .nasBench201(let b)):
         a.classCount = b.classCount
         return a == b
@@ -126,6 +132,7 @@ public enum ArchitectureFamily: Sendable, Equatable {
     public func build() throws(ModelError) -> any Classifier {
       switch self {
       case .resnet(let d): return try ResNetCIFAR(d)
+      case .torchvisionResNet(let d): return try TorchvisionResNet(d)
       case .nasBench201(let d): return try NASBench201Network(d)
       case .mobileNetV2(let d): return try MobileNetV2Network(d)
       }
@@ -135,6 +142,7 @@ public enum ArchitectureFamily: Sendable, Equatable {
     public func footprint(height h: Int, width w: Int) throws(ModelError) -> MemoryFootprint {
       switch self {
       case .resnet(let d): return try d.footprint(height: h, width: w)
+      case .torchvisionResNet(let d): return try d.footprint(height: h, width: w)
       case .nasBench201(let d): return try d.footprint(height: h, width: w)
       case .mobileNetV2(let d): return try d.footprint(height: h, width: w)
       }
