@@ -2,6 +2,7 @@
 # Performance figures for Docs/benchmarks.md (not part of the test suite).
 # Usage: Scripts/bench.sh [diswot-bench arguments]   (default: every benchmark)
 #   Scripts/bench.sh engine | score | broker | daemon-search [--help for options]
+#   Scripts/bench.sh engine --model resnet18 --size 224 --batch 32 --threads 2   (torchvision's; PyTorch: python3 Scripts/bench-torch.py)
 #   Scripts/bench.sh quality [options]          ranking quality of every proxy (Scripts/bench-quality.sh)
 #   Scripts/bench.sh search-quality [options]   NAS-Bench-201 searches through diswotd (Scripts/bench-search.sh)
 #   Scripts/bench.sh faults [options]           a search under kill -9 and a partition (Scripts/bench-faults.sh)
@@ -19,6 +20,9 @@ bench=.build/release/diswot-bench
 if [ $# -gt 0 ]; then exec "$bench" "$@"; fi
 echo "== engine: ResNet-56 forward, batch 64"
 "$bench" engine
+echo "== engine: torchvision ResNet-18 and ResNet-50 forward at 224x224, batch 32, 2 threads (PyTorch: Scripts/bench-torch.py)"
+"$bench" engine --model resnet18 --size 224 --batch 32 --threads 2
+"$bench" engine --model resnet50 --size 224 --batch 32 --threads 2
 echo "== score: all resnet-cifar-depth candidates against ResNet-56, batch 64"
 "$bench" score
 echo "== train: ResNet-20 training steps, plain and KD from ResNet-56, batch 64"

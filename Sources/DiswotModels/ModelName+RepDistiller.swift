@@ -31,6 +31,7 @@ extension ModelName {
     case .resnet(let d): self = .resnet(blocksPerStage: d.blocksPerStage, widths: d.widths, stemWidth: d.stemWidth)
     case .wideResNet(let d): self = .wideResNet(depth: d.depth, widenFactor: d.widenFactor)
     case .vgg(let d): self = .vgg(depth: d.depth)
+    case .torchvisionResNet(let d): self = .torchvisionResNet(block: d.block, blocksPerStage: d.blocksPerStage, widths: d.widths)
     case .nasBench201, .mobileNetV2: return nil
     }
   }

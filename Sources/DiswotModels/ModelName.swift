@@ -12,6 +12,13 @@
 ///   `resnet{6n+2}x4`), `wrn_16_1`, `wrn_16_2`, `wrn_40_1`, `wrn_40_2` (any
 ///   `wrn_{6n+4}_{k}`), `vgg8`, `vgg11`, `vgg13`, `vgg16`, `vgg19` (see
 ///   `ModelName+RepDistiller.swift`);
+/// - `resnet18`, `resnet34`, `resnet50`, `resnet101`, `resnet152`: torchvision's ImageNet
+///   ResNets (7×7 stem, max pool, four stages, `fc`). These five names are torchvision's
+///   wherever a user meets them, so `resnet50` and `resnet152` — depths 6n+2 as well — no
+///   longer name CIFAR ResNets: those are `resnet-d8_8_8-w16_32_64` and
+///   `resnet-d25_25_25-w16_32_64`;
+/// - `resnet-{basic|bottleneck}-d{b1}_…-w{w1}_…` (`resnet-basic-d1_2_2_1-w64_96_192_384`):
+///   any network of torchvision's ResNet layout, by block, blocks and width per stage;
 /// - `SPACE:KEY` (`nas-bench-201:|nor_conv_3x3~0|+…`, `mobilenetv2:depths=1,2,…;…`): an
 ///   architecture of a search space, keyed as `score` and `search` print it; a bare
 ///   NAS-Bench-201 cell string stands for `nas-bench-201:` and that string.
@@ -26,6 +33,8 @@ public enum ModelName: Sendable, Hashable, CustomStringConvertible {
   case wideResNet(depth: Int, widenFactor: Int)
   /// RepDistiller's VGG with batch norm, `vgg{depth}`.
   case vgg(depth: Int)
+  /// A torchvision-layout ImageNet ResNet.
+  case torchvisionResNet(block: ResNetBlockKind, blocksPerStage: [Int], widths: [Int])
   /// An architecture of a search space: the space's name (or file) and the key.
   case architecture(space: String, key: String)
 
@@ -49,8 +58,19 @@ public enum ModelName: Sendable, Hashable, CustomStringConvertible {
       return
     }
     let lower = text.lowercased()
+    func integers(_ s: Substring) -> [Int]? {
+      let values = s.split(separator: "_", omittingEmptySubsequences: false).map { Int($0) }
+      return values.contains(nil) || values.isEmpty ? nil : values.map { $0! }
+    }
     if let name = try Self.repDistiller(lower, unknown: unknown) {
       self = name
+      return
+    }
+    if let block = ResNetBlockKind.allCases.first(where: { lower.hasPrefix("resnet-\($0.rawValue)-d") }) {
+      let parts = lower.dropFirst("resnet-\(block.rawValue)-d".count).split(separator: "-w", maxSplits: 1, omittingEmptySubsequences: false)
+      guard parts.count == 2, let blocks = integers(parts[0]), let widths = integers(parts[1]) else { throw unknown() }
+      do { try TorchvisionResNetDescription(block: block, blocksPerStage: blocks, widths: widths).validate() } catch { throw unknown("\(error)") }
+      self = .torchvisionResNet(block: block, blocksPerStage: blocks, widths: widths)
       return
     }
     if lower.hasPrefix("resnet-d") || lower.hasPrefix("resnet-s") {
@@ -63,10 +83,6 @@ public enum ModelName: Sendable, Hashable, CustomStringConvertible {
       }
       guard rest.hasPrefix("d") else { throw unknown() }
       let parts = rest.dropFirst().split(separator: "-w", maxSplits: 1, omittingEmptySubsequences: false)
-      func integers(_ s: Substring) -> [Int]? {
-        let values = s.split(separator: "_", omittingEmptySubsequences: false).map { Int($0) }
-        return values.contains(nil) || values.isEmpty ? nil : values.map { $0! }
-      }
       guard parts.count == 2, let blocks = integers(parts[0]), let widths = integers(parts[1]) else { throw unknown() }
       // Shortcut B has no constraint on widths: the shortcut is checked when one is chosen.
       let d = ResNetDescription(blocksPerStage: blocks, widths: widths, shortcut: .b, stemWidth: stem)
@@ -75,14 +91,20 @@ public enum ModelName: Sendable, Hashable, CustomStringConvertible {
       return
     }
     guard lower.hasPrefix("resnet"), let depth = Int(lower.dropFirst("resnet".count)) else { throw unknown() }
+    if let d = TorchvisionResNetDescription.standard(depth: depth) {
+      self = .torchvisionResNet(block: d.block, blocksPerStage: d.blocksPerStage, widths: d.widths)
+      return
+    }
     let d: ResNetDescription
     do { d = try ResNetDescription.cifar(depth: depth) } catch { throw unknown("\(error)") }
     self = .resnet(blocksPerStage: d.blocksPerStage, widths: d.widths)
   }
 
   /// What a name may be, for error messages.
-  static let forms = "a model is resnet20, resnet32, resnet44, resnet56, resnet110 or any resnet{6n+2}; "
-    + "resnet-d{blocks}-w{widths} such as resnet-d3_3_3-w16_32_64 (resnet-s{stem}-d…-w… for a stem of its own); "
+  static let forms = "a model is resnet20, resnet32, resnet44, resnet56, resnet110 or any resnet{6n+2} but 50 and 152 "
+    + "(CIFAR ResNets); resnet-d{blocks}-w{widths} such as resnet-d3_3_3-w16_32_64 (resnet-s{stem}-d…-w… for a stem of its own); "
+    + "resnet18, resnet34, resnet50, resnet101, resnet152 (torchvision's); "
+    + "resnet-basic-d{blocks}-w{widths} or resnet-bottleneck-d{blocks}-w{widths} such as resnet-basic-d1_2_2_1-w64_96_192_384; "
     + "RepDistiller's resnet8x4, resnet32x4, wrn_16_1, wrn_16_2, wrn_40_1, wrn_40_2, vgg8, vgg11, vgg13, vgg16, vgg19; "
     + "SPACE:KEY such as "
     + "nas-bench-201:|nor_conv_3x3~0|+|none~0|nor_conv_3x3~1|+|skip_connect~0|none~1|nor_conv_3x3~2|; "
@@ -98,6 +120,8 @@ public enum ModelName: Sendable, Hashable, CustomStringConvertible {
       return WideResNetDescription(depth: depth, widenFactor: k).name
     case .vgg(let depth):
       return VGGDescription(depth: depth).name
+    case .torchvisionResNet(let block, let blocks, let widths):
+      return TorchvisionResNetDescription(block: block, blocksPerStage: blocks, widths: widths).name
     case .architecture(let space, let key):
       return "\(space):\(key)"
     }
@@ -137,6 +161,11 @@ public enum ModelName: Sendable, Hashable, CustomStringConvertible {
       let d = VGGDescription(depth: depth, classCount: classCount ?? 10, inputChannels: inputChannels)
       try d.validate()
       return ResolvedModel(name: self, network: .vgg(d), space: nil, genotype: nil)
+    case .torchvisionResNet(let block, let blocks, let widths):
+      let d = TorchvisionResNetDescription(
+        block: block, blocksPerStage: blocks, widths: widths, classCount: classCount ?? 1000, inputChannels: inputChannels)
+      try d.validate()
+      return ResolvedModel(name: self, network: .torchvisionResNet(d), space: nil, genotype: nil)
     case .architecture(let spaceName, let key):
       let space = try loadSpace(spaceName)
       let g = try space.genotype(fromKey: key)

@@ -6,15 +6,21 @@ extension ModelZoo {
   /// The architecture a weights file holds, named as `ModelName` prints it, without
   /// building it: a student trained from a search space carries `space` and `genotype`
   /// in its metadata (named `SPACE:KEY`, rebuilt from that space); anything else is read
-  /// off its tensor names and shapes, as one of RepDistiller's wide ResNets or VGGs
-  /// (`inferRepDistiller`) or else as a CIFAR ResNet (`inferResNet`). A `genotype` that
+  /// off its tensor names and shapes: as a torchvision ResNet when its stem is 7×7
+  /// (`inferTorchvisionResNet`), as one of RepDistiller's wide ResNets or VGGs
+  /// (`inferRepDistiller`), or else as a CIFAR ResNet (`inferResNet`). A `genotype` that
   /// is not JSON is read as a key: NAS-Bench-201 students written before the space's
   /// entries took precedence over the network's own hold their bare cell string there.
   public static func architecture(
     of file: SafetensorsFile, loadSpace: (String) throws -> SearchSpace = ModelName.loadSpace
   ) throws -> ResolvedModel {
     guard let spaceName = file.metadata["space"], let archText = file.metadata["genotype"] else {
-      let network = try inferRepDistiller(from: file.tensors) ?? .resnet(try inferResNet(from: file.tensors))
+      let network: ArchitectureFamily.NetworkDescription
+      if isTorchvisionResNet(file.tensors) {
+        network = .torchvisionResNet(try inferTorchvisionResNet(from: file.tensors))
+      } else {
+        network = try inferRepDistiller(from: file.tensors) ?? .resnet(try inferResNet(from: file.tensors))
+      }
       return ResolvedModel(name: ModelName(naming: network)!, network: network, space: nil, genotype: nil)
     }
     let space = try loadSpace(spaceName)
@@ -41,11 +47,12 @@ extension ModelZoo {
     _ file: SafetensorsFile, name: String? = nil, loadSpace: (String) throws -> SearchSpace = ModelName.loadSpace
   ) throws -> any Classifier {
     let fromMetadata = file.metadata["space"] != nil && file.metadata["genotype"] != nil
-    let isRepDistiller = try inferRepDistiller(from: file.tensors) != nil
-    guard fromMetadata || isRepDistiller else { return try load(file, name: name) }
+    let inferredByNames = try isTorchvisionResNet(file.tensors) || inferRepDistiller(from: file.tensors) != nil
+    guard fromMetadata || inferredByNames else { return try load(file, name: name) }
     let resolved = try architecture(of: file, named: name, loadSpace: loadSpace)
-    // The metadata may name any architecture of the space, and a wide ResNet's or VGG's
-    // depth is read off names alone: the file must hold as many values as the
+    // The metadata may name any architecture of the space, and a torchvision ResNet's
+    // block count or a wide ResNet's or VGG's depth is read off names alone: the file must
+    // hold as many values as the
     // architecture has before it is allocated.
     let footprint = try resolved.footprint(height: resolved.space?.inputShape[1] ?? 32, width: resolved.space?.inputShape[2] ?? 32)
     let expected = footprint.stateFloats - footprint.batchNorms  // counters are optional

@@ -60,6 +60,50 @@ public enum ModelZoo {
     return description
   }
 
+  /// Whether a state dict is a torchvision-layout ResNet's rather than a CIFAR ResNet's:
+  /// the stem convolution is 7×7 (CIFAR ResNets have a 3×3 one).
+  static func isTorchvisionResNet(_ tensors: [String: Tensor]) -> Bool {
+    guard let stem = tensors["conv1.weight"] ?? tensors["module.conv1.weight"], stem.rank == 4 else { return false }
+    return stem.shape[2] == 7 && stem.shape[3] == 7
+  }
+
+  /// Reads the architecture off a torchvision ResNet state dict: stages and blocks from
+  /// the `layer{s}.{j}` names, the block from the presence of `conv3`, widths from each
+  /// stage's first `conv1`, classes from `fc.weight`. Shapes are checked when loading.
+  public static func inferTorchvisionResNet(from tensors: [String: Tensor]) throws(ModelError) -> TorchvisionResNetDescription {
+    let names = tensors.keys.map { $0.hasPrefix("module.") ? String($0.dropFirst(7)) : $0 }
+    let byName = Dictionary(uniqueKeysWithValues: zip(names, tensors.values))
+    guard let stem = byName["conv1.weight"], stem.rank == 4, stem.shape[0] == TorchvisionResNetDescription.stemWidth else {
+      throw .stateMismatch("no 'conv1.weight' of shape [64, C, 7, 7]: not a torchvision ResNet state dict")
+    }
+    guard let head = byName["fc.weight"], head.rank == 2 else {
+      throw .stateMismatch("no classifier 'fc.weight' of rank 2: not a torchvision ResNet state dict")
+    }
+    var blocks: [Int: Set<Int>] = [:]
+    for name in names where name.hasPrefix("layer") {
+      let parts = name.split(separator: ".")
+      guard parts.count > 2, let s = Int(parts[0].dropFirst(5)), let j = Int(parts[1]) else { continue }
+      blocks[s, default: []].insert(j)
+    }
+    let stageCount = blocks.count
+    guard stageCount > 0, (1...stageCount).allSatisfy({ blocks[$0] != nil }) else {
+      throw .stateMismatch("stages must be numbered layer1…layerN, found \(blocks.keys.sorted())")
+    }
+    var widths: [Int] = []
+    for s in 1...stageCount {
+      guard let w = byName["layer\(s).0.conv1.weight"], w.rank == 4 else {
+        throw .stateMismatch("missing 'layer\(s).0.conv1.weight'")
+      }
+      widths.append(w.shape[0])
+    }
+    let description = TorchvisionResNetDescription(
+      block: byName["layer1.0.conv3.weight"] != nil ? .bottleneck : .basic,
+      blocksPerStage: (1...stageCount).map { blocks[$0]!.count }, widths: widths,
+      classCount: head.shape[0], inputChannels: stem.shape[1])
+    try description.validate()
+    return description
+  }
+
   /// Classes of a weights file's classifier (`linear.weight` or `fc.weight` rows).
   public static func classCount(in file: SafetensorsFile) throws(ModelError) -> Int {
     let strip = { (name: String) in name.hasPrefix("module.") ? String(name.dropFirst(7)) : name }

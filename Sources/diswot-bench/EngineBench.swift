@@ -3,8 +3,9 @@ import DiswotTensor
 import Foundation
 
 /// Whole-network forward throughput: ResNet-56 on 32×32 images, the engine
-/// benchmark. Counts direct-convolution FLOPs (2 · conv MACs) over the time of the full
-/// forward pass, batch norm, ReLU, shortcuts and classifier included.
+/// benchmark, or any named model at any size (torchvision's ResNet-18 and ResNet-50 at
+/// 224×224). Counts direct-convolution FLOPs (2 · conv MACs) over the time of the full
+/// forward pass, batch norm, ReLU, pooling, shortcuts and classifier included.
 enum EngineBench {
   struct Result: Encodable {
     var mode: String
@@ -23,13 +24,13 @@ enum EngineBench {
     }
   }
 
-  static func run(model name: String, batch: Int, repeats: Int, sgemm: Double) throws -> [Result] {
-    let model = try ResNetCIFAR(ModelZoo.description(named: name))
+  static func run(model name: String, size: Int, batch: Int, repeats: Int, sgemm: Double) throws -> [Result] {
+    let model = try ModelName(parsing: name).resolve().build().model
     var rng = SeededGenerator(seed: 3)
     model.initialize(.kaimingNormalFanOut, using: &rng)
-    let x = Tensor.normal([batch, 3, 32, 32], using: &rng)
-    let head = model.classifier
-    let convMACs = try model.macs(height: 32, width: 32) - head.inFeatures * head.outFeatures
+    let x = Tensor.normal([batch, model.inputChannels, size, size], using: &rng)
+    let headMACs = (model.children.last?.layer as? Linear).map { $0.inFeatures * $0.outFeatures } ?? 0
+    let convMACs = try model.macs(height: size, width: size) - headMACs
     let flop = 2 * Double(convMACs * batch)
     var results: [Result] = []
     for (label, mode) in [("inference", ForwardMode.inference),

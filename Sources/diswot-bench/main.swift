@@ -1,5 +1,6 @@
 import DiswotCommandLine
 import DiswotTensor
+import DiswotModels
 import Foundation
 
 /// `diswot-bench`: the performance figures recorded in Docs/benchmarks.md.
@@ -9,9 +10,10 @@ let bench = CommandSpec(
   options: [.quiet, .verbose],
   subcommands: [
     CommandSpec(
-      "engine", abstract: "ResNet forward pass at batch 64, whole network and per convolution stage.",
+      "engine", abstract: "ResNet forward pass at batch 64, whole network and (CIFAR ResNets) per convolution stage.",
       options: [
-        .value("model", valueName: "name", default: "resnet56", help: "CIFAR ResNet to run."),
+        .value("model", valueName: "name", default: "resnet56", help: "Model to run (any model name: resnet56, resnet18, resnet50, …)."),
+        .value("size", valueName: "pixels", default: "32", help: "Image height and width (224 for torchvision's ResNets)."),
         .value("batch", valueName: "n", default: "64", help: "Images per forward pass."),
         .value("repeats", valueName: "n", default: "3", help: "Timed runs; the fastest counts."),
         .value("threads", valueName: "n", help: "Engine threads (default: all cores)."),
@@ -65,7 +67,9 @@ runMain {
     let batch = try args.int("batch", range: 1...1024)!
     let repeats = try args.int("repeats", range: 1...100)!
     let sgemm = Timing.sgemmGFLOPS(threads: System.coreCount)
-    let results = try EngineBench.run(model: args.string("model", default: "resnet56"), batch: batch, repeats: repeats, sgemm: sgemm)
+    let modelName = args.string("model", default: "resnet56")
+    let size = try args.int("size", range: 8...1024)!
+    let results = try EngineBench.run(model: modelName, size: size, batch: batch, repeats: repeats, sgemm: sgemm)
     if args.flag("json") {
       try JSONOutput.print(results)
     } else {
@@ -76,8 +80,11 @@ runMain {
                       String(format: "%.1f", r.convGFLOPS), String(format: "%.3f", r.ratio)])
       }
       print(table.render(), terminator: "")
-      print("\nConvolutions alone, by stage:")
-      try ConvBench.run(sgemm: sgemm, batch: batch, repeats: repeats)
+      // The per-stage figures are those of the CIFAR ResNets' convolutions.
+      if case .resnet = try ModelName(parsing: modelName), size == 32 {
+        print("\nConvolutions alone, by stage:")
+        try ConvBench.run(sgemm: sgemm, batch: batch, repeats: repeats)
+      }
     }
   case ["score"]:
     let sgemm = Timing.sgemmGFLOPS(threads: System.coreCount)

@@ -11,7 +11,7 @@ final class MemoryFootprintTests: XCTestCase {
   /// floats and MACs are those of the built network.
   func testCountsMatchTheBuiltNetworkInEverySpace() throws {
     var rng = SeededGenerator(seed: 11)
-    for name in ["resnet-cifar-depth", "resnet-cifar", "nas-bench-201", "mobilenetv2"] {
+    for name in ["resnet-cifar-depth", "resnet-cifar", "resnet-imagenet", "nas-bench-201", "mobilenetv2"] {
       let space = try SearchSpace.load(path: SearchSpaces.path(name))
       for _ in 0..<12 {
         let g = space.sample(using: &rng)

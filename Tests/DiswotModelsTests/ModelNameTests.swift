@@ -15,6 +15,10 @@ final class ModelNameTests: XCTestCase {
       ("resnet-d1_1_1-w32_64_128", "resnet-d1_1_1-w32_64_128"), ("resnet-d2_3-w8_24", "resnet-d2_3-w8_24"),
       ("|none~0|+|none~0|none~1|+|none~0|none~1|none~2|", "nas-bench-201:|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"),
       ("mobilenetv2:depths=1;kernels=3", "mobilenetv2:depths=1;kernels=3"),
+      ("resnet18", "resnet18"), ("RESNET152", "resnet152"), ("resnet-bottleneck-d3_4_6_3-w64_128_256_512", "resnet50"),
+      ("resnet-basic-d1_2_2_1-w64_96_192_384", "resnet-basic-d1_2_2_1-w64_96_192_384"),
+      // CIFAR ResNets of depth 50 and 152 keep a name that cannot be taken for torchvision's.
+      ("resnet-d8_8_8-w16_32_64", "resnet-d8_8_8-w16_32_64"), ("resnet-d25_25_25-w16_32_64", "resnet-d25_25_25-w16_32_64"),
     ]
     for (given, printed) in cases {
       let name = try ModelName(parsing: given)
@@ -22,6 +26,40 @@ final class ModelNameTests: XCTestCase {
       XCTAssertEqual(try ModelName(parsing: name.description), name, given)
     }
     XCTAssertEqual(try ModelName(parsing: "resnet-d1_1_1-w32_64_128"), .resnet(blocksPerStage: [1, 1, 1], widths: [32, 64, 128]))
+  }
+
+  /// `resnet18/34/50/101/152` are torchvision's, though 50 and 152 are also 6n+2 depths;
+  /// every other `resnet{6n+2}` is still a CIFAR ResNet.
+  func testTorchvisionDepthsWinOverCIFARDepths() throws {
+    for (depth, block, blocks) in [(18, ResNetBlockKind.basic, [2, 2, 2, 2]), (34, .basic, [3, 4, 6, 3]), (50, .bottleneck, [3, 4, 6, 3]),
+                                   (101, .bottleneck, [3, 4, 23, 3]), (152, .bottleneck, [3, 8, 36, 3])] {
+      XCTAssertEqual(
+        try ModelName(parsing: "resnet\(depth)"),
+        .torchvisionResNet(block: block, blocksPerStage: blocks, widths: [64, 128, 256, 512]), "\(depth)")
+    }
+    XCTAssertEqual(try ModelName(parsing: "resnet56"), .resnet(blocksPerStage: [9, 9, 9], widths: [16, 32, 64]))
+    XCTAssertEqual(ResNetDescription(blocksPerStage: [8, 8, 8], widths: [16, 32, 64]).name, "resnet-d8_8_8-w16_32_64")
+    XCTAssertEqual(ResNetDescription(blocksPerStage: [9, 9, 9], widths: [16, 32, 64]).name, "resnet56")
+  }
+
+  /// A torchvision ResNet's file is recognised by its 7×7 stem and named by its layout;
+  /// the name given with it is checked, and a CIFAR ResNet name is refused.
+  func testATorchvisionWeightsFileIsNamedAndChecked() throws {
+    let model = try TorchvisionResNet(TorchvisionResNetDescription(block: .bottleneck, blocksPerStage: [1, 2], widths: [8, 16], classCount: 4))
+    let file = SafetensorsFile(tensors: Dictionary(uniqueKeysWithValues: model.stateDict().map { ("module." + $0.name, $0.tensor) }))
+    XCTAssertEqual(try ModelZoo.architecture(of: file).name.description, "resnet-bottleneck-d1_2-w8_16")
+    let loaded = try ModelZoo.loadAny(file, name: "resnet-bottleneck-d1_2-w8_16")
+    XCTAssertEqual(loaded.classCount, 4)
+    XCTAssertTrue(loaded is TorchvisionResNet)
+    for wrong in ["resnet-basic-d1_2-w8_16", "resnet50", "resnet-d1_2-w8_16"] {
+      XCTAssertThrowsError(try ModelZoo.loadAny(file, name: wrong), wrong) { error in
+        XCTAssertEqual(error as? ModelError, .stateMismatch("the weights file holds resnet-bottleneck-d1_2-w8_16, not \(wrong)"))
+      }
+    }
+    let resnet18 = try TorchvisionResNet(TorchvisionResNetDescription(block: .basic, blocksPerStage: [2, 2, 2, 2], classCount: 10))
+    XCTAssertEqual(resnet18.metadata["arch"], "resnet18")
+    let file18 = SafetensorsFile(tensors: Dictionary(uniqueKeysWithValues: resnet18.stateDict().map { ($0.name, $0.tensor) }))
+    XCTAssertEqual(try ModelZoo.architecture(of: file18, named: "resnet18").name.description, "resnet18")
   }
 
   func testMalformedNamesAreUnknownModelsSayingWhy() {

@@ -41,6 +41,13 @@ final class NetworkGradientTests: XCTestCase {
       stemWidth: 4, stemStride: 1, lastWidth: 12, classCount: 3))
   }
 
+  /// torchvision's layout at small widths: 7×7 stride-2 stem, max pool, projections
+  /// where the stride or the width changes (here also in `layer1`: 64 stem channels into
+  /// 4 or 8), on 32×32 images.
+  static func torchvisionResNet(_ block: ResNetBlockKind) throws -> TorchvisionResNet {
+    try TorchvisionResNet(TorchvisionResNetDescription(block: block, blocksPerStage: [2, 1], widths: [4, 8], classCount: 3))
+  }
+
   /// Kaiming weights, then batch-norm and classifier parameters moved off their initial
   /// 1 and 0 so their gradients are checked at a generic point. Batch-norm shifts are
   /// ±(1…2) against scales of 0.4…0.7, so a normalised unit sits well inside the "on" or
@@ -98,6 +105,14 @@ final class NetworkGradientTests: XCTestCase {
     try checkAgainstFiniteDifferences(try VGGNetwork(VGGDescription(depth: 8, classCount: 3)), seed: 14, side: 16, maxPools: true, fdEpsilon: 2e-2, absTolerance: 8e-3)
   }
 
+  func testTorchvisionBasicBlockResNetMatchesFiniteDifferences() throws {
+    try checkAgainstFiniteDifferences(try Self.torchvisionResNet(.basic), seed: 12, side: 32)
+  }
+
+  func testTorchvisionBottleneckResNetMatchesFiniteDifferences() throws {
+    try checkAgainstFiniteDifferences(try Self.torchvisionResNet(.bottleneck), seed: 14, side: 32)
+  }
+
   /// Frozen batch norm (running statistics): the inference-mode backward.
   func testInferenceModeBatchNormMatchesFiniteDifferences() throws {
     let model = try Self.resnet(.b)
@@ -124,8 +139,9 @@ final class NetworkGradientTests: XCTestCase {
     let probe = try model.classify(x, mode: evaluate)
     let r = Tensor.normal(probe.logits.shape, using: &rng)
     let r2 = Tensor.normal(probe.features.shape, std: 0.3, using: &rng)
-    func loss(_ x: Tensor) throws -> (value: Double, piece: [UInt8]) {
-      let pattern = ActivationPattern(poolWindows: maxPools)
+    func loss(_ x: Tensor) throws -> (value: Double, piece: [Int32]) {
+      let pattern = ActivationPattern(
+        poolWindows: maxPools, maxPoolAfterStem: model is TorchvisionResNet ? TorchvisionResNet.maxPool : nil)
       var mode = evaluate
       mode.observer = pattern
       let out = try model.classify(x, mode: mode)
@@ -266,12 +282,19 @@ final class NetworkGradientTests: XCTestCase {
 
 /// Each activation's output reduced to which piece of ReLU6 (and so of ReLU) it is on.
 private final class ActivationPattern: ForwardObserver {
-  var pattern: [UInt8] = []
+  var pattern: [Int32] = []
   /// Also records which element wins each 2×2 window of every activation: where a
   /// network max-pools its ReLU outputs (VGG), a step that changes a winner is a kink too.
   let poolWindows: Bool
-  init(poolWindows: Bool = false) { self.poolWindows = poolWindows }
+  /// The max pool that follows the first activation (torchvision's stem), if any: which
+  /// input wins each window is a piece of L too.
+  let maxPoolAfterStem: Pool2dGeometry?
+  init(poolWindows: Bool = false, maxPoolAfterStem: Pool2dGeometry? = nil) {
+    self.poolWindows = poolWindows
+    self.maxPoolAfterStem = maxPoolAfterStem
+  }
   func observeActivation(_ output: Tensor) {
+    if pattern.isEmpty, let g = maxPoolAfterStem { pattern += try! maxpool2d_forward_with_indices(output, geometry: g).indices }
     pattern += output.storage.map { $0 <= 0 ? 0 : $0 >= 6 ? 2 : 1 }
     guard poolWindows, output.rank == 4 else { return }
     let (h, w) = (output.h, output.w)
@@ -279,7 +302,7 @@ private final class ActivationPattern: ForwardObserver {
       for y in stride(from: 0, to: h - 1, by: 2) {
         for x in stride(from: 0, to: w - 1, by: 2) {
           let window = [0, 1, w, w + 1].map { output.storage[plane * h * w + y * w + x + $0] }
-          pattern.append(UInt8(window.indices.max { window[$0] < window[$1] }!))
+          pattern.append(Int32(window.indices.max { window[$0] < window[$1] }!))
         }
       }
     }

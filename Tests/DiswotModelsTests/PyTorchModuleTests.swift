@@ -39,6 +39,12 @@ final class PyTorchModuleTests: XCTestCase {
     XCTAssertTrue(resnet.contains(#"ARCHITECTURE = "resnet-d2_3-w32_48""#))
     XCTAssertTrue(resnet.contains("MEAN = STD = None"))
 
+    let torchvision = try PyTorchModule.source(for: TorchvisionResNet(TorchvisionResNetDescription(
+      block: .bottleneck, blocksPerStage: [3, 4, 6, 3], classCount: 10)))
+    XCTAssertTrue(torchvision.contains(#"ARCHITECTURE = "resnet50""#))
+    XCTAssertTrue(torchvision.contains(
+      #"block="bottleneck",\#n            blocks_per_stage=[3, 4, 6, 3],\#n            widths=[64, 128, 256, 512],\#n            num_classes=10,"#), torchvision)
+
     let cell = "|avg_pool_3x3~0|+|none~0|skip_connect~1|+|nor_conv_1x1~0|nor_conv_3x3~1|none~2|"
     let nb201 = try PyTorchModule.source(for: NASBench201Network(NASBench201Description(
       genotype: NASBench201Genotype(string: cell), channels: 8, cellsPerStage: 2, classCount: 7)))

@@ -12,7 +12,7 @@ final class SearchSpaceKeyTests: XCTestCase {
 
   func testEveryKeyNamesItsArchitecture() throws {
     var rng = SeededGenerator(seed: 5)
-    for name in ["resnet-cifar-depth", "resnet-cifar", "nas-bench-201", "mobilenetv2"] {
+    for name in ["resnet-cifar-depth", "resnet-cifar", "resnet-imagenet", "nas-bench-201", "mobilenetv2"] {
       let s = try space(name)
       for _ in 0..<200 {
         let g = s.sample(using: &rng)

@@ -25,6 +25,37 @@ final class SearchSpaceTests: XCTestCase {
     }
   }
 
+  /// ResNet-18/34-sized torchvision students on 224×224 images: torchvision's resnet18 and
+  /// resnet34 are members (same layers as by name), features of 256 to 512 channels.
+  func testShippedResNetImageNetSpace() throws {
+    let s = try space("resnet-imagenet")
+    XCTAssertEqual(s.family, .resnetImageNet(block: .basic))
+    XCTAssertEqual(s.size, 41_472)
+    XCTAssertEqual(s.inputShape, [3, 224, 224])
+    XCTAssertEqual(s.featureChannelOptions, [256, 384, 512])
+    for (key, name) in [("depths=2,2,2,2;widths=64,128,256,512", "resnet18"), ("depths=3,4,6,3;widths=64,128,256,512", "resnet34")] {
+      let resolved = try ModelName(parsing: "resnet-imagenet:\(key)").resolve(loadSpace: { _ in s })
+      XCTAssertTrue(resolved.network.hasSameArchitecture(as: try ModelName(parsing: name).resolve().network), key)
+    }
+    let small = try s.build(try s.genotype(fromKey: "depths=1,1,1,1;widths=32,64,128,256"), classCount: 3)
+    XCTAssertTrue(small is TorchvisionResNet)
+    XCTAssertEqual(try small.forward(Tensor(zeros: [1, 3, 32, 32]), mode: .inference).shape, [1, 3])
+  }
+
+  /// A resnet-imagenet space names its block kind and cannot ask for inputs below 32×32.
+  func testResNetImageNetSpaceSettingsAreChecked() throws {
+    func parse(block: String, side: Int) throws -> SearchSpace {
+      try SearchSpace.parse(Array("""
+        {"format": "diswot.search-space.v1", "name": "t", "family": "resnet-imagenet",
+         "input": {"channels": 3, "height": \(side), "width": \(side)}, "classes": 10, "settings": {"block": "\(block)"},
+         "choices": {"depths": [[1, 2]], "widths": [[8, 16]]}}
+        """.utf8), source: "t.json")
+    }
+    XCTAssertEqual(try parse(block: "bottleneck", side: 32).featureChannelOptions, [32, 64])
+    XCTAssertThrowsError(try parse(block: "wide", side: 32)) { XCTAssertTrue("\($0)".contains("settings.block"), "\($0)") }
+    XCTAssertThrowsError(try parse(block: "basic", side: 31)) { XCTAssertTrue("\($0)".contains("at least 32×32"), "\($0)") }
+  }
+
   /// All 64 S1 architectures: distinct keys, JSON round trip, forward pass at batch 2.
   func testEveryS1ArchitectureBuildsAndRuns() throws {
     let s1 = try space("resnet-cifar-depth")

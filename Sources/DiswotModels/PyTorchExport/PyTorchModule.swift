@@ -29,6 +29,9 @@ public enum PyTorchModule {
     switch model {
     case let resnet as ResNetCIFAR:
       (name, definitions, student) = (resnet.description.name, resNetDefinitions, resNetStudent(resnet.description))
+    case let network as TorchvisionResNet:
+      (name, definitions, student) = (
+        network.description.name, torchvisionResNetDefinitions, torchvisionResNetStudent(network.description))
     case let network as NASBench201Network:
       (name, definitions, student) = (network.description.name, nasBench201Definitions, nasBench201Student(network.description))
     case let network as MobileNetV2Network:

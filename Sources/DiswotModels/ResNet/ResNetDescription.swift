@@ -102,9 +102,13 @@ public struct ResNetDescription: Sendable, Codable, Equatable {
 
   /// `resnet56` for the standard family, `resnet8x4` for RepDistiller's ×4 layout,
   /// otherwise an explicit description (`resnet-s{stem}-d…-w…` for a stem of its own).
+  /// Depths 50 and 152 take the explicit form too: `resnet50` and `resnet152` are
+  /// torchvision's (`ModelName`).
   public var name: String {
     let uniform = blocksPerStage.count == 3 && Set(blocksPerStage).count == 1
-    if stemWidth == nil, widths == [16, 32, 64], uniform { return "resnet\(depth)" }
+    if stemWidth == nil, widths == [16, 32, 64], uniform, TorchvisionResNetDescription.standard[depth] == nil {
+      return "resnet\(depth)"
+    }
     if stemWidth == Self.x4Stem, widths == Self.x4Widths, uniform { return "resnet\(depth)x4" }
     let stemPart = stemWidth.map { "-s\($0)" } ?? ""
     return "resnet\(stemPart)-d\(blocksPerStage.map(String.init).joined(separator: "_"))-w\(widths.map(String.init).joined(separator: "_"))"

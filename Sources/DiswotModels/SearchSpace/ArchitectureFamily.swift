@@ -8,6 +8,9 @@ import DiswotJSON
 public enum ArchitectureFamily: Sendable, Equatable {
   /// CIFAR ResNets of basic blocks; choices `depths` and `widths`, one position per stage.
   case resnetCIFAR(shortcut: ShortcutType, classifierName: String)
+  /// torchvision-layout ImageNet ResNets (7×7 stem, max pool, `fc`) of one block kind;
+  /// choices `depths` and `widths`, one position per stage, as `resnetCIFAR`.
+  case resnetImageNet(block: ResNetBlockKind)
   /// NAS-Bench-201 cell networks; choice `edges`, six positions of operation names.
   case nasBench201(channels: Int, cellsPerStage: Int)
   /// MobileNetV2-style networks; choices `depths` (per stage), `expansions` and `kernels`
@@ -18,18 +21,20 @@ public enum ArchitectureFamily: Sendable, Equatable {
   public var name: String {
     switch self {
     case .resnetCIFAR: return "resnet-cifar"
+    case .resnetImageNet: return "resnet-imagenet"
     case .nasBench201: return "nas-bench-201"
     case .mobileNetV2: return "mobilenetv2"
     }
   }
 
-  static let names = ["resnet-cifar", "nas-bench-201", "mobilenetv2"]
+  static let names = ["resnet-cifar", "resnet-imagenet", "nas-bench-201", "mobilenetv2"]
 
   static func read(
     name: String, settings: [String: JSONValue], choices: [SearchSpace.Choice], reader: SearchSpaceReader
   ) throws(SearchSpaceError) -> ArchitectureFamily {
     switch name {
     case "resnet-cifar": return try readResNet(settings, choices, reader)
+    case "resnet-imagenet": return try readResNetImageNet(settings, choices, reader)
     case "nas-bench-201": return try readNASBench201(settings, choices, reader)
     case "mobilenetv2": return try .mobileNetV2(MobileNetV2Settings.read(settings, choices, reader))
     default: throw reader.fail("family", "unknown family '\(name)' (known: \(names.joined(separator: ", ")))")
@@ -74,6 +79,8 @@ public enum ArchitectureFamily: Sendable, Equatable {
     switch self {
     case .resnetCIFAR:
       return Set(space.choices[space.choiceIndex("widths")!].options.last!.compactMap(\.intValue))
+    case .resnetImageNet(let block):
+      return Set(space.choices[space.choiceIndex("widths")!].options.last!.compactMap { $0.intValue.map { $0 * block.expansion } })
     case .nasBench201(let channels, _):
       return [4 * channels]
     case .mobileNetV2(let settings):
@@ -85,6 +92,7 @@ public enum ArchitectureFamily: Sendable, Equatable {
   /// model name (`ModelName`) or a weights file resolves to.
   public enum NetworkDescription: Sendable, Equatable {
     case resnet(ResNetDescription)
+    case torchvisionResNet(TorchvisionResNetDescription)
     case nasBench201(NASBench201Description)
     case mobileNetV2(MobileNetV2Description)
     /// RepDistiller's wide ResNets (`wrn_40_2`).
@@ -95,6 +103,7 @@ public enum ArchitectureFamily: Sendable, Equatable {
     public var classCount: Int {
       switch self {
       case .resnet(let d): return d.classCount
+      case .torchvisionResNet(let d): return d.classCount
       case .nasBench201(let d): return d.classCount
       case .mobileNetV2(let d): return d.classCount
       case .wideResNet(let d): return d.classCount
@@ -105,6 +114,7 @@ public enum ArchitectureFamily: Sendable, Equatable {
     public var inputChannels: Int {
       switch self {
       case .resnet(let d): return d.inputChannels
+      case .torchvisionResNet(let d): return d.inputChannels
       case .nasBench201(let d): return d.inputChannels
       case .mobileNetV2(let d): return d.inputChannels
       case .wideResNet(let d): return d.inputChannels
@@ -120,6 +130,9 @@ public enum ArchitectureFamily: Sendable, Equatable {
       case (.resnet(let a), .resnet(let b)):
         return a.blocksPerStage == b.blocksPerStage && a.widths == b.widths && a.stem == b.stem
           && a.inputChannels == b.inputChannels
+      case (.torchvisionResNet(var a), .torchvisionResNet(let b)):
+        a.classCount = b.classCount
+        return a == b
       case (.nasBench201(var a), .nasBench201(let b)):
         a.classCount = b.classCount
         return a == b
@@ -141,6 +154,7 @@ public enum ArchitectureFamily: Sendable, Equatable {
     public func build() throws(ModelError) -> any Classifier {
       switch self {
       case .resnet(let d): return try ResNetCIFAR(d)
+      case .torchvisionResNet(let d): return try TorchvisionResNet(d)
       case .nasBench201(let d): return try NASBench201Network(d)
       case .mobileNetV2(let d): return try MobileNetV2Network(d)
       case .wideResNet(let d): return try WideResNet(d)
@@ -152,6 +166,7 @@ public enum ArchitectureFamily: Sendable, Equatable {
     public func footprint(height h: Int, width w: Int) throws(ModelError) -> MemoryFootprint {
       switch self {
       case .resnet(let d): return try d.footprint(height: h, width: w)
+      case .torchvisionResNet(let d): return try d.footprint(height: h, width: w)
       case .nasBench201(let d): return try d.footprint(height: h, width: w)
       case .mobileNetV2(let d): return try d.footprint(height: h, width: w)
       case .wideResNet(let d): return try d.footprint(height: h, width: w)
@@ -167,6 +182,11 @@ public enum ArchitectureFamily: Sendable, Equatable {
       return .resnet(ResNetDescription(
         blocksPerStage: values["depths"]!, widths: values["widths"]!, shortcut: shortcut,
         classCount: classCount, classifierName: classifierName, inputChannels: space.inputShape[0]))
+    case .resnetImageNet(let block):
+      let values = space.intValues(of: g)
+      return .torchvisionResNet(TorchvisionResNetDescription(
+        block: block, blocksPerStage: values["depths"]!, widths: values["widths"]!, classCount: classCount,
+        inputChannels: space.inputShape[0]))
     case .nasBench201(let channels, let cells):
       return .nasBench201(NASBench201Description(
         genotype: nasBench201Genotype(g, in: space), channels: channels, cellsPerStage: cells,
@@ -200,12 +220,33 @@ public enum ArchitectureFamily: Sendable, Equatable {
     guard classifier == "fc" || classifier == "linear" else {
       throw reader.fail("settings.classifier", "must be \"fc\" or \"linear\", got \"\(classifier)\"")
     }
+    try readStages(choices, reader, family: "resnet-cifar")
+    return .resnetCIFAR(shortcut: shortcut, classifierName: classifier)
+  }
+
+  /// Choices `depths` and `widths` with as many positions (stages) each, and nothing else.
+  private static func readStages(
+    _ choices: [SearchSpace.Choice], _ reader: SearchSpaceReader, family: String
+  ) throws(SearchSpaceError) {
     let depths = try reader.intChoice(choices, "depths", in: 1...ResNetDescription.maxBlocksPerStage)
     let widths = try reader.intChoice(choices, "widths", in: 1...ResNetDescription.maxWidth)
     guard depths.options.count == widths.options.count, choices.count == 2 else {
-      throw reader.fail("choices", "a resnet-cifar space has exactly 'depths' and 'widths', with one position per stage each")
+      throw reader.fail("choices", "a \(family) space has exactly 'depths' and 'widths', with one position per stage each")
     }
-    return .resnetCIFAR(shortcut: shortcut, classifierName: classifier)
+  }
+
+  /// `settings.block` is "basic" (default) or "bottleneck"; the input must be at least
+  /// 32×32, what five halvings need.
+  private static func readResNetImageNet(
+    _ settings: [String: JSONValue], _ choices: [SearchSpace.Choice], _ reader: SearchSpaceReader
+  ) throws(SearchSpaceError) -> ArchitectureFamily {
+    try reader.onlyKnown(settings, ["block"])
+    let blockName = settings["block"] == nil ? "basic" : try reader.string(settings, "block", path: "settings.block")
+    guard let block = ResNetBlockKind(rawValue: blockName) else {
+      throw reader.fail("settings.block", "must be \"basic\" or \"bottleneck\", got \"\(blockName)\"")
+    }
+    try readStages(choices, reader, family: "resnet-imagenet")
+    return .resnetImageNet(block: block)
   }
 
   // MARK: NAS-Bench-201

@@ -36,6 +36,9 @@ struct SearchSpaceReader {
     let limits = try readLimits(top["limits"])
     let family = try ArchitectureFamily.read(
       name: try string(top, "family"), settings: top["settings"]?.objectValue ?? [:], choices: choices, reader: self)
+    if case .resnetImageNet = family, inputShape[1] < TorchvisionResNetDescription.minInputSize || inputShape[2] < TorchvisionResNetDescription.minInputSize {
+      throw fail("input", "a resnet-imagenet network needs images of at least 32×32, got \(inputShape[1])×\(inputShape[2])")
+    }
     return SearchSpace(
       name: name, summary: top["description"]?.stringValue ?? "", family: family, inputShape: inputShape,
       classCount: classes, choices: choices, limits: limits)
