@@ -15,9 +15,12 @@ struct HTTPRequest: Equatable {
   /// Parses a complete head (request line and header lines, up to the blank line) by RFC
   /// 9112's grammar, strictly: anything malformed is a status to answer with, never a guess.
   static func parse(_ head: [UInt8]) -> Result<HTTPRequest, HTTPStatus> {
-    guard let text = String(validating: head, as: UTF8.self) else { return .failure(.badRequest) }
-    var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { line in
-      line.hasSuffix("\r") ? line.dropLast() : line
+    // Split on bytes: in a Swift String "\r\n" is one Character and would not split on "\n".
+    var lines: [Substring] = []
+    for raw in head.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
+      let bytes = raw.last == UInt8(ascii: "\r") ? raw.dropLast() : raw
+      guard let line = String(validating: bytes, as: UTF8.self) else { return .failure(.badRequest) }
+      lines.append(Substring(line))
     }
     while lines.last?.isEmpty == true { lines.removeLast() }
     guard let requestLine = lines.first else { return .failure(.badRequest) }
