@@ -101,8 +101,8 @@ enum ReportCommand {
     guard FileManager.default.fileExists(atPath: metricsPath) else {
       throw CommandLineError.data("\(directory) holds no metrics.jsonl: not a training run directory")
     }
-    let result: JSONValue? = FileManager.default.fileExists(atPath: directory + "/report.json") ? try jsonDocument(directory + "/report.json") : nil
-    let settings: JSONValue? = FileManager.default.fileExists(atPath: directory + "/spec.json") ? try jsonDocument(directory + "/spec.json") : nil
+    let result = try optionalDocument(directory + "/report.json")
+    let settings = try optionalDocument(directory + "/spec.json")
     let spec: JSONValue? = result?.objectValue.flatMap { $0["spec"] } ?? settings
     let lines = try jsonLines(metricsPath, skippingTornLastLine: true)
     do {
@@ -144,6 +144,14 @@ enum ReportCommand {
   }
 
   // MARK: - Files
+
+  /// The document at `path`, or nil when there is no such file. (Spelled out: `cond ?
+  /// try jsonDocument(p) : nil` would make the nil JSON's null, JSONValue being
+  /// nil-literal expressible.)
+  private static func optionalDocument(_ path: String) throws -> JSONValue? {
+    guard FileManager.default.fileExists(atPath: path) else { return Optional<JSONValue>.none }
+    return .some(try jsonDocument(path))
+  }
 
   private static func jsonDocument(_ path: String) throws -> JSONValue {
     guard let data = FileManager.default.contents(atPath: path) else { throw CommandLineError.data("cannot read \(path)") }
