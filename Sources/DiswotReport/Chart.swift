@@ -16,7 +16,7 @@ public struct Chart {
   private var legend: [(label: String, color: String, cssClass: String)] = []
 
   /// Left, right, top, bottom margins: room for tick labels and the axis labels.
-  private let margin = (left: 72.0, right: 20.0, top: 40.0, bottom: 52.0)
+  private let margin = (left: 72.0, right: 20.0, top: 46.0, bottom: 52.0)
 
   public init(title: String, xLabel: String, yLabel: String, x: Scale, y: Scale) {
     self.title = title
@@ -127,15 +127,14 @@ public struct Chart {
     return out + "</g>"
   }
 
-  /// Top-right legend, one swatch per labelled series.
+  /// One row of swatches between the title and the plot, so the legend never hides data.
   private func legendBox() -> String {
     guard !legend.isEmpty else { return "" }
-    let longest = legend.map(\.label.count).max() ?? 0
-    var out = "<g class=\"legend\" transform=\"translate(\(coordinate(margin.left + 8)) \(coordinate(margin.top + 8)))\">"
-    out += "<rect x=\"-4\" y=\"-4\" width=\"\(min(plotWidth - 16, Double(longest) * 6.6 + 26))\" height=\"\(legend.count * 16 + 6)\" fill=\"#fff\" fill-opacity=\"0.85\"/>"
-    for (i, entry) in legend.enumerated() {
-      let y = Double(i) * 16
-      out += "<rect x=\"0\" y=\"\(y)\" width=\"10\" height=\"10\" fill=\"\(entry.color)\"/><text x=\"14\" y=\"\(y + 9)\">\(escapeMarkup(entry.label))</text>"
+    var out = "<g class=\"legend\">"
+    var x = margin.left
+    for entry in legend {
+      out += "<rect x=\"\(coordinate(x))\" y=\"27\" width=\"10\" height=\"10\" fill=\"\(entry.color)\"/><text x=\"\(coordinate(x + 14))\" y=\"36\">\(escapeMarkup(entry.label))</text>"
+      x += 14 + Double(entry.label.count) * 6.2 + 14
     }
     return out + "</g>"
   }

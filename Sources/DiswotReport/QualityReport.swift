@@ -78,8 +78,7 @@ public struct QualityReport {
         title: "\(p.proxy): Kendall τ = \(format(p.kendallTau)), Spearman ρ = \(format(p.spearmanRho)) (n = \(p.matched))",
         xLabel: "ground truth: \(truthName)", yLabel: "\(p.proxy) score (\(p.higherIsBetter ? "higher" : "lower") is better)",
         x: .linear(covering: all.map(\.truth)), y: Scale.automatic(covering: all.map(\.score), decades: 2))
-      chart.width = 410
-      chart.height = 320
+      chart.height = 340
       for (i, s) in p.seeds.enumerated() {
         chart.points(
           s.points.map { (x: $0.truth, y: $0.score) }, color: Palette.series(i), radius: 2.2, cssClass: "quality-point", opacity: 0.6,

@@ -103,6 +103,8 @@ public func niceStep(_ raw: Double) -> Double {
 public func formatTick(_ value: Double, step: Double) -> String {
   if value == 0 { return "0" }
   let magnitude = abs(value)
+  // Past the last prefix (synflow reaches 10³⁰), scientific notation stays short.
+  if magnitude >= 1e15 { return String(format: "%.3g", value).replacingOccurrences(of: "e+", with: "e") }
   let suffixes: [(Double, String)] = [(1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")]
   if magnitude >= 1e4 {
     for (unit, suffix) in suffixes where magnitude >= unit {
@@ -138,6 +140,7 @@ public func formatNumber(_ value: Double) -> String {
 /// Counts (params, MACs): 12,345 → "12.3k", 40553472 → "40.6M".
 public func formatCount(_ value: Double) -> String {
   let magnitude = abs(value)
+  if magnitude >= 1e15 { return String(format: "%.3g", value) }
   for (unit, suffix) in [(1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")] where magnitude >= unit {
     return String(format: "%.3g", value / unit) + suffix
   }

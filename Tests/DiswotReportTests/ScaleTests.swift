@@ -53,5 +53,6 @@ final class ScaleTests: XCTestCase {
     XCTAssertEqual(formatTick(40_000, step: 10_000), "40k")
     XCTAssertEqual(formatTick(0.0001, step: 0.0001), "1e-4")
     XCTAssertEqual(formatCount(40_553_472), "40.6M")
+    XCTAssertEqual(formatTick(3.5e30, step: 5e29), "3.5e30")
   }
 }
