@@ -145,6 +145,37 @@ final class HTTPPagesTests: XCTestCase {
     XCTAssertTrue(daemon.child.isRunning, daemon.child.logText)
   }
 
+  /// Out of file descriptors (a 40-descriptor limit, 30 page connections held open): the
+  /// listener cannot be served, and the loop must not spin on it; once descriptors are
+  /// free, pages and requests are answered again.
+  func testRunningOutOfDescriptorsNeitherSpinsNorStallsTheLoop() throws {
+    guard FileManager.default.isExecutableFile(atPath: "/usr/bin/prlimit") else { throw XCTSkip("no prlimit") }
+    let dir = try scratchDirectory(self)
+    let daemon = try DaemonUnderTest(
+      state: dir.appendingPathComponent("state"), dataRoot: dir, extra: ["--http", "127.0.0.1:0"],
+      log: dir.appendingPathComponent("daemon.log"), launcher: ["/usr/bin/prlimit", "--nofile=40:40", "--"])
+    defer { daemon.child.stop() }
+    let health = try runCommand("diswot", ["health", "--json", "--daemon", daemon.client])
+    let port = try XCTUnwrap(health.json?["endpoints"]["http"].stringValue.flatMap { UInt16($0.split(separator: ":").last!) })
+    func cpuSeconds() throws -> Double {
+      let stat = try String(contentsOfFile: "/proc/\(daemon.child.pid)/stat", encoding: .utf8)
+      let fields = stat.components(separatedBy: ")").last!.split(separator: " ")
+      return (Double(fields[11])! + Double(fields[12])!) / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
+    var held = try (0..<30).map { _ in try RawHTTPConnection(port: port) }
+    usleep(500_000)
+    let before = try cpuSeconds()
+    usleep(2_000_000)
+    XCTAssertLessThan(try cpuSeconds() - before, 0.5, "the loop spins on a listener it cannot serve")
+    XCTAssertTrue(daemon.child.logText.contains("out of file descriptors"), daemon.child.logText)
+    // (A new client connection needs a descriptor too, so the ZeroMQ side waits as well
+    // until some are free: that is the limit, not the loop.)
+    held.removeAll()
+    usleep(200_000)
+    XCTAssertEqual(try HTTPExchange.get("/", port: port).status, 200)
+    XCTAssertEqual(try runCommand("diswot", ["health", "--daemon", daemon.client]).status, 0)
+  }
+
   func testOnlyLoopbackIsServed() throws {
     let dir = try scratchDirectory(self)
     for address in ["0.0.0.0:8080", "[::]:0", "192.0.2.1:80", "example.com:80", "127.0.0.1", "127.0.0.1:99999"] {

@@ -49,6 +49,10 @@ final class HTTPServer {
   /// `http://HOST:PORT`, the port resolved.
   let url: String
   private var connections: [Int32: Connection] = [:]
+  /// Out of descriptors (EMFILE/ENFILE): the listener stays readable but cannot be served,
+  /// so it is left out of the poll until a connection closes or a second has passed (when
+  /// it was some other part of the daemon that took them), instead of spinning the loop.
+  private var acceptPausedAt: Int?
   private let handler: (HTTPRequest) -> HTTPResponse
 
   init(address: HTTPAddress, handler: @escaping (HTTPRequest) -> HTTPResponse) throws(DaemonError) {
@@ -96,7 +100,7 @@ final class HTTPServer {
   /// What to poll: the listener while there is room, each connection for reading (head
   /// not complete) or writing (response pending).
   func pollItems() -> [(descriptor: Int32, writable: Bool)] {
-    var items: [(Int32, Bool)] = connections.count < Self.maxConnections ? [(listener, false)] : []
+    var items: [(Int32, Bool)] = connections.count < Self.maxConnections && acceptPausedAt == nil ? [(listener, false)] : []
     for (fd, c) in connections { items.append((fd, c.responding && !c.draining)) }
     return items
   }
@@ -110,6 +114,7 @@ final class HTTPServer {
 
   /// Cuts off connections past their deadlines: 408 to one still sending its head.
   func expire(now: Int) {
+    if let paused = acceptPausedAt, now - paused > 1000 { acceptPausedAt = nil }
     for (fd, c) in connections {
       if !c.responding, now - c.accepted > Self.headTimeoutMilliseconds {
         respond(fd, .error(.requestTimeout, "the request head did not arrive within \(Self.headTimeoutMilliseconds / 1000) s"), head: true, now: now)
@@ -131,7 +136,13 @@ final class HTTPServer {
   private func acceptConnections(now: Int) {
     while connections.count < Self.maxConnections {
       let fd = accept(listener, nil, nil)
-      guard fd >= 0 else { return }  // EAGAIN: none left (or a transient error; polled again)
+      guard fd >= 0 else {
+        if errno == EMFILE || errno == ENFILE {
+          acceptPausedAt = now
+          Log.warning("HTTP: out of file descriptors; new page requests wait until a connection closes")
+        }
+        return  // EAGAIN: none left (or a transient error: polled again)
+      }
       Self.setNonBlocking(fd)
       #if canImport(Darwin)
         var one: Int32 = 1
@@ -236,6 +247,7 @@ final class HTTPServer {
 
   private func drop(_ fd: Int32) {
     connections[fd] = nil
+    acceptPausedAt = nil
     _ = closeDescriptor(fd)
   }
 
