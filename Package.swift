@@ -56,6 +56,9 @@ let distillation = Target.target(
 /// Dataset readers (CIFAR-10/100 binary, MNIST IDX, image folders of JPEG and PNG files),
 /// PIL-exact resizing and torchvision's transforms, and input normalisation.
 let data = Target.target(name: "DiswotData", dependencies: ["DiswotTensor", "CJPEG", "CPNG"])
+/// Self-contained HTML reports (inline SVG charts, no script) of searches, ranking quality
+/// and training runs: `diswot report` writes them, `diswotd --http` serves them.
+let report = Target.target(name: "DiswotReport", dependencies: ["DiswotJSON", "DiswotScoring", "DiswotSearch"])
 /// The daemon's durable state in SQLite (WAL).
 let store = Target.target(name: "DiswotStore", dependencies: ["CSQLite", "DiswotJSON"])
 /// ZeroMQ sockets, CURVE/ZAP and the versioned diswot wire protocol.
@@ -75,7 +78,7 @@ let daemon = Target.target(
   name: "DiswotDaemon",
   dependencies: [
     "DiswotWire", "DiswotStore", "DiswotSearch", "DiswotScoring", "DiswotModels", "DiswotDistillation", "DiswotData",
-    "DiswotTensor", "DiswotJSON", "DiswotFiles", "DiswotLog",
+    "DiswotTensor", "DiswotJSON", "DiswotFiles", "DiswotLog", "DiswotReport",
   ])
 
 // MARK: - Executables
@@ -85,7 +88,7 @@ let diswot = Target.executableTarget(
   name: "diswot",
   dependencies: [
     "DiswotTensor", "DiswotModels", "DiswotData", "DiswotScoring", "DiswotSearch", "DiswotDistillation", "DiswotJSON",
-    "DiswotCommandLine", "DiswotWire", "DiswotFiles",
+    "DiswotCommandLine", "DiswotWire", "DiswotFiles", "DiswotReport",
   ])
 /// `diswotd`: the daemon. Serves clients, farms candidates out to workers, keeps state in SQLite.
 let diswotd = Target.executableTarget(
@@ -128,6 +131,7 @@ let searchTests = Target.testTarget(
   name: "DiswotSearchTests", dependencies: ["DiswotSearch", "DiswotScoring", "DiswotTestSupport"])
 let distillationTests = Target.testTarget(
   name: "DiswotDistillationTests", dependencies: ["DiswotDistillation", "DiswotTestSupport"])
+let reportTests = Target.testTarget(name: "DiswotReportTests", dependencies: ["DiswotReport", "DiswotJSON"])
 let jsonTests = Target.testTarget(name: "DiswotJSONTests", dependencies: ["DiswotJSON"])
 let filesTests = Target.testTarget(name: "DiswotFilesTests", dependencies: ["DiswotFiles"])
 let storeTests = Target.testTarget(name: "DiswotStoreTests", dependencies: ["DiswotStore", "DiswotTestSupport"])
@@ -154,9 +158,9 @@ let package = Package(
   ],
   targets: [
     cOpenBLAS, cZeroMQ, cSQLite, cJPEG, cPNG,
-    files, json, tensor, models, data, scoring, search, distillation, store, wire, log, commandLine, daemon,
+    files, json, tensor, models, data, scoring, search, distillation, report, store, wire, log, commandLine, daemon,
     diswot, diswotd, worker, bench, storeCrashTest,
-    testSupport, tensorTests, modelsTests, dataTests, commandLineTests, scoringTests, searchTests, distillationTests, jsonTests, filesTests, storeTests, wireTests, cliTests,
+    testSupport, tensorTests, modelsTests, dataTests, commandLineTests, reportTests, scoringTests, searchTests, distillationTests, jsonTests, filesTests, storeTests, wireTests, cliTests,
     daemonTests,
   ]
 )

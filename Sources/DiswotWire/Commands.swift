@@ -12,6 +12,8 @@ public enum ClientCommand: String, Sendable, CaseIterable, Codable {
   case trainStart = "train.start"
   case trainStatus = "train.status"
   case trainList = "train.list"
+  /// A job's per-epoch metrics (its run directory's `metrics.jsonl`), for reports.
+  case trainMetrics = "train.metrics"
   case trainCancel = "train.cancel"
   case workers
   case health

@@ -42,20 +42,34 @@ public struct ZMQPoller {
   /// the others; all empty on timeout or when a signal interrupted the wait).
   /// Throws `ENOTSOCK` if a socket was closed, `isTerminated` if the context was.
   public func poll(timeoutMilliseconds: Int) throws(ZMQError) -> [Events] {
+    try poll(timeoutMilliseconds: timeoutMilliseconds, descriptors: []).sockets
+  }
+
+  /// Waits on the sockets and also on plain file descriptors (`zmq_poll` takes both), so
+  /// one loop serves ZeroMQ and, say, a TCP listener of its own (`diswotd --http`).
+  public func poll(
+    timeoutMilliseconds: Int, descriptors: [(descriptor: Int32, events: Events)]
+  ) throws(ZMQError) -> (sockets: [Events], descriptors: [Events]) {
     var items: [zmq_pollitem_t] = []
-    items.reserveCapacity(sockets.count)
+    items.reserveCapacity(sockets.count + descriptors.count)
     for (socket, events) in zip(sockets, interests) {
       let handle = try socket.open("zmq_poll")
       items.append(zmq_pollitem_t(socket: handle, fd: 0, events: events.rawValue, revents: 0))
+    }
+    for (fd, events) in descriptors {
+      items.append(zmq_pollitem_t(socket: nil, fd: fd, events: events.rawValue, revents: 0))
     }
     let rc = items.withUnsafeMutableBufferPointer { buffer in
       zmq_poll(buffer.baseAddress, Int32(buffer.count), max(timeoutMilliseconds, -1))
     }
     if rc < 0 {
       let error = ZMQError.last("zmq_poll")
-      if error.isInterrupted { return Array(repeating: [], count: items.count) }
+      if error.isInterrupted {
+        return (Array(repeating: [], count: sockets.count), Array(repeating: [], count: descriptors.count))
+      }
       throw error
     }
-    return items.map { Events(rawValue: $0.revents) }
+    let ready = items.map { Events(rawValue: $0.revents) }
+    return (Array(ready[..<sockets.count]), Array(ready[sockets.count...]))
   }
 }

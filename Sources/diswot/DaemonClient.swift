@@ -65,6 +65,18 @@ final class DaemonClient {
     }
   }
 
+  /// Like `request`, but nil when the daemon answers `not_found` (and, with `tooLargeIsNil`,
+  /// `too_large`): for callers that try another command or a smaller request next.
+  func requestIfFound(_ command: ClientCommand, _ body: [String: JSONValue], tooLargeIsNil: Bool = false) throws -> JSONValue? {
+    do {
+      return try pirate.request(command, body: body)
+    } catch .server(let e) where e.code == .notFound || (tooLargeIsNil && e.code == .tooLarge) {
+      return nil
+    } catch {
+      throw Self.commandLineError(error, endpoint: endpoint)
+    }
+  }
+
   /// The request with a fixed id, retried through daemon restarts for up to `patience`
   /// seconds (for `--wait` loops).
   func patientRequest(_ command: ClientCommand, _ body: [String: JSONValue] = [:], patience: Double = 120) throws -> JSONValue {

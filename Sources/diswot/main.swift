@@ -15,7 +15,7 @@ let diswot = CommandSpec(
   options: [.quiet, .verbose, .flag("version", help: "Print this client's version and exit (no daemon needed).")],
   subcommands: [
     EvalCommand.spec, ScoreCommand.spec, RankCommand.spec, QualityCommand.spec, SearchCommand.spec, trainCommand,
-    ExportCommand.spec,
+    ExportCommand.spec, ReportCommand.spec,
     ServiceCommands.workers, ServiceCommands.health, ServiceCommands.version, ServiceCommands.keygen,
   ], runnable: true)
 
@@ -38,6 +38,7 @@ runMain(jsonErrors: JSONOutput.isRequested(by: CommandLine.arguments.dropFirst()
   case ["train"]: try TrainCommand.run(args)
   case let path where path.first == "train": try TrainDaemonCommands.run(args)
   case ["export"]: try ExportCommand.run(args)
+  case ["report"]: try ReportCommand.run(args)
   case ["workers"]: try ServiceCommands.runWorkers(args)
   case ["health"]: try ServiceCommands.runHealth(args)
   case ["version"]: try ServiceCommands.runVersion(args)

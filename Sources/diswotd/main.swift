@@ -13,7 +13,8 @@ let diswotd = CommandSpec(
     DIR/diswot.sqlite and training runs in DIR/jobs/<id>, and resumes every unfinished \
     search and job after a restart, even after kill -9. Endpoints may use port * (any free \
     port); --ready-file receives the endpoints actually bound, as JSON. SIGINT or SIGTERM \
-    shuts it down cleanly. See Docs/operations.md.
+    shuts it down cleanly. --http HOST:PORT serves the pages of 'diswot report' live, on \
+    loopback only (HTTP has no CURVE). See Docs/operations.md.
     """,
   options: [
     .value("client", valueName: "endpoint", default: WireProtocol.defaultClientEndpoint, help: "Client endpoint (ROUTER)."),
@@ -39,6 +40,9 @@ let diswotd = CommandSpec(
     .value(
       "max-memory", valueName: "size",
       help: "Most memory scoring one network may need, e.g. 8G (default: half of this machine's, \(MemoryLimit.machineDefault)); also the local workers' limit."),
+    .value(
+      "http", valueName: "host:port",
+      help: "Also serve read-only HTML pages of searches, jobs and workers here (loopback only: 127.0.0.1:PORT, [::1]:PORT; port 0: any free one). Off by default."),
     .value("ready-file", valueName: "file", help: "Write the bound endpoints and pid here (JSON) once listening."),
     .flag("noop-workers", help: "Start the local workers with --noop (benchmarks only)."),
     .value("bench-broker", valueName: "tasks", help: "Benchmark: push this many no-op tasks through the workers, print the rate, exit."),
@@ -75,6 +79,7 @@ runMain {
   configuration.jobCheckpointSteps = try args.int("checkpoint-every", range: 1...10_000_000)!
   configuration.taskLeaseFloorMilliseconds = try args.int("lease-floor-ms", range: 100...86_400_000)!
   configuration.readyFile = args.string("ready-file")
+  configuration.httpAddress = args.string("http")
   if let text = args.string("max-memory") {
     guard let limit = MemoryLimit(parsing: text) else { throw args.usageError("--max-memory must be a size such as 8G, 512M or 1048576, got '\(text)'") }
     configuration.maxMemory = limit

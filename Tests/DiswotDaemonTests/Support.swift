@@ -92,7 +92,7 @@ final class DaemonUnderTest {
   /// Starts a daemon and waits (≤ 30 s) for its ready file.
   init(
     state: URL, dataRoot: URL, localWorkers: Int = 0, extra: [String] = [],
-    endpoints: (client: String, workers: String, events: String)? = nil, log: URL
+    endpoints: (client: String, workers: String, events: String)? = nil, log: URL, launcher: [String] = []
   ) throws {
     let ready = state.deletingLastPathComponent().appendingPathComponent("ready-\(UUID().uuidString).json")
     var arguments = [
@@ -102,7 +102,7 @@ final class DaemonUnderTest {
       "--heartbeat-ms", "250", "--liveness", "4",
     ]
     arguments += extra
-    child = try Child("diswotd", arguments, log: log)
+    child = try Child("diswotd", arguments, log: log, launcher: launcher)
     stateDirectory = state
     let deadline = Date().addingTimeInterval(30)
     var info: [String: JSONValue]?

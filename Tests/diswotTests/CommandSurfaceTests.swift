@@ -47,6 +47,7 @@ final class CommandSurfaceTests: XCTestCase {
     (["health"], daemon, ["--events", "x"]),
     (["version"], daemon, ["--budget", "1"]),
     (["keygen"], ["out", "name", "force", "json"], ["--daemon", "x"]),
+    (["report"], ["html", "scores", "truth", "truth-field", "spec", "proxy", "run", "top"] + daemon.filter { $0 != "json" }, ["--budget", "5"]),
   ]
 
   /// The long names of a help text's option rows ("  -q, --quiet", "      --json").

@@ -20,6 +20,7 @@ final class ReadmeCommandsTests: XCTestCase {
   private let scale = [
     ("--all", "--all --reference-size 8 --batch 8"),
     ("--budget 200", "--budget 4 --reference-size 8 --batch 8"),
+    ("--budget 1000", "--budget 6 --batch 8"),
     ("--sample 50", "--sample 4 --reference-size 8 --batch 8"),
     ("--sample 1000", "--sample 3 --reference-size 8 --batch 8 --cost-sample 1"),
     ("--epochs 240", "--epochs 1 --train-limit 64 --test-limit 32"),
@@ -30,7 +31,7 @@ final class ReadmeCommandsTests: XCTestCase {
     let section = try XCTUnwrap(readme.components(separatedBy: "\n## The tool\n").last?.components(separatedBy: "\n## ").first)
     let commands = Self.diswotCommands(in: section)
     XCTAssertGreaterThanOrEqual(commands.count, 8, "README's tool section lists its commands")
-    for subcommand in ["eval", "score", "search --local", "rank", "quality", "train", "export"] {
+    for subcommand in ["eval", "score", "search --local", "rank", "quality", "train", "export", "report"] {
       XCTAssertTrue(commands.contains { $0.contains("diswot \(subcommand) ") }, "the README shows \(subcommand)")
     }
 
@@ -48,7 +49,7 @@ final class ReadmeCommandsTests: XCTestCase {
     }
     let result = try Executables.bash(script, in: directory)
     XCTAssertEqual(result.status, 0, "\(script)\nstdout:\n\(result.standardOutput.suffix(3000))\nstderr:\n\(result.standardError.suffix(3000))")
-    for file in ["scores.jsonl", "runs/r20-kd/student.safetensors", "student.py"] {
+    for file in ["scores.jsonl", "runs/r20-kd/student.safetensors", "student.py", "search.html"] {
       XCTAssertTrue(FileManager.default.fileExists(atPath: directory.appendingPathComponent(file).path), "\(file) written")
     }
   }

@@ -84,6 +84,9 @@ extension Daemon {
     case .trainList:
       try check(["limit"])
       return try jobList(limit: try intField(body, "limit", default: 100, range: 1...1000))
+    case .trainMetrics:
+      try check(["id"])
+      return try jobMetrics(try RequestValidation.id(body))
     case .trainCancel:
       try check(["id"])
       return try cancelJob(try RequestValidation.id(body))
@@ -96,7 +99,10 @@ extension Daemon {
         "status": "ok", "version": .string(WireProtocol.softwareVersion), "protocol": .string(WireProtocol.tag),
         "uptime_s": .double(Date().timeIntervalSince(startedAt)), "searches": .int(searches.count), "jobs": .int(jobs.count),
         "workers": .int(workers.count), "curve": .bool(serverKey != nil),
-        "endpoints": ["client": .string(clientEndpoint), "workers": .string(workerEndpoint), "events": .string(eventEndpoint)],
+        "endpoints": [
+          "client": .string(clientEndpoint), "workers": .string(workerEndpoint), "events": .string(eventEndpoint),
+          "http": http.map { .string($0.url) } ?? .null,
+        ],
       ]
     case .version:
       try check([])
@@ -186,7 +192,7 @@ extension Daemon {
     return .object(item)
   }
 
-  private func searchStatus(_ id: String) throws -> JSONValue {
+  func searchStatus(_ id: String) throws -> JSONValue {
     let record = try searchRecord(id)
     let document = try document(of: record)
     let engine = checkpoint(of: record)
@@ -216,7 +222,7 @@ extension Daemon {
     return .object(status)
   }
 
-  private func searchList(limit: Int) throws -> JSONValue {
+  func searchList(limit: Int) throws -> JSONValue {
     var items: [JSONValue] = []
     for record in try store.searches().prefix(limit) {
       var item: [String: JSONValue] = [
@@ -237,7 +243,7 @@ extension Daemon {
     return ["searches": .array(items)]
   }
 
-  private func searchBest(_ id: String, k: Int, pareto: Bool) throws -> JSONValue {
+  func searchBest(_ id: String, k: Int, pareto: Bool) throws -> JSONValue {
     let record = try searchRecord(id)
     let document = try document(of: record)
     let proxy = document.scoring.proxies.first ?? .diswot
@@ -325,14 +331,14 @@ extension Daemon {
     return ["id": .string(id), "student": try JSONCoding.value(spec.student)]
   }
 
-  private func jobStatus(_ id: String) throws -> JSONValue {
+  func jobStatus(_ id: String) throws -> JSONValue {
     guard let record = try store.job(id: id) else { throw WireError(.notFound, "no training job with id '\(id)'") }
     return try jobStatus(record)
   }
 
   /// Every job the store knows, newest first, as `train.status` describes each: a client
   /// that stopped following a job (Ctrl-C of `train start --wait`) finds it again here.
-  private func jobList(limit: Int) throws -> JSONValue {
+  func jobList(limit: Int) throws -> JSONValue {
     ["jobs": .array(try store.jobs().reversed().prefix(limit).map(jobStatus))]
   }
 
@@ -382,7 +388,7 @@ extension Daemon {
     return ["id": .string(id), "state": "cancelled"]
   }
 
-  private func workerJSON(_ w: WorkerSession) -> JSONValue {
+  func workerJSON(_ w: WorkerSession) -> JSONValue {
     var item: [String: JSONValue] = [
       "id": .string(w.displayID), "version": .string(w.version), "capabilities": .array(w.capabilities.map(JSONValue.string)),
       "threads": .int(w.threads), "busy": .bool(!w.isIdle), "tasks": .int(w.tasks.count), "tasks_done": .int(w.tasksDone),

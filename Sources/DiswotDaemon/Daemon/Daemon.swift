@@ -65,6 +65,8 @@ public final class Daemon {
   var stopRequested = false
   /// Why the daemon is stopping on its own: a write to the store failed (see `storeFailed`).
   var fatalStoreError: String?
+  /// The read-only web pages (`--http`), polled by the loop beside the sockets.
+  var http: HTTPServer?
   /// What the TASKs are for: searches and training jobs, or the broker benchmark.
   let taskSource: any TaskSource
 
@@ -137,13 +139,16 @@ public final class Daemon {
     clientEndpoint = try clientSocket.lastEndpoint()
     workerEndpoint = try workerSocket.lastEndpoint()
     eventEndpoint = try eventSocket.lastEndpoint()
+    if let text = configuration.httpAddress {
+      http = try HTTPServer(address: try HTTPAddress(parsing: text)) { [unowned self] request in self.page(for: request) }
+    }
   }
 
   /// Serves until SIGINT/SIGTERM (see `ShutdownSignal`) or `stop()`, then shuts down:
   /// local workers stopped, workers told to disconnect, sockets and store closed.
   public func run() throws {
     try recover()
-    Log.info("diswotd \(WireProtocol.softwareVersion) (\(WireProtocol.tag)): clients \(clientEndpoint), workers \(workerEndpoint), events \(eventEndpoint); state \(stateDirectory); data root \(dataRoot.path)")
+    Log.info("diswotd \(WireProtocol.softwareVersion) (\(WireProtocol.tag)): clients \(clientEndpoint), workers \(workerEndpoint), events \(eventEndpoint)\(http.map { ", pages \($0.url)" } ?? ""); state \(stateDirectory); data root \(dataRoot.path)")
     if configuration.localWorkers > 0 {
       var arguments = [
         "--connect", workerEndpoint, "--threads", "\(configuration.localWorkerThreads)", "--max-memory", "\(configuration.maxMemory.bytes)",
@@ -165,10 +170,18 @@ public final class Daemon {
     var lastTick = 0
     while ShutdownSignal.received == 0 && !stopRequested {
       // Work waiting (an engine looking for a candidate): look at the sockets, do not wait on them.
-      let ready = try poller.poll(timeoutMilliseconds: dispatchNeeded ? 0 : tickMilliseconds)
+      let httpItems = http?.pollItems() ?? []
+      let (ready, readyDescriptors) = try poller.poll(
+        timeoutMilliseconds: dispatchNeeded ? 0 : tickMilliseconds,
+        descriptors: httpItems.map { ($0.descriptor, $0.writable ? .writable : .readable) })
       if ready[0].contains(.readable) { drainClients() }
       if ready[1].contains(.readable) { drainWorkers() }
       let now = Monotonic.milliseconds()
+      if let http {
+        // Any event, error and hang-up included (POLLERR is reported whatever was asked).
+        http.service(ready: zip(httpItems, readyDescriptors).filter { !$0.1.isEmpty }.map(\.0.descriptor), now: now)
+        http.expire(now: now)
+      }
       if now - lastTick >= tickMilliseconds {
         tick(now: now)
         lastTick = now
@@ -210,6 +223,7 @@ public final class Daemon {
     workerSocket.close()
     clientSocket.close()
     eventSocket.close()
+    http?.close()
     zap?.stop()
     store.close()
     Log.info("stopped")
@@ -220,6 +234,7 @@ public final class Daemon {
     let info: JSONValue = [
       "client": .string(clientEndpoint), "workers": .string(workerEndpoint), "events": .string(eventEndpoint),
       "pid": .int(Int(getpid())), "state_dir": .string(stateDirectory), "version": .string(WireProtocol.softwareVersion),
+      "http": http.map { .string($0.url) } ?? .null,
     ]
     try DurableFile.writeAtomically(path: path, bytes: Array((info.compactText + "\n").utf8))
   }

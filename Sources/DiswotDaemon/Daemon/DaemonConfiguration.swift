@@ -31,6 +31,9 @@ public struct DaemonConfiguration: Sendable {
   /// Paranoid Pirate heartbeat interval and liveness (see `WireProtocol`).
   public var heartbeatMilliseconds = WireProtocol.heartbeatIntervalMilliseconds
   public var liveness = WireProtocol.heartbeatLiveness
+  /// `diswotd --http HOST:PORT`: serve read-only HTML pages of searches, jobs and workers
+  /// there (loopback only, see `HTTPAddress`); nil: no HTTP at all (the default).
+  public var httpAddress: String?
   /// Written (atomically, JSON) once the sockets are bound: the actual endpoints and pid.
   public var readyFile: String?
   /// Largest number of candidates in one TASK.
