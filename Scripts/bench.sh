@@ -2,6 +2,7 @@
 # Performance figures for Docs/benchmarks.md (not part of the test suite).
 # Usage: Scripts/bench.sh [diswot-bench arguments]   (default: every benchmark)
 #   Scripts/bench.sh engine | score | broker | daemon-search [--help for options]
+#   Scripts/bench.sh load --data folder:DIR      image-folder loading (e.g. DIR from Scripts/make-image-folder.py)
 #   Scripts/bench.sh quality [options]          ranking quality of every proxy (Scripts/bench-quality.sh)
 #   Scripts/bench.sh search-quality [options]   NAS-Bench-201 searches through diswotd (Scripts/bench-search.sh)
 #   Scripts/bench.sh faults [options]           a search under kill -9 and a partition (Scripts/bench-faults.sh)
