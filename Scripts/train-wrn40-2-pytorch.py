@@ -3,7 +3,7 @@
 diswot teacher: the end-to-end KD benchmark of Docs/benchmarks.md starts from a teacher
 that PyTorch, not diswot, trained.
 
-    python3 Scripts/train-wrn40-2-pytorch.py CIFAR_DIR OUT.safetensors [--minutes M] [--epochs E]
+    python3 Scripts/train-wrn40-2-pytorch.py CIFAR_DIR OUT.safetensors [--minutes M] [--epochs E] [--init FILE]
 
 The network is written here from RepDistiller's models/wrn.py (HobbitLong/RepDistiller:
 pre-activation wide blocks, `convShortcut` when widths differ, dropRate 0, the final
@@ -11,7 +11,8 @@ pre-activation wide blocks, `convShortcut` when widths differ, dropRate 0, the f
 off them. Training is RepDistiller's recipe shortened: SGD(lr 0.05, momentum 0.9,
 weight decay 5e-4), batch 64, RandomCrop(32, padding=4) + RandomHorizontalFlip, the
 learning rate cosine-annealed over the planned epochs; it stops after --epochs epochs or
-once --minutes have passed (checked after each epoch). Normalisation is CIFAR-10's usual
+once --minutes have passed (checked after each epoch); --init continues from an earlier
+output (weights only: a new cosine schedule over the new --epochs). Normalisation is CIFAR-10's usual
 mean/std, recorded in the file's metadata (`mean`, `std`) so diswot normalises alike.
 
 Prints the PyTorch test accuracy on test_batch.bin (the 32x32 images as stored) and, with
@@ -149,12 +150,19 @@ def main():
     p.add_argument("--minutes", type=float, default=10)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--folder", help="also report accuracy on FOLDER/val (PIL-decoded JPEGs)")
+    p.add_argument("--init", help="start from this file's weights (a previous run's output) instead of RepDistiller's init")
     a = p.parse_args()
     torch.manual_seed(a.seed)
     generator = torch.Generator().manual_seed(a.seed)
     train_x, train_y = load_cifar(sorted(glob.glob(os.path.join(a.cifar, "data_batch_*.bin"))))
     test_x, test_y = load_cifar([os.path.join(a.cifar, "test_batch.bin")])
     model = WideResNet(40, 2)
+    previous = 0
+    if a.init:
+        from safetensors import safe_open
+        with safe_open(a.init, "pt") as f:
+            model.load_state_dict({k: f.get_tensor(k) for k in f.keys()})
+            previous = int(f.metadata().get("epochs", 0))
     optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9, weight_decay=5e-4)
     steps = a.epochs * math.ceil(len(train_x) / 64)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, steps)
@@ -177,7 +185,7 @@ def main():
     tensors = {k: v.contiguous() for k, v in model.state_dict().items()}
     save_file(tensors, a.out, metadata={
         "mean": ",".join(map(str, MEAN)), "std": ",".join(map(str, STD)), "arch": "wrn_40_2",
-        "dataset": "cifar10", "trained_by": "Scripts/train-wrn40-2-pytorch.py", "epochs": str(epoch + 1)})
+        "dataset": "cifar10", "trained_by": "Scripts/train-wrn40-2-pytorch.py", "epochs": str(previous + epoch + 1)})
     print(f"saved {a.out}: PyTorch test accuracy {100 * correct / total:.2f} % ({correct}/{total}) on {a.cifar}")
     if a.folder:
         x, y = folder_images(os.path.join(a.folder, "val"))

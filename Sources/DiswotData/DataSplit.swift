@@ -67,6 +67,16 @@ public struct DataSplit: Sendable {
     _ records: [Int], height: Int, width: Int, training seeds: [UInt64]? = nil, resize: Int? = nil,
     skipBadImages: Bool = false
   ) throws(DatasetError) -> (dataset: Dataset, skipped: [String]) {
+    var fresh = Tensor(zeros: [0])
+    return try load(records, height: height, width: width, training: seeds, resize: resize, skipBadImages: skipBadImages, recycling: &fresh)
+  }
+
+  /// `load(_:height:width:training:resize:skipBadImages:)`, an image folder's batch
+  /// written into `recycled`'s storage when it fits (see `ImageFolder.load(…recycling:)`).
+  public func load(
+    _ records: [Int], height: Int, width: Int, training seeds: [UInt64]? = nil, resize: Int? = nil,
+    skipBadImages: Bool = false, recycling recycled: inout Tensor
+  ) throws(DatasetError) -> (dataset: Dataset, skipped: [String]) {
     try Self.check(resize: resize, size: height, spec: spec)
     if let folder {
       guard height == width else {
@@ -75,7 +85,7 @@ public struct DataSplit: Sendable {
       let preparation: ImagePreparation =
         seeds.map { .training(size: height, seeds: $0) }
         ?? .evaluation(size: height, resize: resize ?? ImageTransforms.resizeSize(forCrop: height))
-      return try folder.load(records, preparation, skipBadImages: skipBadImages)
+      return try folder.load(records, preparation, skipBadImages: skipBadImages, recycling: &recycled)
     }
     let stored = try spec.load(split, records: records)
     guard stored.imageShape.dropFirst().elementsEqual([height, width]) else {

@@ -1,6 +1,5 @@
 import DiswotData
 import DiswotDistillation
-import DiswotTensor
 import Foundation
 
 /// Image-folder loading: how many images per second `--data folder:DIR` decodes and
@@ -20,9 +19,14 @@ enum LoadBench {
     /// `imagesPerSecond` ÷ `serialImagesPerSecond`: how much of the machine's cores the
     /// batch loader keeps busy.
     var speedup: Double
+    /// CPU seconds of the process per wall second while the loader ran (its last pass):
+    /// 2 on an idle 2-core machine when decoding keeps both cores busy; less when other
+    /// processes share them.
+    var coresUsed: Double
 
     enum CodingKeys: String, CodingKey {
       case transform, size, batch, images, seconds, speedup
+      case coresUsed = "cores_used"
       case imagesPerSecond = "images_per_second", serialImagesPerSecond = "serial_images_per_second"
     }
   }
@@ -36,30 +40,42 @@ enum LoadBench {
     for randomCrops in [false, true] {
       let images = try StreamedImages(
         split: split, count: count, size: size, randomCrops: randomCrops, normalization: .imagenet, skipBadImages: false)
+      // Best of two passes: the first also reads the files into the page cache.
       var loaded = 0
-      let seconds = try Timing.seconds {
-        let loader = try BatchLoader(source: .streamed(images), batchSize: batch, epoch: 0, seed: 0, shuffle: randomCrops)
-        while let b = try loader.nextBatch() { loaded += b.labels.count }
-      }
-      let folder = split.imageFolder!
+      var cores = 0.0
+      let seconds = try (0..<2).map { _ in
+        loaded = 0
+        let cpuBefore = processCPUSeconds()
+        let wall = try Timing.seconds {
+          let loader = try BatchLoader(source: .streamed(images), batchSize: batch, epoch: 0, seed: 0, shuffle: randomCrops)
+          while let b = try loader.nextBatch() { loaded += b.labels.count }
+        }
+        cores = (processCPUSeconds() - cpuBefore) / wall
+        return wall
+      }.min()!
+      // The same work (decode, transform, to floats, normalise), one image at a time on
+      // this thread.
       let serial = min(serialCount, count)
       let serialSeconds = try Timing.seconds {
         for i in 0..<serial {
-          let image = try ImageDecoder.decode(path: folder.paths[i])
-          if randomCrops {
-            var rng = SeededGenerator(seed: UInt64(i))
-            _ = ImageTransforms.randomResizedCropAndFlip(image, size: size, using: &rng)
-          } else {
-            _ = ImageTransforms.resizeAndCenterCrop(image, resize: ImageTransforms.resizeSize(forCrop: size), size: size)
-          }
+          var one = try split.load([i], height: size, width: size, training: randomCrops ? [UInt64(i)] : nil).dataset
+          try one.normalize(.imagenet)
         }
       }
       let rate = Double(loaded) / seconds
       let serialRate = Double(serial) / serialSeconds
       results.append(Result(
         transform: randomCrops ? "training" : "evaluation", size: size, batch: batch, images: loaded, seconds: seconds,
-        imagesPerSecond: rate, serialImagesPerSecond: serialRate, speedup: rate / serialRate))
+        imagesPerSecond: rate, serialImagesPerSecond: serialRate, speedup: rate / serialRate, coresUsed: cores))
     }
     return results
+  }
+
+  /// User + system CPU time of this process so far.
+  static func processCPUSeconds() -> Double {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    let seconds = { (t: timeval) in Double(t.tv_sec) + Double(t.tv_usec) * 1e-6 }
+    return seconds(usage.ru_utime) + seconds(usage.ru_stime)
   }
 }

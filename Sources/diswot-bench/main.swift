@@ -128,10 +128,10 @@ runMain {
       try JSONOutput.print(results)
     } else {
       print(String(format: "sgemm 2048³ (OpenBLAS, %d threads, best of 3): %.1f GFLOP/s (the machine's state in this run)", System.coreCount, sgemm))
-      var table = Table(headers: ["transform", "size", "batch", "images", "images/s", "1 core images/s", "speed-up"])
+      var table = Table(headers: ["transform", "size", "batch", "images", "images/s", "cores used", "1 core images/s", "speed-up"])
       for r in results {
         table.append([r.transform, "\(r.size)", "\(r.batch)", "\(r.images)", String(format: "%.0f", r.imagesPerSecond),
-                      String(format: "%.0f", r.serialImagesPerSecond), String(format: "%.2f×", r.speedup)])
+                      String(format: "%.2f", r.coresUsed), String(format: "%.0f", r.serialImagesPerSecond), String(format: "%.2f×", r.speedup)])
       }
       print(table.render(), terminator: "")
     }

@@ -53,6 +53,20 @@ final class StreamedBatchTests: XCTestCase {
     XCTAssertEqual(all[0].images, expected.images.storage.map(\.bitPattern))
   }
 
+  /// A batch written into the previous batch's storage (no fresh allocation, no copy) holds
+  /// the same pixels as one loaded afresh.
+  func testRecycledStorageIsWrittenInPlace() throws {
+    let split = try DataSplit(.folder(directory: root.path), .train)
+    var recycled = try split.load(Array(0..<4), height: 16, width: 16).dataset.images
+    let address = recycled.withUnsafeBufferPointer { $0.baseAddress }
+    let second = try split.load(Array(4..<8), height: 16, width: 16, recycling: &recycled).dataset.images
+    XCTAssertEqual(second.withUnsafeBufferPointer { $0.baseAddress }, address)
+    XCTAssertEqual(recycled.shape, [0], "taken, not shared")
+    XCTAssertEqual(second, try split.load(Array(4..<8), height: 16, width: 16).dataset.images)
+    var wrongShape = Tensor(zeros: [2, 3, 16, 16])
+    XCTAssertEqual(try split.load(Array(0..<4), height: 16, width: 16, recycling: &wrongShape).dataset.images.shape, [4, 3, 16, 16])
+  }
+
   func testABadImageStopsTheLoaderNamingIt() throws {
     let bad = root.appendingPathComponent("train/c1/zz.png")
     try Data("garbage".utf8).write(to: bad)

@@ -83,7 +83,9 @@ public final class BatchLoader: Sequence, IteratorProtocol, @unchecked Sendable 
   /// The batches being prepared in the background, in batch order.
   private var pending: [(index: Int, buffer: Buffer, ready: DispatchSemaphore)] = []
   private let buffers: [Buffer]
-  /// Why a streamed batch could not be read; `next()` ends the sequence there.
+  /// Why a streamed batch could not be read; `next()` ends the sequence there. Set and
+  /// read by the consuming thread only (outside `consumerLock`, which `next()` takes
+  /// through `nextBatch()`).
   public private(set) var failure: (any Error)?
 
   private let stateLock = NSLock()
@@ -267,7 +269,9 @@ public final class BatchLoader: Sequence, IteratorProtocol, @unchecked Sendable 
       guard !isCancelled else { return }
       let indices = sampleIndices(ofBatch: index)
       do {
-        let loaded = try images.load(Array(indices), seeds: seeds.map { Array($0[indices.indices]) })
+        // The buffer's last batch has been handed on and dropped (see the type's note):
+        // its storage takes this one.
+        let loaded = try images.load(Array(indices), seeds: seeds.map { Array($0[indices.indices]) }, recycling: &buffer.images)
         (buffer.images, buffer.labels, buffer.skipped) = (loaded.dataset.images, loaded.dataset.labels, loaded.skipped)
       } catch {
         buffer.error = error

@@ -54,10 +54,14 @@ public struct StreamedImages: Sendable {
   }
 
   /// The normalised images at `records` (crop seeds `seeds`, one per record, with
-  /// `randomCrops`) and the paths of the bad images left out.
-  func load(_ records: [Int], seeds: [UInt64]?) throws(DatasetError) -> (dataset: Dataset, skipped: [String]) {
+  /// `randomCrops`) and the paths of the bad images left out, written into `recycled`'s
+  /// storage when it fits.
+  func load(
+    _ records: [Int], seeds: [UInt64]?, recycling recycled: inout Tensor
+  ) throws(DatasetError) -> (dataset: Dataset, skipped: [String]) {
     var loaded = try split.load(
-      records, height: size, width: size, training: randomCrops ? seeds : nil, resize: resize, skipBadImages: skipBadImages)
+      records, height: size, width: size, training: randomCrops ? seeds : nil, resize: resize, skipBadImages: skipBadImages,
+      recycling: &recycled)
     try loaded.dataset.normalize(normalization)
     return loaded
   }
