@@ -15,11 +15,11 @@ public enum SyntheticImageFolder {
 
   /// Writes DIR/train/<class>/<i>.png (`train` per class) and DIR/val/<class>/<i>.png
   /// (`test` per class), `width`×`height` pixels each, plus the JPEG fixture as
-  /// DIR/{train,val}/c0/photo.jpg; returns DIR (a new temporary directory).
+  /// DIR/{train,val}/c0/photo.jpg; returns DIR (`at`, else a new temporary directory).
   public static func write(
-    classes: Int = 2, train: Int, test: Int, width: Int = 24, height: Int = 20, seed: UInt64 = 1
+    at directory: URL? = nil, classes: Int = 2, train: Int, test: Int, width: Int = 24, height: Int = 20, seed: UInt64 = 1
   ) throws -> URL {
-    let root = FileManager.default.temporaryDirectory.appendingPathComponent("diswot-folder-\(UUID())")
+    let root = directory ?? FileManager.default.temporaryDirectory.appendingPathComponent("diswot-folder-\(UUID())")
     var state = seed
     for (split, count) in [("train", train), ("val", test)] {
       for c in 0..<classes {
