@@ -16,7 +16,10 @@ enum TrainCommand {
       The student is a model name (--student resnet20, resnet-d1_1_1-w32_64_128 or SPACE:KEY) \
       or an architecture of a search space (--space F --arch JSON). With --teacher-weights it is distilled: loss = γ·CE + α·KD + \
       β·feature loss (RepDistiller's convention; defaults γ 0.1, α 0.9, T 4, β per method). \
-      Without a teacher it trains on the labels alone. --out DIR receives spec.json (every \
+      Without a teacher it trains on the labels alone. --data folder:DIR streams a folder of \
+      JPEG/PNG images (random-resized crops and flips at --image-size, default the \
+      student's; the test split resized and centre-cropped), decoded ahead on all cores; \
+      --skip-bad-images counts undecodable files instead of stopping. --out DIR receives spec.json (every \
       setting, paths absolute), checkpoints, metrics.jsonl and, at the end, \
       student.safetensors (PyTorch names). --config FILE starts a new run from a saved \
       spec.json, each option given here overriding its field. Ctrl-C writes a checkpoint \
