@@ -100,7 +100,8 @@ let worker = Target.executableTarget(
 let bench = Target.executableTarget(
   name: "diswot-bench",
   dependencies: [
-    "DiswotTensor", "DiswotModels", "DiswotScoring", "DiswotDistillation", "DiswotCommandLine", "DiswotWire", "DiswotJSON",
+    "DiswotTensor", "DiswotModels", "DiswotScoring", "DiswotDistillation", "DiswotData", "DiswotCommandLine", "DiswotWire",
+    "DiswotJSON",
   ])
 
 // MARK: - Test helpers

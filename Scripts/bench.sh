@@ -3,6 +3,7 @@
 # Usage: Scripts/bench.sh [diswot-bench arguments]   (default: every benchmark)
 #   Scripts/bench.sh engine | score | broker | daemon-search [--help for options]
 #   Scripts/bench.sh engine --model resnet18 --size 224 --batch 32 --threads 2   (torchvision's; PyTorch: python3 Scripts/bench-torch.py)
+#   Scripts/bench.sh load --data folder:DIR      image-folder loading (e.g. DIR from Scripts/make-image-folder.py)
 #   Scripts/bench.sh quality [options]          ranking quality of every proxy (Scripts/bench-quality.sh)
 #   Scripts/bench.sh search-quality [options]   NAS-Bench-201 searches through diswotd (Scripts/bench-search.sh)
 #   Scripts/bench.sh faults [options]           a search under kill -9 and a partition (Scripts/bench-faults.sh)

@@ -47,11 +47,11 @@ public struct DataSplit: Sendable {
   public var imageFolder: ImageFolder? { folder }
 
   /// How images become `height`×`width` inputs, for reports; nil when they are used as
-  /// stored.
-  public func resizeNote(height: Int, width: Int) -> String? {
+  /// stored. `resize` is a folder's shorter side before the crop (nil: the 8/7 rule).
+  public func resizeNote(height: Int, width: Int, resize: Int? = nil) -> String? {
     guard let storedSize else {
       let size = height
-      return "images resized to \(ImageTransforms.resizeSize(forCrop: size)) on the shorter side and centre-cropped to \(size)×\(size)"
+      return "images resized to \(resize ?? ImageTransforms.resizeSize(forCrop: size)) on the shorter side and centre-cropped to \(size)×\(size)"
     }
     guard storedSize != [height, width] else { return nil }
     return "\(storedSize[0])×\(storedSize[1]) images resized (bilinear) to \(height)×\(width)"
@@ -60,23 +60,50 @@ public struct DataSplit: Sendable {
   /// The images at `records` as [N, channels, height, width] pixels in [0, 1], with their
   /// labels. Image folders take square sizes only; `training` seeds (one per record)
   /// select random-resized-crop and flip instead of resize and centre crop (folders only:
-  /// binary datasets are augmented by the trainer). A bad image is an error naming it, or
-  /// with `skipBadImages` is left out and named in `skipped`.
+  /// binary datasets are augmented by the trainer), and `resize` replaces the 8/7 rule's
+  /// shorter side before the centre crop (folders only; at least the crop). A bad image
+  /// is an error naming it, or with `skipBadImages` is left out and named in `skipped`.
   public func load(
-    _ records: [Int], height: Int, width: Int, training seeds: [UInt64]? = nil, skipBadImages: Bool = false
+    _ records: [Int], height: Int, width: Int, training seeds: [UInt64]? = nil, resize: Int? = nil,
+    skipBadImages: Bool = false
   ) throws(DatasetError) -> (dataset: Dataset, skipped: [String]) {
+    var fresh = Tensor(zeros: [0])
+    return try load(records, height: height, width: width, training: seeds, resize: resize, skipBadImages: skipBadImages, recycling: &fresh)
+  }
+
+  /// `load(_:height:width:training:resize:skipBadImages:)`, an image folder's batch
+  /// written into `recycled`'s storage when it fits (see `ImageFolder.load(…recycling:)`).
+  public func load(
+    _ records: [Int], height: Int, width: Int, training seeds: [UInt64]? = nil, resize: Int? = nil,
+    skipBadImages: Bool = false, recycling recycled: inout Tensor
+  ) throws(DatasetError) -> (dataset: Dataset, skipped: [String]) {
+    try Self.check(resize: resize, size: height, spec: spec)
     if let folder {
       guard height == width else {
         throw .invalidFolder("image folders are prepared as square inputs; the network takes \(height)×\(width)")
       }
-      let preparation: ImagePreparation = seeds.map { .training(size: height, seeds: $0) } ?? .evaluation(size: height)
-      return try folder.load(records, preparation, skipBadImages: skipBadImages)
+      let preparation: ImagePreparation =
+        seeds.map { .training(size: height, seeds: $0) }
+        ?? .evaluation(size: height, resize: resize ?? ImageTransforms.resizeSize(forCrop: height))
+      return try folder.load(records, preparation, skipBadImages: skipBadImages, recycling: &recycled)
     }
     let stored = try spec.load(split, records: records)
     guard stored.imageShape.dropFirst().elementsEqual([height, width]) else {
       return (Self.resized(stored, height: height, width: width), [])
     }
     return (stored, [])
+  }
+
+  /// Refuses a `resize` that does not apply: binary datasets are not resized then cropped,
+  /// and a shorter side below the crop would leave nothing to crop.
+  public static func check(resize: Int?, size: Int, spec: DataSpec) throws(DatasetError) {
+    guard let resize else { return }
+    guard case .folder = spec else {
+      throw .invalidSpec(spec.description, reason: "a resize before the centre crop applies to image folders (folder:DIR) only")
+    }
+    guard resize >= size else {
+      throw .invalidSpec(spec.description, reason: "resize \(resize) is smaller than the \(size)×\(size) crop it is cut from")
+    }
   }
 
   /// Every image of `dataset` resized to `height`×`width` with PIL's bilinear resize, on

@@ -37,9 +37,10 @@ public struct ProbeBatch: Sendable {
   /// With `skipBadImages` a few more images are drawn (the draw's first `batch` indices do
   /// not depend on its length), bad ones are left out and counted in `source`, and the
   /// first `batch` good ones are kept; without it the first bad image is an error naming it.
+  /// `resize` is an image folder's shorter side before the centre crop (nil: the 8/7 rule).
   public static func sample(
     from data: DataSpec, normalization: Normalization, batch: Int, seed: UInt64, inputShape: [Int], classCount: Int,
-    skipBadImages: Bool = false
+    resize: Int? = nil, skipBadImages: Bool = false
   ) throws -> ProbeBatch {
     try check(batch: batch, classCount: classCount)
     let split = try DataSplit(data, .train)
@@ -56,7 +57,8 @@ public struct ProbeBatch: Sendable {
     let (height, width) = (inputShape[1], inputShape[2])
     // With skipping, a few more records are read so that bad ones can be replaced.
     let drawCount = skipBadImages ? min(count, batch + batch / 8 + 8) : batch
-    var drawn = try split.load(draw(drawCount, from: count, seed: seed), height: height, width: width, skipBadImages: skipBadImages)
+    var drawn = try split.load(
+      draw(drawCount, from: count, seed: seed), height: height, width: width, resize: resize, skipBadImages: skipBadImages)
     let skipped = drawn.skipped.count
     guard drawn.dataset.count >= batch else {
       throw ScoringError.invalidArgument("\(data): \(skipped) of \(drawCount) images drawn are bad, too many for a probe batch of \(batch)")
@@ -64,7 +66,7 @@ public struct ProbeBatch: Sendable {
     drawn.dataset = drawn.dataset.prefix(batch)
     try drawn.dataset.normalize(normalization)
     var notes = [String]()
-    if let note = split.resizeNote(height: height, width: width) { notes.append(note) }
+    if let note = split.resizeNote(height: height, width: width, resize: resize) { notes.append(note) }
     if skipped > 0 { notes.append("\(skipped) bad image\(skipped == 1 ? "" : "s") skipped of \(drawCount) read") }
     return ProbeBatch(
       images: drawn.dataset.images, labels: drawn.dataset.labels, classCount: classCount,

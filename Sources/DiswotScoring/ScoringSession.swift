@@ -256,7 +256,8 @@ public final class ScoringSession {
     }
     return try seeds.map {
       try ProbeBatch.sample(
-        from: data, normalization: normalization, batch: spec.batch, seed: $0, inputShape: space.inputShape, classCount: classCount)
+        from: data, normalization: normalization, batch: spec.batch, seed: $0, inputShape: space.inputShape, classCount: classCount,
+        resize: spec.resize, skipBadImages: spec.skipsBadImages)
     }
   }
 }

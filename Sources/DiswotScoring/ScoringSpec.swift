@@ -1,3 +1,4 @@
+import DiswotData
 import DiswotJSON
 import DiswotModels
 
@@ -43,6 +44,16 @@ public struct ScoringSpec: Sendable, Codable, Equatable {
   public var forceClassGram: Bool
   /// The reference sample that calibrates the `ensemble` proxy (unused by the others).
   public var reference: Reference
+  /// An image folder's shorter side before the centre crop to the space's input size
+  /// (nil: round(size·8/7), torchvision's 256-for-224 ratio). Absent from the JSON when
+  /// nil, like `skipBadImages`, so specs that do not use them encode as before.
+  public var resize: Int?
+  /// Leave undecodable images out of probe batches (drawing replacements), counted in the
+  /// probe's source; nil or false: the first bad image is an error naming it.
+  public var skipBadImages: Bool?
+
+  /// Whether bad images are skipped.
+  public var skipsBadImages: Bool { skipBadImages ?? false }
 
   /// Which architectures calibrate the ensemble: `size` drawn uniformly from the space
   /// with `seed`. Its own seed, not the run's, so that runs on different probe batches
@@ -61,11 +72,14 @@ public struct ScoringSpec: Sendable, Codable, Equatable {
 
   public static let repeatsRange = 1...100
   public static let probesRange = 1...16
+  /// `resize`'s accepted values (a folder's shorter side before the crop).
+  public static let resizeRange = 8...8192
 
   public init(
     space: String, teacher: Teacher, data: String = "gaussian", batch: Int = 64, classes: Int? = nil,
     proxies: [Proxy] = [.ensemble], seed: UInt64 = 0, repeats: Int = 1, probes: Int = 1,
-    initialization: String = "kaiming-fan-out", forceClassGram: Bool = false, reference: Reference = Reference()
+    initialization: String = "kaiming-fan-out", forceClassGram: Bool = false, reference: Reference = Reference(),
+    resize: Int? = nil, skipBadImages: Bool = false
   ) {
     self.space = space
     self.teacher = teacher
@@ -79,6 +93,8 @@ public struct ScoringSpec: Sendable, Codable, Equatable {
     self.initialization = initialization
     self.forceClassGram = forceClassGram
     self.reference = reference
+    self.resize = resize
+    self.skipBadImages = skipBadImages ? true : nil
   }
 
   /// The seed of probe batch k: the run's seed for the first, a hash of it for the rest
@@ -112,18 +128,27 @@ public struct ScoringSpec: Sendable, Codable, Equatable {
     guard Reference.sizes.contains(reference.size) else {
       throw .invalidArgument("reference size must be between \(Reference.sizes.lowerBound) and \(Reference.sizes.upperBound), got \(reference.size)")
     }
+    if let resize, !Self.resizeRange.contains(resize) {
+      throw .invalidArgument("resize must be between \(Self.resizeRange.lowerBound) and \(Self.resizeRange.upperBound), got \(resize)")
+    }
+    if resize != nil {
+      guard case .folder? = try? DataSpec(parsing: data) else {
+        throw .invalidArgument("resize applies to image folders (folder:DIR), not \(data)")
+      }
+    }
     guard InitializationScheme(rawValue: initialization) != nil else {
       throw .invalidArgument("unknown initialisation '\(initialization)' (known: \(InitializationScheme.allCases.map(\.rawValue).joined(separator: ", ")))")
     }
   }
 
   enum CodingKeys: String, CodingKey {
-    case space, teacher, data, batch, classes, proxies, seed, repeats, probes, initialization, reference
-    case forceClassGram = "force_class_gram"
+    case space, teacher, data, batch, classes, proxies, seed, repeats, probes, initialization, reference, resize
+    case forceClassGram = "force_class_gram", skipBadImages = "skip_bad_images"
   }
 
-  /// Fields added after the first release (`probes`, `reference`) may be absent: specs
-  /// stored by an older daemon still load, with the values they were run with.
+  /// Fields added after the first release (`probes`, `reference`, `resize`,
+  /// `skip_bad_images`) may be absent: specs stored by an older daemon still load, with
+  /// the values they were run with.
   public init(from decoder: any Decoder) throws {
     let c = try decoder.container(keyedBy: CodingKeys.self)
     space = try c.decode(String.self, forKey: .space)
@@ -138,5 +163,7 @@ public struct ScoringSpec: Sendable, Codable, Equatable {
     initialization = try c.decode(String.self, forKey: .initialization)
     forceClassGram = try c.decode(Bool.self, forKey: .forceClassGram)
     reference = try c.decodeIfPresent(Reference.self, forKey: .reference) ?? Reference()
+    resize = try c.decodeIfPresent(Int.self, forKey: .resize)
+    skipBadImages = try c.decodeIfPresent(Bool.self, forKey: .skipBadImages)
   }
 }

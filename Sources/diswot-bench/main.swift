@@ -1,4 +1,5 @@
 import DiswotCommandLine
+import DiswotData
 import DiswotTensor
 import DiswotModels
 import Foundation
@@ -34,6 +35,17 @@ let bench = CommandSpec(
         .value("batch", valueName: "n", default: "64", help: "Images per step."),
         .value("repeats", valueName: "n", default: "10", help: "Timed steps; the fastest counts."),
         .value("threads", valueName: "n", help: "Engine threads (default: all cores)."),
+        .json,
+      ]),
+    CommandSpec(
+      "load", abstract: "Image-folder loading (decode, resize, crop): images/s of the batch loader and of one core.",
+      discussion: "Reads DIR/train (e.g. written by Scripts/make-image-folder.py) with the evaluation and the training transform.",
+      options: [
+        .value("data", valueName: "folder:DIR", help: "The image folder."),
+        .value("size", valueName: "n", default: "224", help: "Input height and width."),
+        .value("batch", valueName: "n", default: "64", help: "Images per batch."),
+        .value("limit", valueName: "n", help: "Read only the first n images."),
+        .value("serial", valueName: "n", default: "200", help: "Images decoded one by one on one core, for the comparison."),
         .json,
       ]),
     CommandSpec(
@@ -111,6 +123,25 @@ runMain {
       }
       print(table.render(), terminator: "")
     }
+  case ["load"]:
+    guard case .folder(let directory) = try DataSpec(parsing: try args.require("data")) else {
+      throw args.usageError("--data must be folder:DIR")
+    }
+    let sgemm = Timing.sgemmGFLOPS(threads: System.coreCount)
+    let results = try LoadBench.run(
+      directory: directory, size: try args.int("size", range: 8...4096)!, batch: try args.int("batch", range: 1...4096)!,
+      limit: try args.int("limit", range: 1...100_000_000), serialCount: try args.int("serial", range: 1...1_000_000)!)
+    if args.flag("json") {
+      try JSONOutput.print(results)
+    } else {
+      print(String(format: "sgemm 2048³ (OpenBLAS, %d threads, best of 3): %.1f GFLOP/s (the machine's state in this run)", System.coreCount, sgemm))
+      var table = Table(headers: ["transform", "size", "batch", "images", "images/s", "cores used", "1 core images/s", "speed-up"])
+      for r in results {
+        table.append([r.transform, "\(r.size)", "\(r.batch)", "\(r.images)", String(format: "%.0f", r.imagesPerSecond),
+                      String(format: "%.2f", r.coresUsed), String(format: "%.0f", r.serialImagesPerSecond), String(format: "%.2f×", r.speedup)])
+      }
+      print(table.render(), terminator: "")
+    }
   case ["broker"]:
     let r = try DaemonBench.broker(tasks: try args.int("tasks", range: 1...100_000_000)!, workers: try args.int("workers", range: 1...64)!)
     if args.flag("json") {
@@ -136,6 +167,6 @@ runMain {
     }
     if args.flag("json") { try JSONOutput.print(results) }
   default:
-    throw args.usageError("choose a benchmark: engine, score, train, broker, daemon-search")
+    throw args.usageError("choose a benchmark: engine, score, train, load, broker, daemon-search")
   }
 }

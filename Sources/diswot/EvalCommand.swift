@@ -14,14 +14,15 @@ enum EvalCommand {
       dataset's usual statistics (ImageNet's for image folders). --logits keeps the outputs \
       themselves, e.g. to compare this forward pass with another framework's on the same images. \
       Images are read batch by batch; a folder's are decoded on all cores, resized on the \
-      shorter side to round(size·8/7) and centre-cropped to --image-size (torchvision's \
-      Resize + CenterCrop, PIL's bilinear filter).
+      shorter side to round(size·8/7) (or --resize) and centre-cropped to --image-size \
+      (torchvision's Resize + CenterCrop, PIL's bilinear filter).
       """,
     options: [
       .value("weights", valueName: "file", help: "Weights (safetensors, PyTorch state_dict names)."),
       .value("model", valueName: "model", help: "Expected architecture, a model name such as resnet56 (checked against the weights)."),
       .value("data", valueName: "spec", help: "Dataset: cifar10:DIR, cifar100:DIR, mnist:DIR or folder:DIR (DIR/train/<class>/*.jpg, DIR/val/… or DIR/test/…)."),
       .value("image-size", valueName: "n", help: "Input height and width (default: the data's own; 224 for folders)."),
+      .value("resize", valueName: "n", help: "Folders: shorter side before the centre crop (default round(size·8/7); 32 keeps 32×32 images whole)."),
       .flag("skip-bad-images", help: "Leave out images that cannot be decoded, counted, instead of stopping at the first."),
       .value("split", valueName: "train|test", default: "test", help: "Which split to evaluate."),
       .value("batch", valueName: "n", default: "128", help: "Images per forward pass."),
@@ -76,7 +77,9 @@ enum EvalCommand {
     }
     let size = try args.int("image-size", range: 8...4096) ?? data.storedSize?[0] ?? 224
     let (height, width) = args.isSet("image-size") || data.storedSize == nil ? (size, size) : (data.storedSize![0], data.storedSize![1])
-    let note = data.resizeNote(height: height, width: width)
+    let resize = try args.int("resize", range: 8...8192)
+    do { try DataSplit.check(resize: resize, size: height, spec: spec) } catch { throw args.usageError("--resize: \(error)") }
+    let note = data.resizeNote(height: height, width: width, resize: resize)
     if let note { Log.info("\(spec): \(note)") }
     let normalization = try chooseNormalization(args, metadata: file.metadata, spec: spec, channels: model.inputChannels)
     let total = min(data.count, limit ?? .max)
@@ -90,7 +93,7 @@ enum EvalCommand {
     var allLogits: [Float] = []
     var allLabels: [Int] = []
     for lo in stride(from: 0, to: total, by: batch) {
-      var loaded = try data.load(Array(lo..<min(lo + batch, total)), height: height, width: width, skipBadImages: skipBad)
+      var loaded = try data.load(Array(lo..<min(lo + batch, total)), height: height, width: width, resize: resize, skipBadImages: skipBad)
       skipped += loaded.skipped
       for path in loaded.skipped { Log.warning("skipped \(path): not decodable") }
       bar.advance(by: loaded.dataset.count + loaded.skipped.count)

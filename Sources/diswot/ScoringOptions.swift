@@ -16,7 +16,9 @@ enum ScoringOptions {
     .value("teacher-arch", valueName: "json", help: "Teacher: an architecture of the space instead of a name."),
     .value("teacher-weights", valueName: "file", help: "Pretrained teacher weights (safetensors); default: random init."),
     .value("teacher-shortcut", valueName: "A|B", help: "Shortcut of a randomly initialised named teacher (default A)."),
-    .value("data", valueName: "spec", default: "gaussian", help: "Probe data: gaussian, or cifar10:DIR / cifar100:DIR (train split)."),
+    .value("data", valueName: "spec", default: "gaussian", help: "Probe data: gaussian, or cifar10:DIR / cifar100:DIR / folder:DIR (train split)."),
+    .value("resize", valueName: "n", help: "Image folders: shorter side before the centre crop (default round(size·8/7))."),
+    .flag("skip-bad-images", help: "Image folders: leave out images that cannot be decoded (drawing others), counted."),
     .value("batch", valueName: "n", default: "64", help: "Probe batch size."),
     .value("classes", valueName: "k", help: "Number of classes (default: the teacher weights' or the space's)."),
     .value("seed", valueName: "n", default: "0", help: "Seed for the probe batch, initialisations and sampling."),
@@ -66,7 +68,8 @@ enum ScoringOptions {
       initialization: args.string("init", default: "kaiming-fan-out"), forceClassGram: args.flag("class-gram"),
       reference: ScoringSpec.Reference(
         size: try args.int("reference-size", range: ScoringSpec.Reference.sizes)!,
-        seed: UInt64(try args.int("reference-seed", range: 0...Int.max)!)))
+        seed: UInt64(try args.int("reference-seed", range: 0...Int.max)!)),
+      resize: try args.int("resize", range: ScoringSpec.resizeRange), skipBadImages: args.flag("skip-bad-images"))
     do { _ = try DataSpec(parsing: spec.data) } catch { throw args.usageError("--data: \(error)") }
     if let shortcut = spec.teacher.shortcut, ShortcutType(rawValue: shortcut.uppercased()) == nil {
       throw args.usageError("--teacher-shortcut must be A or B, got \(shortcut)")

@@ -16,7 +16,10 @@ enum TrainCommand {
       The student is a model name (--student resnet20, resnet-d1_1_1-w32_64_128 or SPACE:KEY) \
       or an architecture of a search space (--space F --arch JSON). With --teacher-weights it is distilled: loss = γ·CE + α·KD + \
       β·feature loss (RepDistiller's convention; defaults γ 0.1, α 0.9, T 4, β per method). \
-      Without a teacher it trains on the labels alone. --out DIR receives spec.json (every \
+      Without a teacher it trains on the labels alone. --data folder:DIR streams a folder of \
+      JPEG/PNG images (random-resized crops and flips at --image-size, default the \
+      student's; the test split resized and centre-cropped), decoded ahead on all cores; \
+      --skip-bad-images counts undecodable files instead of stopping. --out DIR receives spec.json (every \
       setting, paths absolute), checkpoints, metrics.jsonl and, at the end, \
       student.safetensors (PyTorch names). --config FILE starts a new run from a saved \
       spec.json, each option given here overriding its field. Ctrl-C writes a checkpoint \
@@ -38,7 +41,10 @@ enum TrainCommand {
     .value("arch", valueName: "json", help: "The student's architecture in --space."),
     .value("teacher", valueName: "model", help: "Expected teacher architecture, a model name (checked against the weights, which name it otherwise)."),
     .value("teacher-weights", valueName: "file", help: "Teacher weights (safetensors); omit to train without a teacher."),
-    .value("data", valueName: "spec", help: "Dataset: cifar10:DIR, cifar100:DIR or mnist:DIR."),
+    .value("data", valueName: "spec", help: "Dataset: cifar10:DIR, cifar100:DIR, mnist:DIR or folder:DIR (DIR/train/<class>/*.jpg, DIR/val/…)."),
+    .value("image-size", valueName: "n", help: "Folders: input height and width (default: the student's: 224 for torchvision's ResNets, 32 for the CIFAR models)."),
+    .value("resize", valueName: "n", help: "Folders: test images' shorter side before the centre crop (default round(size·8/7))."),
+    .flag("skip-bad-images", help: "Folders: leave out images that cannot be decoded, counted, instead of stopping at the first."),
     .value("train-limit", valueName: "n", help: "Train on the first n images only."),
     .value("test-limit", valueName: "n", help: "Evaluate on the first n test images only."),
     .value("epochs", valueName: "n", default: "240", help: "Epochs (with --resume: the run's new length)."),
@@ -108,6 +114,7 @@ enum TrainCommand {
       Log.info("\(trainer.directory) has trained all its \(trainer.spec.epochs) epochs; give --resume DIR --epochs N to train it longer")
     }
     let bar = trainer.isFinished ? nil : TrainingProgressBar(label: "train")
+    trainer.onSkippedImage = { Log.warning("skipped \($0): not decodable") }
     let result: Trainer.Result
     do {
       result = try trainer.run(
@@ -135,7 +142,8 @@ enum TrainCommand {
       try JSONOutput.print(JSONValue.object(report))
     } else {
       print(String(format: "test accuracy %.2f %% (%d/%d) after %d epochs, %.0f s; student: %@",
-                   result.testAccuracy * 100, result.testCorrect, result.testSamples, result.epochs, result.seconds, result.studentPath))
+                   result.testAccuracy * 100, result.testCorrect, result.testSamples, result.epochs, result.seconds, result.studentPath)
+            + (result.skippedImages == 0 ? "" : "; \(result.skippedImages) bad image\(result.skippedImages == 1 ? "" : "s") skipped"))
     }
   }
 
@@ -235,6 +243,9 @@ enum TrainCommand {
     if given("label-smoothing") { spec.labelSmoothing = try args.double("label-smoothing", range: TrainingSpec.Limits.labelSmoothing)! }
     if given("no-augment") { spec.augment = !args.flag("no-augment") }
     if given("seed") { spec.seed = UInt64(try args.int("seed", range: 0...Int.max)!) }
+    if let n = try args.int("image-size", range: TrainingSpec.Limits.imageSize) { spec.imageSize = n }
+    if let n = try args.int("resize", range: TrainingSpec.Limits.resize) { spec.resize = n }
+    if args.flag("skip-bad-images") { spec.skipBadImages = true }
     if given("checkpoint-every") {
       spec.checkpointEverySteps = try args.int("checkpoint-every", range: TrainingSpec.Limits.checkpointEverySteps)!
     }

@@ -9,20 +9,20 @@ import XCTest
 final class CommandSurfaceTests: XCTestCase {
   static let scoring = [
     "space", "teacher", "teacher-arch", "teacher-weights", "teacher-shortcut", "data", "batch", "classes", "seed", "repeats",
-    "probes", "reference-size", "reference-seed", "init", "class-gram",
+    "probes", "reference-size", "reference-seed", "init", "class-gram", "resize", "skip-bad-images",
   ]
   static let search = ["proxy", "strategy", "population", "tournament", "budget", "window", "max-params", "max-macs", "max-latency-ms", "top"]
   static let training = [
     "student", "student-shortcut", "space", "arch", "teacher", "teacher-weights", "data", "train-limit", "test-limit", "epochs", "batch",
     "lr", "schedule", "momentum", "weight-decay", "nesterov", "distill", "gamma", "alpha", "beta", "T", "label-smoothing", "no-augment",
-    "seed", "checkpoint-every", "config",
+    "seed", "checkpoint-every", "config", "image-size", "resize", "skip-bad-images",
   ]
   static let daemon = ["daemon", "curve-server-key", "key", "timeout-ms", "json"]
   static let local = ["threads", "max-memory"]
 
   /// Every command, the options it uses, and one it does not (another command's).
   static let commands: [(path: [String], options: [String], foreign: [String])] = [
-    (["eval"], ["weights", "model", "data", "split", "batch", "limit", "mean", "std", "image-size", "skip-bad-images", "threads", "logits", "json"], ["--space", "x"]),
+    (["eval"], ["weights", "model", "data", "image-size", "resize", "skip-bad-images", "split", "batch", "limit", "mean", "std", "threads", "logits", "json"], ["--space", "x"]),
     (["score"], ["all", "sample", "arch", "student-weights", "proxies", "json", "jsonl"] + scoring + local, ["--tournament", "3"]),
     (["rank"], ["scores", "truth", "truth-field", "json"], ["--space", "x"]),
     (["quality"], ["truth", "truth-field", "sample", "sample-seed", "probe-seeds", "proxies", "cost-sample", "jsonl", "json"]

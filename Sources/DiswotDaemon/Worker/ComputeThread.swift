@@ -258,6 +258,7 @@ final class ComputeThread: @unchecked Sendable {
       return
     }
 
+    trainer.onSkippedImage = { Log.warning("job \(job.jobID): skipped \($0): not decodable") }
     var lastSent = 0
     var lastEpoch = -1
     var testAccuracy: Double?
@@ -278,6 +279,7 @@ final class ComputeThread: @unchecked Sendable {
             "images_per_second": .double(p.imagesPerSecond),
           ]
           if let testAccuracy { progress["test_accuracy"] = .double(testAccuracy) }
+          if p.skippedImages > 0 { progress["skipped_images"] = .int(p.skippedImages) }
           if let resumedFrom { progress["resumed_from_epoch"] = .int(resumedFrom.epoch) }
           self.send(WorkerMessage(JobProgress(jobID: job.jobID, progress: progress)), connection: connection)
         },

@@ -23,8 +23,8 @@ public final class Trainer {
   /// FitNet's learned 1×1 regressor from the student's to the teacher's channels.
   let regressor: Conv2d?
   static let regressorPrefix = "regressor"
-  let train: Dataset
-  let test: Dataset
+  let train: TrainingData
+  let test: TrainingData
   let normalization: Normalization
   let schedule: LearningRateSchedule
   var sgd: SGD
@@ -32,6 +32,11 @@ public final class Trainer {
   /// Where the checkpoint on disk stands (epoch from 0, step within it); nil before the first.
   public internal(set) var lastCheckpoint: (epoch: Int, step: Int)?
   private let studentMetadata: [String: String]
+  /// Undecodable images met so far (skipped: `spec.skipBadImages`), each counted once
+  /// however many epochs meet it.
+  private var skippedPaths = Set<String>()
+  /// Called once per bad image skipped (its path), train or test split, for logs.
+  public var onSkippedImage: (String) -> Void = { _ in }
 
   /// What the progress callback receives after every step.
   public struct Progress: Sendable {
@@ -43,6 +48,8 @@ public final class Trainer {
     public var trainAccuracy: Double
     public var learningRate: Double
     public var imagesPerSecond: Double
+    /// Distinct bad images skipped so far in this process.
+    public var skippedImages: Int
   }
 
   /// The finished run.
@@ -53,11 +60,13 @@ public final class Trainer {
     public var testSamples: Int
     public var studentPath: String
     public var seconds: Double
+    /// Distinct bad images skipped (train and test splits) in this process's part of the run.
+    public var skippedImages: Int
 
     enum CodingKeys: String, CodingKey {
       case epochs, seconds
       case testAccuracy = "test_accuracy", testCorrect = "test_correct", testSamples = "test_samples"
-      case studentPath = "student"
+      case studentPath = "student", skippedImages = "skipped_images"
     }
   }
 
@@ -115,26 +124,25 @@ public final class Trainer {
     self.spec = spec
 
     let data = try DataSpec(parsing: spec.data)
-    var train = try data.load(.train, limit: spec.trainLimit)
-    var test = try data.load(.test, limit: spec.testLimit)
     let teacherFile = try spec.teacher.map { try SafetensorsFile.read(path: $0.weights) }
     teacher = try teacherFile.map { try ModelZoo.loadAny($0, name: spec.teacher?.name) }
-    if let mean = teacherFile?.metadata["mean"], let std = teacherFile?.metadata["std"] {
-      normalization = try Normalization(mean: mean, std: std, channels: train.imageShape[0])
-    } else if let fallback = data.defaultNormalization {
-      normalization = fallback
-    } else {
-      throw TrainingError.invalidSpec("no normalisation known for \(data)")
-    }
-    try train.normalize(normalization)
-    try test.normalize(normalization)
-    self.train = train
-    self.test = test
-    if let teacher, teacher.classCount != train.classCount {
-      throw TrainingError.invalidSpec("the teacher has \(teacher.classCount) classes, \(data) has \(train.classCount)")
+    let opened = try TrainingData.open(
+      spec,
+      normalization: { channels in
+        if let mean = teacherFile?.metadata["mean"], let std = teacherFile?.metadata["std"] {
+          return try Normalization(mean: mean, std: std, channels: channels)
+        }
+        guard let fallback = data.defaultNormalization else { throw TrainingError.invalidSpec("no normalisation known for \(data)") }
+        return fallback
+      },
+      size: { try spec.imageSize ?? Self.naturalInputSize(spec.student) })
+    (train, test, normalization) = (opened.train, opened.test, opened.normalization)
+    let classCount = opened.classCount
+    if let teacher, teacher.classCount != classCount {
+      throw TrainingError.invalidSpec("the teacher has \(teacher.classCount) classes, \(data) has \(classCount)")
     }
 
-    let budget = MemoryBudget(limit: memoryLimit, batch: spec.batch, classCount: train.classCount)
+    let budget = MemoryBudget(limit: memoryLimit, batch: spec.batch, classCount: classCount)
     let (model, metadata) = try Self.makeStudent(spec.student, budget: budget, inputShape: train.imageShape)
     student = model
     studentMetadata = metadata.merging(
@@ -163,6 +171,20 @@ public final class Trainer {
       try spec.write(path: specPath)
       state = TrainingState(seed: spec.seed, optimizer: sgd.state, schedule: schedule)
     }
+  }
+
+  /// The input side a student takes when the data does not fix it (image folders): a
+  /// space's own input size, 224 for torchvision's ResNets and 32 for the other named
+  /// models, which are CIFAR networks.
+  static func naturalInputSize(_ s: TrainingSpec.Student) throws -> Int {
+    if let name = s.name {
+      let resolved = try ModelName(parsing: name).resolve()
+      if let space = resolved.space { return space.inputShape[1] }
+      // torchvision's ImageNet ResNets are made for 224×224 crops; the CIFAR families for 32.
+      if case .torchvisionResNet = resolved.network { return 224 }
+      return 32
+    }
+    return try SearchSpace.load(path: SearchSpaceLocator.resolve(s.space!)).inputShape[1]
   }
 
   private static func makeStudent(
@@ -264,17 +286,22 @@ extension Trainer {
     let start = Date()
     let metrics = try MetricsLog(directory: directory, discardingFromEpoch: state.epoch)
     defer { metrics.close() }
-    let augmentation = spec.augment ? Augmentation.cifar(normalization: normalization) : .none
     var lastTest = (correct: 0, total: test.count)
     while state.epoch < spec.epochs {
       let epoch = state.epoch
-      let loader = try BatchLoader(
-        dataset: train, batchSize: spec.batch, epoch: epoch, seed: spec.seed, augmentation: augmentation,
-        startBatch: state.stepInEpoch)
+      let loader = try train.loader(
+        batch: spec.batch, epoch: epoch, seed: spec.seed, training: true, augment: spec.augment,
+        normalization: normalization, startBatch: state.stepInEpoch)
       defer { loader.cancel() }
       var sums = state.configuration["epoch_sums"]?.objectValue?.compactMapValues(\.doubleValue) ?? [:]
       let epochStart = Date()
-      while let batch = loader.next() {
+      while let batch = try loader.nextBatch() {
+        noteSkipped(batch.skipped)
+        guard !batch.labels.isEmpty else {
+          // Every image of the batch was bad: nothing to learn from, the epoch goes on.
+          state.stepInEpoch = batch.index + 1
+          continue
+        }
         let lr = schedule.learningRate(epoch: epoch, step: batch.index, stepsPerEpoch: loader.batchCount)
         let stepStart = Date()
         let step = try trainStep(images: batch.images, labels: batch.labels, learningRate: lr)
@@ -291,7 +318,7 @@ extension Trainer {
         progress(Progress(
           epoch: epoch, epochs: spec.epochs, step: batch.index + 1, steps: loader.batchCount,
           loss: sums["loss"]! / sums["images"]!, trainAccuracy: sums["correct"]! / sums["images"]!, learningRate: lr,
-          imagesPerSecond: sums["images"]! / max(sums["seconds"]!, 1e-9)))
+          imagesPerSecond: sums["images"]! / max(sums["seconds"]!, 1e-9), skippedImages: skippedPaths.count))
         let interval = spec.checkpointEverySteps
         if isCancelled() || (interval > 0 && state.globalStep % interval == 0 && state.stepInEpoch < loader.batchCount) {
           try saveCheckpoint(epochSums: sums.mapValues { .double($0) })
@@ -323,16 +350,26 @@ extension Trainer {
     return Result(
       epochs: spec.epochs, testAccuracy: Double(lastTest.correct) / Double(max(lastTest.total, 1)),
       testCorrect: lastTest.correct, testSamples: lastTest.total, studentPath: studentPath,
-      seconds: Date().timeIntervalSince(start))
+      seconds: Date().timeIntervalSince(start), skippedImages: skippedPaths.count)
   }
 
-  /// Top-1 hits of the student (inference-mode batch norm) on a normalised dataset.
-  func evaluate(_ data: Dataset) throws -> (correct: Int, total: Int) {
-    var correct = 0
-    for lo in stride(from: 0, to: data.count, by: spec.batch) {
-      let (images, labels) = data.batch(lo..<min(lo + spec.batch, data.count))
-      correct += top1Correct(logits: try student.forward(images, mode: .inference), labels: labels)
+  /// Top-1 hits of the student (inference-mode batch norm) on the test split, and the
+  /// images it was measured on (bad images skipped are not among them).
+  func evaluate(_ data: TrainingData) throws -> (correct: Int, total: Int) {
+    let loader = try data.loader(batch: spec.batch, epoch: 0, seed: spec.seed, training: false, augment: false, normalization: normalization)
+    defer { loader.cancel() }
+    var (correct, total) = (0, 0)
+    while let batch = try loader.nextBatch() {
+      noteSkipped(batch.skipped)
+      guard !batch.labels.isEmpty else { continue }
+      correct += top1Correct(logits: try student.forward(batch.images, mode: .inference), labels: batch.labels)
+      total += batch.labels.count
     }
-    return (correct, data.count)
+    return (correct, total)
+  }
+
+  /// Records skipped images and tells `onSkippedImage` of those not met before.
+  private func noteSkipped(_ paths: [String]) {
+    for path in paths where skippedPaths.insert(path).inserted { onSkippedImage(path) }
   }
 }

@@ -37,8 +37,18 @@ public struct TrainingSpec: Sendable, Codable, Equatable {
   public var student: Student
   /// nil: plain supervised training (how a user trains a teacher).
   public var teacher: Teacher?
-  /// `cifar10:DIR`, `cifar100:DIR` or `mnist:DIR`.
+  /// `cifar10:DIR`, `cifar100:DIR`, `mnist:DIR` or `folder:DIR`.
   public var data: String
+  /// Image folders: the side of the square inputs (nil: the student's own, 32 for the
+  /// CIFAR models, a space's input size). The optional fields below are absent from
+  /// spec.json when nil, so runs that do not use them keep their files as they were.
+  public var imageSize: Int?
+  /// Image folders: the shorter side test images are resized to before the centre crop
+  /// (nil: round(size·8/7)).
+  public var resize: Int?
+  /// Image folders: leave undecodable images out of their batches, counted (nil or
+  /// false: the first one stops the run with an error naming it).
+  public var skipBadImages: Bool?
   /// Use only the first n training / test images (quick runs and tests).
   public var trainLimit: Int?
   public var testLimit: Int?
@@ -63,7 +73,7 @@ public struct TrainingSpec: Sendable, Codable, Equatable {
     epochs: Int = 240, batch: Int = 64, learningRate: Double = 0.05, schedule: String = "multistep:150,180,210",
     momentum: Double = 0.9, weightDecay: Double = 5e-4, nesterov: Bool = false, distill: FeatureDistillation = .kd,
     weights: LossWeights? = nil, labelSmoothing: Double = 0, augment: Bool = true, seed: UInt64 = 0,
-    checkpointEverySteps: Int = 0
+    checkpointEverySteps: Int = 0, imageSize: Int? = nil, resize: Int? = nil, skipBadImages: Bool = false
   ) {
     self.student = student
     self.teacher = teacher
@@ -84,7 +94,13 @@ public struct TrainingSpec: Sendable, Codable, Equatable {
     self.augment = augment
     self.seed = seed
     self.checkpointEverySteps = checkpointEverySteps
+    self.imageSize = imageSize
+    self.resize = resize
+    self.skipBadImages = skipBadImages ? true : nil
   }
+
+  /// Whether bad images are skipped.
+  public var skipsBadImages: Bool { skipBadImages ?? false }
 
   /// Every field's accepted range, one place for `diswot train`'s options, the daemon's
   /// `train.start` and Docs/protocol.md.
@@ -102,6 +118,8 @@ public struct TrainingSpec: Sendable, Codable, Equatable {
     /// Label smoothing ε: 1 would leave no signal of the true class.
     public static let labelSmoothing = 0.0...0.999
     public static let checkpointEverySteps = 0...10_000_000
+    public static let imageSize = 8...4096
+    public static let resize = 8...8192
   }
 
   /// Checks every field that needs no file, naming the first bad one: ranges, the
@@ -139,7 +157,17 @@ public struct TrainingSpec: Sendable, Codable, Equatable {
     if teacher == nil && distill != .none { throw fail("distill \(distill.rawValue) needs a teacher") }
     let dataSpec: DataSpec
     do { dataSpec = try DataSpec(parsing: data) } catch { throw fail("data: \(error)") }
-    if dataSpec == .gaussian { throw fail("data: training needs a labelled dataset (cifar10:DIR, cifar100:DIR or mnist:DIR), not gaussian") }
+    if dataSpec == .gaussian { throw fail("data: training needs a labelled dataset (cifar10:DIR, cifar100:DIR, mnist:DIR or folder:DIR), not gaussian") }
+    if let imageSize { try check("image_size", imageSize, Limits.imageSize) }
+    if let resize { try check("resize", resize, Limits.resize) }
+    if case .folder = dataSpec {} else {
+      for (name, given) in [("image_size", imageSize != nil), ("resize", resize != nil)] where given {
+        throw fail("\(name) applies to image folders (folder:DIR), not \(data)")
+      }
+    }
+    if let imageSize, let resize, resize < imageSize {
+      throw fail("resize \(resize) is smaller than the \(imageSize)×\(imageSize) crop it is cut from")
+    }
     do { _ = try LearningRateSchedule(parsing: schedule, baseLearningRate: learningRate, totalEpochs: epochs) } catch {
       throw fail("schedule: \(error)")
     }
@@ -150,6 +178,7 @@ public struct TrainingSpec: Sendable, Codable, Equatable {
     case student, teacher, data, epochs, batch, schedule, momentum, nesterov, distill, weights, augment, seed
     case trainLimit = "train_limit", testLimit = "test_limit", learningRate = "lr", weightDecay = "weight_decay"
     case labelSmoothing = "label_smoothing", checkpointEverySteps = "checkpoint_every_steps"
+    case imageSize = "image_size", resize, skipBadImages = "skip_bad_images"
   }
 }
 
