@@ -23,6 +23,7 @@ final class CommandSurfaceTests: XCTestCase {
   /// Every command, the options it uses, and one it does not (another command's).
   static let commands: [(path: [String], options: [String], foreign: [String])] = [
     (["eval"], ["weights", "model", "data", "split", "batch", "limit", "mean", "std", "image-size", "skip-bad-images", "threads", "logits", "json"], ["--space", "x"]),
+    (["teachers"], ["data", "candidates", "split", "limit", "k", "image-size", "batch", "mean", "std", "threads", "json"], ["--teacher", "x"]),
     (["score"], ["all", "sample", "arch", "student-weights", "proxies", "json", "jsonl"] + scoring + local, ["--tournament", "3"]),
     (["rank"], ["scores", "truth", "truth-field", "json"], ["--space", "x"]),
     (["quality"], ["truth", "truth-field", "sample", "sample-seed", "probe-seeds", "proxies", "cost-sample", "jsonl", "json"]
