@@ -93,38 +93,11 @@ enum TeachersCommand {
 
     var results: [Candidate] = []
     for path in paths {
-      let began = Date()
-      let file = try SafetensorsFile.read(path: path)
-      let model = try ModelZoo.loadAny(file, name: nil)
-      let name = try ModelZoo.architecture(of: file).name.description
-      guard data.channels == model.inputChannels else {
-        throw CommandLineError.data("\(path): the model takes \(model.inputChannels)-channel images, \(spec) has \(data.channels)-channel images")
-      }
-      let normalization = try EvalCommand.chooseNormalization(args, metadata: file.metadata, spec: spec, channels: model.inputChannels)
-      let sameClasses = model.classCount == data.classCount
-      var features: [Float] = []
-      var labels: [Int] = []
-      var headCorrect = 0
-      var featureWidth = 0
-      let bar = ProgressBar(total: total, label: URL(fileURLWithPath: path).lastPathComponent)
-      for lo in stride(from: 0, to: total, by: batch) {
-        var loaded = try data.load(Array(indices[lo..<min(lo + batch, total)]), height: height, width: width, skipBadImages: false)
-        try loaded.dataset.normalize(normalization)
-        let output = try model.classify(loaded.dataset.images, mode: .inference)
-        featureWidth = output.pooled.shape[1]
-        features += output.pooled.storage
-        labels += loaded.dataset.labels
-        if sameClasses { headCorrect += top1Correct(logits: output.logits, labels: loaded.dataset.labels) }
-        bar.advance(by: loaded.dataset.count)
-      }
-      bar.finish()
-      let (score, correct) = try NearestNeighbourTransfer.accuracy(
-        features: features, rows: labels.count, labels: labels, classCount: data.classCount, k: k)
-      results.append(Candidate(
-        rank: 0, weights: path, model: name, score: score, correct: correct,
-        headAccuracy: sameClasses ? Double(headCorrect) / Double(labels.count) : nil,
-        classes: model.classCount, features: featureWidth, seconds: Date().timeIntervalSince(began),
-        note: sameClasses ? nil : "\(model.classCount) classes, the data has \(data.classCount): ranked by its features only"))
+      results.append(try score(
+        path, data: data, spec: spec, indices: indices, height: height, width: width, batch: batch, k: k,
+        normalization: { file, channels in
+          try EvalCommand.chooseNormalization(args, metadata: file.metadata, spec: spec, channels: channels)
+        }))
     }
     // Best first; equal scores keep the order given.
     results = results.enumerated().sorted { a, b in
@@ -147,5 +120,45 @@ enum TeachersCommand {
       ])
     }
     print(table.render(), terminator: "")
+  }
+
+  /// One candidate's score on the images `indices` of `data` (unranked: rank 0).
+  static func score(
+    _ path: String, data: DataSplit, spec: DataSpec, indices: [Int], height: Int, width: Int, batch: Int, k: Int,
+    normalization choose: (SafetensorsFile, Int) throws -> Normalization
+  ) throws -> Candidate {
+    let began = Date()
+    let total = indices.count
+    let file = try SafetensorsFile.read(path: path)
+    let model = try ModelZoo.loadAny(file, name: nil)
+    let name = try ModelZoo.architecture(of: file).name.description
+    guard data.channels == model.inputChannels else {
+      throw CommandLineError.data("\(path): the model takes \(model.inputChannels)-channel images, \(spec) has \(data.channels)-channel images")
+    }
+    let normalization = try choose(file, model.inputChannels)
+    let sameClasses = model.classCount == data.classCount
+    var features: [Float] = []
+    var labels: [Int] = []
+    var headCorrect = 0
+    var featureWidth = 0
+    let bar = ProgressBar(total: total, label: URL(fileURLWithPath: path).lastPathComponent)
+    for lo in stride(from: 0, to: total, by: batch) {
+      var loaded = try data.load(Array(indices[lo..<min(lo + batch, total)]), height: height, width: width, skipBadImages: false)
+      try loaded.dataset.normalize(normalization)
+      let output = try model.classify(loaded.dataset.images, mode: .inference)
+      featureWidth = output.pooled.shape[1]
+      features += output.pooled.storage
+      labels += loaded.dataset.labels
+      if sameClasses { headCorrect += top1Correct(logits: output.logits, labels: loaded.dataset.labels) }
+      bar.advance(by: loaded.dataset.count)
+    }
+    bar.finish()
+    let (score, correct) = try NearestNeighbourTransfer.accuracy(
+      features: features, rows: labels.count, labels: labels, classCount: data.classCount, k: k)
+    return Candidate(
+      rank: 0, weights: path, model: name, score: score, correct: correct,
+      headAccuracy: sameClasses ? Double(headCorrect) / Double(labels.count) : nil,
+      classes: model.classCount, features: featureWidth, seconds: Date().timeIntervalSince(began),
+      note: sameClasses ? nil : "\(model.classCount) classes, the data has \(data.classCount): ranked by its features only")
   }
 }

@@ -1,4 +1,3 @@
-import DiswotTensor
 import DiswotTestSupport
 import Foundation
 import XCTest
@@ -14,29 +13,12 @@ final class TeachersCommandTests: XCTestCase {
 
   override func tearDownWithError() throws { try? FileManager.default.removeItem(at: directory) }
 
-  private var trained: String {
-    get throws {
-      try XCTUnwrap(Bundle.module.url(
-        forResource: "cifar10-resnet20-pytorch", withExtension: "safetensors", subdirectory: "Fixtures")).path
-    }
-  }
+  private var trained: String { get throws { try FormulaTeacher.trained } }
 
-  /// The trained ResNet-20's architecture with formula weights (`GeneratedWeights`) in every
-  /// convolution and a 100-class head: a teacher that knows nothing about CIFAR-10's classes.
+  /// A teacher that knows nothing about CIFAR-10's classes, with 100 of its own.
   private func untrainedHundredClassTeacher() throws -> String {
-    let file = try SafetensorsFile.read(path: try trained)
-    var tensors: [(name: String, tensor: Tensor)] = []
-    for name in file.names {
-      let tensor = file.tensors[name]!
-      switch name {
-      case "linear.weight": tensors.append((name, GeneratedWeights.tensor(named: name, shape: [100, tensor.shape[1]])))
-      case "linear.bias": tensors.append((name, GeneratedWeights.tensor(named: name, shape: [100])))
-      case _ where tensor.shape.count == 4: tensors.append((name, GeneratedWeights.tensor(named: name, shape: tensor.shape)))
-      default: tensors.append((name, tensor))
-      }
-    }
     let path = directory.appendingPathComponent("untrained-100.safetensors").path
-    try SafetensorsFile.write(path: path, tensors: tensors, metadata: [:])
+    try FormulaTeacher.writeUntrained(to: path, classes: 100)
     return path
   }
 

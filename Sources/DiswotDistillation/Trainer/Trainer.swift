@@ -20,6 +20,8 @@ public final class Trainer {
   public let directory: String
   let student: any Classifier
   let teacher: (any Classifier)?
+  /// `spec.moreTeachers`, loaded; empty with one teacher or none.
+  let moreTeachers: [any Classifier]
   /// FitNet's learned 1×1 regressor from the student's to the teacher's channels.
   let regressor: Conv2d?
   static let regressorPrefix = "regressor"
@@ -132,6 +134,13 @@ public final class Trainer {
     self.test = test
     if let teacher, teacher.classCount != train.classCount {
       throw TrainingError.invalidSpec("the teacher has \(teacher.classCount) classes, \(data) has \(train.classCount)")
+    }
+    moreTeachers = try (spec.moreTeachers ?? []).map { t in
+      let model = try ModelZoo.loadAny(try SafetensorsFile.read(path: t.weights), name: t.name)
+      guard model.classCount == train.classCount else {
+        throw TrainingError.invalidSpec("the teacher \(t.weights) has \(model.classCount) classes, \(data) has \(train.classCount)")
+      }
+      return model
     }
 
     let budget = MemoryBudget(limit: memoryLimit, batch: spec.batch, classCount: train.classCount)
@@ -283,6 +292,7 @@ extension Trainer {
         for (key, value) in [("loss", step.total), ("ce", step.crossEntropy), ("kd", step.kd), ("feature", step.feature)] {
           sums[key, default: 0] += value * n
         }
+        for (t, value) in step.teacherKD.enumerated() { sums["kd_teacher\(t)", default: 0] += value * n }
         sums["correct", default: 0] += Double(step.correct)
         sums["images", default: 0] += n
         sums["seconds", default: 0] += Date().timeIntervalSince(stepStart)
@@ -300,10 +310,14 @@ extension Trainer {
       }
       lastTest = try evaluate(test)
       let images = sums["images"] ?? 0
+      var losses = ["total": (sums["loss"] ?? 0) / max(images, 1), "ce": (sums["ce"] ?? 0) / max(images, 1),
+                    "kd": (sums["kd"] ?? 0) / max(images, 1), "feature": (sums["feature"] ?? 0) / max(images, 1)]
+      for t in 0..<(moreTeachers.isEmpty ? 0 : moreTeachers.count + 1) {
+        losses["kd_teacher\(t)"] = (sums["kd_teacher\(t)"] ?? 0) / max(images, 1)
+      }
       try metrics.append(EpochMetrics(
         epoch: epoch, learningRate: schedule.learningRate(epoch: epoch, step: 0, stepsPerEpoch: loader.batchCount),
-        losses: ["total": (sums["loss"] ?? 0) / max(images, 1), "ce": (sums["ce"] ?? 0) / max(images, 1),
-                 "kd": (sums["kd"] ?? 0) / max(images, 1), "feature": (sums["feature"] ?? 0) / max(images, 1)],
+        losses: losses, teachers: teacherShares(losses),
         trainAccuracy: (sums["correct"] ?? 0) / max(images, 1),
         testAccuracy: Double(lastTest.correct) / Double(max(lastTest.total, 1)),
         imagesPerSecond: images / max(sums["seconds"] ?? 0, 1e-9), seconds: Date().timeIntervalSince(epochStart)))
@@ -324,6 +338,17 @@ extension Trainer {
       epochs: spec.epochs, testAccuracy: Double(lastTest.correct) / Double(max(lastTest.total, 1)),
       testCorrect: lastTest.correct, testSamples: lastTest.total, studentPath: studentPath,
       seconds: Date().timeIntervalSince(start))
+  }
+
+  /// Each teacher's weight and share of an epoch's KD term (nil with one teacher or none).
+  func teacherShares(_ losses: [String: Double]) -> [EpochMetrics.TeacherShare]? {
+    guard !moreTeachers.isEmpty, let mix = spec.teacherMix, let first = spec.teacher else { return nil }
+    let files = [first.weights] + (spec.moreTeachers ?? []).map(\.weights)
+    let kd = files.indices.map { losses["kd_teacher\($0)"] ?? 0 }
+    let total = zip(mix, kd).map(*).reduce(0, +)
+    return files.indices.map { t in
+      .init(weights: files[t], mix: mix[t], kd: kd[t], share: total > 0 ? mix[t] * kd[t] / total : mix[t])
+    }
   }
 
   /// Top-1 hits of the student (inference-mode batch norm) on a normalised dataset.
