@@ -40,6 +40,8 @@ enum TrainCommand {
     .value("teacher-weights", valueName: "file[,file…]", help: "Teacher weights (safetensors); several, comma-separated, for multi-teacher KD; omit to train without a teacher."),
     .value("teacher-mix", valueName: "w1,w2,…|ranked[:T]", help: "Several teachers' weights in the KD term: given (normalised to sum 1), or ranked: softmax of 'diswot teachers' scores / T (T 0.05); default equal."),
     .value("data", valueName: "spec", help: "Dataset: cifar10:DIR, cifar100:DIR or mnist:DIR."),
+    .flag("ignore-labels", help: "Pseudo-label distillation: withhold the training labels; the teachers label the images (the labels only measure them)."),
+    .value("filter", valueName: "none|confidence:τ|entropy:h|agreement", help: "With --ignore-labels: which pseudo-labels to keep (default none: all)."),
     .value("train-limit", valueName: "n", help: "Train on the first n images only."),
     .value("test-limit", valueName: "n", help: "Evaluate on the first n test images only."),
     .value("epochs", valueName: "n", default: "240", help: "Epochs (with --resume: the run's new length)."),
@@ -135,6 +137,10 @@ enum TrainCommand {
     if args.flag("json") {
       try JSONOutput.print(JSONValue.object(report))
     } else {
+      if let p = result.pseudoLabels {
+        print(String(format: "pseudo-labels (filter %@): kept %d of %d images; accuracy %.2f %% of all, %.2f %% of the kept",
+                     p.filter, p.kept, p.images, p.accuracy * 100, (p.keptAccuracy ?? 0) * 100))
+      }
       print(String(format: "test accuracy %.2f %% (%d/%d) after %d epochs, %.0f s; student: %@",
                    result.testAccuracy * 100, result.testCorrect, result.testSamples, result.epochs, result.seconds, result.studentPath))
     }
@@ -242,6 +248,11 @@ enum TrainCommand {
     if given("seed") { spec.seed = UInt64(try args.int("seed", range: 0...Int.max)!) }
     if given("checkpoint-every") {
       spec.checkpointEverySteps = try args.int("checkpoint-every", range: TrainingSpec.Limits.checkpointEverySteps)!
+    }
+    if args.flag("ignore-labels") {
+      spec.pseudoLabels = .init(filter: args.string("filter") ?? "none")
+    } else if args.isSet("filter") {
+      throw args.usageError("--filter chooses pseudo-labels: give --ignore-labels with it")
     }
     if let more = spec.moreTeachers, args.isSet("teacher-mix") || spec.teacherMix == nil {
       let files = [spec.teacher!.weights] + more.map(\.weights)

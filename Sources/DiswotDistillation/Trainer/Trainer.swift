@@ -22,6 +22,8 @@ public final class Trainer {
   let teacher: (any Classifier)?
   /// `spec.moreTeachers`, loaded; empty with one teacher or none.
   let moreTeachers: [any Classifier]
+  /// What pseudo-labelling kept, and how accurate the labels were (`spec.pseudoLabels`).
+  public let pseudoLabelReport: PseudoLabelReport?
   /// FitNet's learned 1×1 regressor from the student's to the teacher's channels.
   let regressor: Conv2d?
   static let regressorPrefix = "regressor"
@@ -55,9 +57,12 @@ public final class Trainer {
     public var testSamples: Int
     public var studentPath: String
     public var seconds: Double
+    /// Pseudo-label distillation only: images labelled, kept, and the labels' accuracy.
+    public var pseudoLabels: PseudoLabelReport?
 
     enum CodingKeys: String, CodingKey {
       case epochs, seconds
+      case pseudoLabels = "pseudo_labels"
       case testAccuracy = "test_accuracy", testCorrect = "test_correct", testSamples = "test_samples"
       case studentPath = "student"
     }
@@ -130,7 +135,6 @@ public final class Trainer {
     }
     try train.normalize(normalization)
     try test.normalize(normalization)
-    self.train = train
     self.test = test
     if let teacher, teacher.classCount != train.classCount {
       throw TrainingError.invalidSpec("the teacher has \(teacher.classCount) classes, \(data) has \(train.classCount)")
@@ -142,6 +146,16 @@ public final class Trainer {
       }
       return model
     }
+    if let pseudo = spec.pseudoLabels, let teacher {
+      // Deterministic (frozen teachers, un-augmented images), so a resumed run relabels
+      // exactly as the run it continues did.
+      (train, pseudoLabelReport) = try PseudoLabels.label(
+        train, teachers: [teacher] + moreTeachers, mix: spec.teacherMix ?? [1],
+        filter: try PseudoLabelFilter(parsing: pseudo.filter), batch: spec.batch)
+    } else {
+      pseudoLabelReport = nil
+    }
+    self.train = train
 
     let budget = MemoryBudget(limit: memoryLimit, batch: spec.batch, classCount: train.classCount)
     let (model, metadata) = try Self.makeStudent(spec.student, budget: budget, inputShape: train.imageShape)
@@ -337,7 +351,7 @@ extension Trainer {
     return Result(
       epochs: spec.epochs, testAccuracy: Double(lastTest.correct) / Double(max(lastTest.total, 1)),
       testCorrect: lastTest.correct, testSamples: lastTest.total, studentPath: studentPath,
-      seconds: Date().timeIntervalSince(start))
+      seconds: Date().timeIntervalSince(start), pseudoLabels: pseudoLabelReport)
   }
 
   /// Each teacher's weight and share of an epoch's KD term (nil with one teacher or none).

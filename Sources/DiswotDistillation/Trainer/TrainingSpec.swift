@@ -47,6 +47,16 @@ public struct TrainingSpec: Sendable, Codable, Equatable {
   /// teachers`' scores (`TeacherMix.ranked`) before the run starts, so a resumed run or a
   /// daemon job uses exactly the same numbers. Required with `moreTeachers`, nil otherwise.
   public var teacherMix: [Double]?
+  /// Pseudo-label distillation (`PseudoLabelFilter`): the training labels are withheld and
+  /// the teachers' (filtered) labels used instead; nil: the dataset's labels.
+  public var pseudoLabels: PseudoLabelling?
+
+  /// `pseudo_labels`: `{"filter": "none" | "confidence:τ" | "entropy:h" | "agreement"}`.
+  public struct PseudoLabelling: Sendable, Codable, Equatable {
+    public var filter: String
+
+    public init(filter: String) { self.filter = filter }
+  }
   /// `cifar10:DIR`, `cifar100:DIR` or `mnist:DIR`.
   public var data: String
   /// Use only the first n training / test images (quick runs and tests).
@@ -160,6 +170,12 @@ public struct TrainingSpec: Sendable, Codable, Equatable {
     } else if teacherMix != nil {
       throw fail("teacher_mix is for several teachers (more_teachers)")
     }
+    if let pseudoLabels {
+      guard teacher != nil else { throw fail("pseudo_labels needs a teacher to label the images") }
+      if try PseudoLabelFilter(parsing: pseudoLabels.filter) == .agreement && (moreTeachers ?? []).isEmpty {
+        throw fail("pseudo_labels.filter agreement needs several teachers")
+      }
+    }
     let dataSpec: DataSpec
     do { dataSpec = try DataSpec(parsing: data) } catch { throw fail("data: \(error)") }
     if dataSpec == .gaussian { throw fail("data: training needs a labelled dataset (cifar10:DIR, cifar100:DIR or mnist:DIR), not gaussian") }
@@ -173,7 +189,7 @@ public struct TrainingSpec: Sendable, Codable, Equatable {
     case student, teacher, data, epochs, batch, schedule, momentum, nesterov, distill, weights, augment, seed
     case trainLimit = "train_limit", testLimit = "test_limit", learningRate = "lr", weightDecay = "weight_decay"
     case labelSmoothing = "label_smoothing", checkpointEverySteps = "checkpoint_every_steps"
-    case moreTeachers = "more_teachers", teacherMix = "teacher_mix"
+    case moreTeachers = "more_teachers", teacherMix = "teacher_mix", pseudoLabels = "pseudo_labels"
   }
 }
 
