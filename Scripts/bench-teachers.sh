@@ -6,18 +6,20 @@
 #   mix     — multi-teacher KD weighted by the ranking (--teacher-mix ranked) vs the plain
 #             average vs the best single teacher, mean of 3 seeds.
 #   pseudo  — KD with the labels withheld (--ignore-labels) unfiltered and filtered vs
-#             labelled KD, mean of 3 seeds.
-# Usage: Scripts/bench-teachers.sh [rank|mix|pseudo|all] [--epochs E] [--teachers DIR] [--out DIR]
+#             labelled KD, mean of 3 seeds (teacher: PSEUDO_TEACHER, else make-teachers' few).
+# Usage: Scripts/bench-teachers.sh [rank|mix|pseudo|all] [--epochs E] [--teacher-epochs E] [--teachers DIR] [--out DIR]
 #   The teachers: the shared ResNet-20/56 plus those of Scripts/make-teachers.sh (made
-#   first if DIR lacks them). DISWOT=path/to/diswot uses that build.
+#   first, --teacher-epochs 15 by default, if DIR lacks them). E: each student's KD
+#   budget (5). DISWOT=path/to/diswot uses that build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what=${1:-all}
 [ $# -gt 0 ] && shift
-epochs=5 teachers=teachers out=$(mktemp -d)
+epochs=5 teacher_epochs=15 teachers=teachers out=$(mktemp -d)
 while [ $# -gt 0 ]; do
   case $1 in
     --epochs) epochs=$2; shift 2 ;;
+    --teacher-epochs) teacher_epochs=$2; shift 2 ;;
     --teachers) teachers=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
     *) echo "bench-teachers: unknown option $1" >&2; exit 2 ;;
@@ -32,7 +34,7 @@ if [ -z "${DISWOT:-}" ]; then
   DISWOT=.build/release/diswot
 fi
 export DISWOT
-[ -f "$teachers/small.safetensors" ] || Scripts/make-teachers.sh 15 "$teachers"
+[ -f "$teachers/small.safetensors" ] || Scripts/make-teachers.sh "$teacher_epochs" "$teachers"
 candidates=("$shared/teachers/cifar10-resnet56.safetensors" "$shared/teachers/cifar10-resnet20.safetensors")
 for name in full few noisy40 noisy80 half small; do candidates+=("$teachers/$name.safetensors"); done
 list=$(IFS=,; echo "${candidates[*]}")
@@ -94,7 +96,10 @@ fi
 
 if [ "$what" = pseudo ] || [ "$what" = all ]; then
   echo "== pseudo: labels withheld, filtered and not, vs labelled KD, 3 seeds" >&2
-  teacher="$shared/teachers/cifar10-resnet56.safetensors"
+  # Not the shared ResNets: they were trained on these very images, so their labels are
+  # all but the true ones (99.98 %) and no filter has anything to remove. The ResNet-20
+  # that saw 600 of them labels the rest as a teacher would label new images.
+  teacher=${PSEUDO_TEACHER:-$teachers/few.safetensors}
   for seed in 1 2 3; do
     [ -f "$out/pl-labelled-$seed.json" ] || "$DISWOT" train "${student[@]}" --seed $seed --teacher-weights "$teacher" --out "$out/pl-labelled-$seed" >"$out/pl-labelled-$seed.json"
     [ -f "$out/pl-none-$seed.json" ] || "$DISWOT" train "${student[@]}" --seed $seed --teacher-weights "$teacher" --ignore-labels --out "$out/pl-none-$seed" >"$out/pl-none-$seed.json"

@@ -87,7 +87,7 @@ enum PseudoLabels {
     var keptCorrect = 0
     for lo in stride(from: 0, to: data.count, by: batch) {
       let (images, truth) = data.batch(lo..<min(lo + batch, data.count))
-      let probabilities = try teachers.map { try softmax(try $0.classify(images, mode: .inference).logits, classes: k) }
+      let probabilities = try teachers.map { softmax(try $0.classify(images, mode: .inference).logits, classes: k) }
       for i in 0..<truth.count {
         var p = [Double](repeating: 0, count: k)
         var votes = Set<Int>()
