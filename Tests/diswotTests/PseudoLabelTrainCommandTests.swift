@@ -105,6 +105,42 @@ final class PseudoLabelTrainCommandTests: XCTestCase {
     XCTAssertEqual(report["kept"] as? Int, agreeing)
   }
 
+  /// Killed mid-epoch and resumed, a pseudo-label run relabels exactly as it first did and
+  /// ends with the uninterrupted run's student, byte for byte.
+  func testKilledAndResumedMatchesAnUninterruptedRun() throws {
+    let args = [
+      "--student", "resnet8", "--data", "cifar10:\(data.path)", "--epochs", "2", "--batch", "8", "--json", "--checkpoint-every", "2",
+      "--teacher-weights", try FormulaTeacher.trained, "--ignore-labels", "--filter", "entropy:1.5",
+    ]
+    let a = root.appendingPathComponent("a").path
+    let straight = try Executables.run("diswot", ["train", "--out", a] + args)
+    XCTAssertEqual(straight.status, 0, straight.standardError)
+    let b = root.appendingPathComponent("b").path
+    let victim = try Executables.start("diswot", ["train", "--out", b] + args)
+    let deadline = Date().addingTimeInterval(120)
+    var killed = false
+    while victim.isRunning && Date() < deadline {
+      if let state = try? json(String(contentsOfFile: b + "/checkpoint.json", encoding: .utf8)),
+        (state["epoch"] as? Int ?? 0) >= 1, (state["step_in_epoch"] as? Int ?? 0) > 0
+      {
+        kill(victim.processIdentifier, SIGKILL)
+        killed = true
+        break
+      }
+      usleep(2_000)
+    }
+    victim.waitUntilExit()
+    XCTAssertTrue(killed, "the run finished before a mid-epoch checkpoint could be interrupted")
+    let resumed = try Executables.run("diswot", ["train", "--resume", b, "--json"])
+    XCTAssertEqual(resumed.status, 0, resumed.standardError)
+    let (want, got) = (try json(straight.standardOutput)["pseudo_labels"] as? [String: Any], try json(resumed.standardOutput)["pseudo_labels"] as? [String: Any])
+    XCTAssertEqual(got?["kept"] as? Int, want?["kept"] as? Int)
+    XCTAssertEqual(got?["kept_accuracy"] as? Double, want?["kept_accuracy"] as? Double)
+    XCTAssertEqual(
+      try Data(contentsOf: URL(fileURLWithPath: b + "/student.safetensors")),
+      try Data(contentsOf: URL(fileURLWithPath: a + "/student.safetensors")), "the same student, byte for byte")
+  }
+
   func testBadFiltersAreUsageErrors() throws {
     let teacher = try FormulaTeacher.trained
     for extra in [
