@@ -7,12 +7,14 @@
 #   Scripts/bench.sh quality [options]          ranking quality of every proxy (Scripts/bench-quality.sh)
 #   Scripts/bench.sh search-quality [options]   NAS-Bench-201 searches through diswotd (Scripts/bench-search.sh)
 #   Scripts/bench.sh faults [options]           a search under kill -9 and a partition (Scripts/bench-faults.sh)
+#   Scripts/bench.sh teachers [rank|mix|pseudo|all] [options]   teacher ranking, multi-teacher and pseudo-label KD (Scripts/bench-teachers.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 case "${1:-}" in
   quality) shift; exec Scripts/bench-quality.sh "$@" ;;
   search-quality) shift; exec Scripts/bench-search.sh "$@" ;;
   faults) shift; exec Scripts/bench-faults.sh "$@" ;;
+  teachers) shift; exec Scripts/bench-teachers.sh "$@" ;;
 esac
 Scripts/bootstrap.sh
 # The service benchmarks run real diswotd and diswot-worker processes beside diswot-bench.

@@ -25,6 +25,7 @@ enum LocalChecks {
   static func training(_ spec: TrainingSpec) throws {
     try data(spec.data)
     if let teacher = spec.teacher { try exists(teacher.weights, "teacher weights") }
+    for teacher in spec.moreTeachers ?? [] { try exists(teacher.weights, "teacher weights") }
     if let name = spec.student.space, let arch = spec.student.arch {
       let space = try searchSpace(name)
       _ = try space.footprint(of: try space.genotype(fromJSON: arch))

@@ -40,11 +40,14 @@ enum TrainCommand {
     .value("space", valueName: "file|name", help: "Student from a search space, with --arch."),
     .value("arch", valueName: "json", help: "The student's architecture in --space."),
     .value("teacher", valueName: "model", help: "Expected teacher architecture, a model name (checked against the weights, which name it otherwise)."),
-    .value("teacher-weights", valueName: "file", help: "Teacher weights (safetensors); omit to train without a teacher."),
+    .value("teacher-weights", valueName: "file[,file…]", help: "Teacher weights (safetensors); several, comma-separated, for multi-teacher KD; omit to train without a teacher."),
+    .value("teacher-mix", valueName: "w1,w2,…|ranked[:T]", help: "Several teachers' weights in the KD term: given (normalised to sum 1), or ranked: softmax of 'diswot teachers' scores / T (T 0.05); default equal."),
     .value("data", valueName: "spec", help: "Dataset: cifar10:DIR, cifar100:DIR, mnist:DIR or folder:DIR (DIR/train/<class>/*.jpg, DIR/val/…)."),
     .value("image-size", valueName: "n", help: "Folders: input height and width (default: the student's: 224 for torchvision's ResNets, 32 for the CIFAR models)."),
     .value("resize", valueName: "n", help: "Folders: test images' shorter side before the centre crop (default round(size·8/7))."),
     .flag("skip-bad-images", help: "Folders: leave out images that cannot be decoded, counted, instead of stopping at the first."),
+    .flag("ignore-labels", help: "Pseudo-label distillation: withhold the training labels; the teachers label the images (the labels only measure them)."),
+    .value("filter", valueName: "none|confidence:τ|entropy:h|agreement", help: "With --ignore-labels: which pseudo-labels to keep (default none: all)."),
     .value("train-limit", valueName: "n", help: "Train on the first n images only."),
     .value("test-limit", valueName: "n", help: "Evaluate on the first n test images only."),
     .value("epochs", valueName: "n", default: "240", help: "Epochs (with --resume: the run's new length)."),
@@ -141,6 +144,10 @@ enum TrainCommand {
     if args.flag("json") {
       try JSONOutput.print(JSONValue.object(report))
     } else {
+      if let p = result.pseudoLabels {
+        print(String(format: "pseudo-labels (filter %@): kept %d of %d images; accuracy %.2f %% of all, %.2f %% of the kept",
+                     p.filter, p.kept, p.images, p.accuracy * 100, (p.keptAccuracy ?? 0) * 100))
+      }
       print(String(format: "test accuracy %.2f %% (%d/%d) after %d epochs, %.0f s; student: %@",
                    result.testAccuracy * 100, result.testCorrect, result.testSamples, result.epochs, result.seconds, result.studentPath)
             + (result.skippedImages == 0 ? "" : "; \(result.skippedImages) bad image\(result.skippedImages == 1 ? "" : "s") skipped"))
@@ -208,8 +215,12 @@ enum TrainCommand {
       spec.student.shortcut = shortcut
     }
 
-    if let weights = args.string("teacher-weights") {
+    let teacherFiles = args.list("teacher-weights")
+    if let weights = teacherFiles.first {
+      guard Set(teacherFiles).count == teacherFiles.count else { throw args.usageError("--teacher-weights names a file twice") }
       spec.teacher = TrainingSpec.Teacher(name: args.string("teacher"), weights: weights)
+      spec.moreTeachers = teacherFiles.count > 1 ? teacherFiles.dropFirst().map { TrainingSpec.Teacher(weights: $0) } : nil
+      spec.teacherMix = nil
     } else if let name = args.string("teacher") {
       guard spec.teacher != nil else { throw args.usageError("--teacher names the teacher of --teacher-weights, and none is given") }
       spec.teacher?.name = name
@@ -249,12 +260,27 @@ enum TrainCommand {
     if given("checkpoint-every") {
       spec.checkpointEverySteps = try args.int("checkpoint-every", range: TrainingSpec.Limits.checkpointEverySteps)!
     }
+    if args.flag("ignore-labels") {
+      spec.pseudoLabels = .init(filter: args.string("filter") ?? "none")
+    } else if args.isSet("filter") {
+      throw args.usageError("--filter chooses pseudo-labels: give --ignore-labels with it")
+    }
+    if let more = spec.moreTeachers, args.isSet("teacher-mix") || spec.teacherMix == nil {
+      let files = [spec.teacher!.weights] + more.map(\.weights)
+      for file in files where !FileManager.default.fileExists(atPath: file) {
+        throw CommandLineError.data("teacher weights \(file) do not exist")
+      }
+      spec.teacherMix = try TeacherMix.resolve(args.string("teacher-mix"), teachers: files, data: spec.data, args: args)
+    } else if args.isSet("teacher-mix") {
+      throw args.usageError("--teacher-mix is for several teachers (--teacher-weights a,b,…)")
+    }
     do { try spec.validate(studentGiven: studentGiven) } catch {
       guard case .invalidSpec(let message) = error else { throw error }
       throw args.usageError(message)
     }
     spec.data = ClientPaths.absoluteData(spec.data)
     if let weights = spec.teacher?.weights { spec.teacher?.weights = ClientPaths.absolute(weights) }
+    spec.moreTeachers = spec.moreTeachers?.map { TrainingSpec.Teacher(name: $0.name, weights: ClientPaths.absolute($0.weights)) }
     spec.student.space = spec.student.space.map(ClientPaths.absoluteSpace)
     return spec
   }

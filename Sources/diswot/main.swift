@@ -14,7 +14,7 @@ let diswot = CommandSpec(
   "diswot", abstract: "Find the best student for a teacher before training, then distil it.",
   options: [.quiet, .verbose, .flag("version", help: "Print this client's version and exit (no daemon needed).")],
   subcommands: [
-    EvalCommand.spec, ScoreCommand.spec, RankCommand.spec, QualityCommand.spec, SearchCommand.spec, trainCommand,
+    EvalCommand.spec, TeachersCommand.spec, ScoreCommand.spec, RankCommand.spec, QualityCommand.spec, SearchCommand.spec, trainCommand,
     ExportCommand.spec, ReportCommand.spec,
     ServiceCommands.workers, ServiceCommands.health, ServiceCommands.version, ServiceCommands.keygen,
   ], runnable: true)
@@ -30,6 +30,7 @@ runMain(jsonErrors: JSONOutput.isRequested(by: CommandLine.arguments.dropFirst()
     }
     print(ServiceCommands.clientVersionLine)
   case ["eval"]: try EvalCommand.run(args)
+  case ["teachers"]: try TeachersCommand.run(args)
   case ["score"]: try ScoreCommand.run(args)
   case ["rank"]: try RankCommand.run(args)
   case ["quality"]: try QualityCommand.run(args)

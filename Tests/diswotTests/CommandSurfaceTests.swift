@@ -13,7 +13,7 @@ final class CommandSurfaceTests: XCTestCase {
   ]
   static let search = ["proxy", "strategy", "population", "tournament", "budget", "window", "max-params", "max-macs", "max-latency-ms", "top"]
   static let training = [
-    "student", "student-shortcut", "space", "arch", "teacher", "teacher-weights", "data", "train-limit", "test-limit", "epochs", "batch",
+    "student", "student-shortcut", "space", "arch", "teacher", "teacher-weights", "teacher-mix", "data", "ignore-labels", "filter", "train-limit", "test-limit", "epochs", "batch",
     "lr", "schedule", "momentum", "weight-decay", "nesterov", "distill", "gamma", "alpha", "beta", "T", "label-smoothing", "no-augment",
     "seed", "checkpoint-every", "config", "image-size", "resize", "skip-bad-images",
   ]
@@ -23,6 +23,7 @@ final class CommandSurfaceTests: XCTestCase {
   /// Every command, the options it uses, and one it does not (another command's).
   static let commands: [(path: [String], options: [String], foreign: [String])] = [
     (["eval"], ["weights", "model", "data", "image-size", "resize", "skip-bad-images", "split", "batch", "limit", "mean", "std", "threads", "logits", "json"], ["--space", "x"]),
+    (["teachers"], ["data", "candidates", "split", "limit", "k", "image-size", "batch", "mean", "std", "threads", "json"], ["--teacher", "x"]),
     (["score"], ["all", "sample", "arch", "student-weights", "proxies", "json", "jsonl"] + scoring + local, ["--tournament", "3"]),
     (["rank"], ["scores", "truth", "truth-field", "json"], ["--space", "x"]),
     (["quality"], ["truth", "truth-field", "sample", "sample-seed", "probe-seeds", "proxies", "cost-sample", "jsonl", "json"]

@@ -129,6 +129,15 @@ enum RequestValidation {
         _ = try ModelZoo.architecture(of: try SafetensorsFile.read(path: path), named: spec.teacher?.name, loadSpace: dataRoot.loadSpace)
       } catch { throw WireError(.invalidArgument, "spec.teacher: \(error)") }
     }
+    for (i, teacher) in (spec.moreTeachers ?? []).enumerated() {
+      let field = "spec.more_teachers[\(i)]"
+      let path = try dataRoot.resolve(teacher.weights, what: field + ".weights")
+      spec.moreTeachers?[i].weights = path
+      if let name = teacher.name { spec.moreTeachers?[i].name = try modelName(name, dataRoot: dataRoot, field: field + ".name") }
+      do {
+        _ = try ModelZoo.architecture(of: try SafetensorsFile.read(path: path), named: spec.moreTeachers?[i].name, loadSpace: dataRoot.loadSpace)
+      } catch { throw WireError(.invalidArgument, "\(field): \(error)") }
+    }
     return spec
   }
 

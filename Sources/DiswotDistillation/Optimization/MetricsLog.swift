@@ -30,14 +30,34 @@ public struct EpochMetrics: Codable, Sendable, Equatable {
   public var imagesPerSecond: Double
   /// Wall-clock time of the epoch.
   public var seconds: Double
+  /// Multi-teacher KD only (nil, left out of the line, otherwise): each teacher's weight
+  /// and share of the KD term, `spec.teacher` first.
+  public var teachers: [TeacherShare]?
+
+  /// One teacher of a multi-teacher run in an epoch's line.
+  public struct TeacherShare: Codable, Sendable, Equatable {
+    /// Its weights file.
+    public var weights: String
+    /// Its weight in the KD term (`TrainingSpec.teacherMix`).
+    public var mix: Double
+    /// Its own KD term, the epoch's mean (`losses["kd_teacher<i>"]`).
+    public var kd: Double
+    /// mix·kd over Σ mix·kd: how much of the KD loss this teacher made (its mix when all are 0).
+    public var share: Double
+
+    public init(weights: String, mix: Double, kd: Double, share: Double) {
+      (self.weights, self.mix, self.kd, self.share) = (weights, mix, kd, share)
+    }
+  }
 
   public init(
-    epoch: Int, learningRate: Double, losses: [String: Double], trainAccuracy: Double? = nil,
+    epoch: Int, learningRate: Double, losses: [String: Double], teachers: [TeacherShare]? = nil, trainAccuracy: Double? = nil,
     testAccuracy: Double? = nil, imagesPerSecond: Double, seconds: Double
   ) {
     self.epoch = epoch
     self.learningRate = learningRate
     self.losses = losses
+    self.teachers = teachers
     self.trainAccuracy = trainAccuracy
     self.testAccuracy = testAccuracy
     self.imagesPerSecond = imagesPerSecond
@@ -54,6 +74,7 @@ public struct EpochMetrics: Codable, Sendable, Equatable {
     testAccuracy = try c.decodeIfPresent(Double.self, forKey: .testAccuracy)
     imagesPerSecond = try number(.imagesPerSecond)
     seconds = try number(.seconds)
+    teachers = try c.decodeIfPresent([TeacherShare].self, forKey: .teachers)
   }
 
   enum CodingKeys: String, CodingKey {
@@ -64,6 +85,7 @@ public struct EpochMetrics: Codable, Sendable, Equatable {
     case testAccuracy = "test_accuracy"
     case imagesPerSecond = "images_per_second"
     case seconds
+    case teachers
   }
 }
 

@@ -20,6 +20,10 @@ public final class Trainer {
   public let directory: String
   let student: any Classifier
   let teacher: (any Classifier)?
+  /// `spec.moreTeachers`, loaded; empty with one teacher or none.
+  let moreTeachers: [any Classifier]
+  /// What pseudo-labelling kept, and how accurate the labels were (`spec.pseudoLabels`).
+  public let pseudoLabelReport: PseudoLabelReport?
   /// FitNet's learned 1×1 regressor from the student's to the teacher's channels.
   let regressor: Conv2d?
   static let regressorPrefix = "regressor"
@@ -62,9 +66,12 @@ public final class Trainer {
     public var seconds: Double
     /// Distinct bad images skipped (train and test splits) in this process's part of the run.
     public var skippedImages: Int
+    /// Pseudo-label distillation only: images labelled, kept, and the labels' accuracy.
+    public var pseudoLabels: PseudoLabelReport?
 
     enum CodingKeys: String, CodingKey {
       case epochs, seconds
+      case pseudoLabels = "pseudo_labels"
       case testAccuracy = "test_accuracy", testCorrect = "test_correct", testSamples = "test_samples"
       case studentPath = "student", skippedImages = "skipped_images"
     }
@@ -136,11 +143,34 @@ public final class Trainer {
         return fallback
       },
       size: { try spec.imageSize ?? Self.naturalInputSize(spec.student) })
-    (train, test, normalization) = (opened.train, opened.test, opened.normalization)
+    var train = opened.train
+    (test, normalization) = (opened.test, opened.normalization)
     let classCount = opened.classCount
     if let teacher, teacher.classCount != classCount {
       throw TrainingError.invalidSpec("the teacher has \(teacher.classCount) classes, \(data) has \(classCount)")
     }
+    moreTeachers = try (spec.moreTeachers ?? []).map { t in
+      let model = try ModelZoo.loadAny(try SafetensorsFile.read(path: t.weights), name: t.name)
+      guard model.classCount == classCount else {
+        throw TrainingError.invalidSpec("the teacher \(t.weights) has \(model.classCount) classes, \(data) has \(classCount)")
+      }
+      return model
+    }
+    if let pseudo = spec.pseudoLabels, let teacher {
+      // Labelling reads every training image once, un-augmented: a split loaded whole.
+      guard case .memory(let dataset) = train else {
+        throw TrainingError.invalidSpec("pseudo-labels need a dataset loaded whole (cifar10, cifar100, mnist); \(data) is streamed")
+      }
+      // Deterministic (frozen teachers, un-augmented images), so a resumed run relabels
+      // exactly as the run it continues did.
+      let (labelled, report) = try PseudoLabels.label(
+        dataset, teachers: [teacher] + moreTeachers, mix: spec.teacherMix ?? [1],
+        filter: try PseudoLabelFilter(parsing: pseudo.filter), batch: spec.batch)
+      (train, pseudoLabelReport) = (.memory(labelled), report)
+    } else {
+      pseudoLabelReport = nil
+    }
+    self.train = train
 
     let budget = MemoryBudget(limit: memoryLimit, batch: spec.batch, classCount: classCount)
     let (model, metadata) = try Self.makeStudent(spec.student, budget: budget, inputShape: train.imageShape)
@@ -310,6 +340,7 @@ extension Trainer {
         for (key, value) in [("loss", step.total), ("ce", step.crossEntropy), ("kd", step.kd), ("feature", step.feature)] {
           sums[key, default: 0] += value * n
         }
+        for (t, value) in step.teacherKD.enumerated() { sums["kd_teacher\(t)", default: 0] += value * n }
         sums["correct", default: 0] += Double(step.correct)
         sums["images", default: 0] += n
         sums["seconds", default: 0] += Date().timeIntervalSince(stepStart)
@@ -327,10 +358,14 @@ extension Trainer {
       }
       lastTest = try evaluate(test)
       let images = sums["images"] ?? 0
+      var losses = ["total": (sums["loss"] ?? 0) / max(images, 1), "ce": (sums["ce"] ?? 0) / max(images, 1),
+                    "kd": (sums["kd"] ?? 0) / max(images, 1), "feature": (sums["feature"] ?? 0) / max(images, 1)]
+      for t in 0..<(moreTeachers.isEmpty ? 0 : moreTeachers.count + 1) {
+        losses["kd_teacher\(t)"] = (sums["kd_teacher\(t)"] ?? 0) / max(images, 1)
+      }
       try metrics.append(EpochMetrics(
         epoch: epoch, learningRate: schedule.learningRate(epoch: epoch, step: 0, stepsPerEpoch: loader.batchCount),
-        losses: ["total": (sums["loss"] ?? 0) / max(images, 1), "ce": (sums["ce"] ?? 0) / max(images, 1),
-                 "kd": (sums["kd"] ?? 0) / max(images, 1), "feature": (sums["feature"] ?? 0) / max(images, 1)],
+        losses: losses, teachers: teacherShares(losses),
         trainAccuracy: (sums["correct"] ?? 0) / max(images, 1),
         testAccuracy: Double(lastTest.correct) / Double(max(lastTest.total, 1)),
         imagesPerSecond: images / max(sums["seconds"] ?? 0, 1e-9), seconds: Date().timeIntervalSince(epochStart)))
@@ -350,7 +385,18 @@ extension Trainer {
     return Result(
       epochs: spec.epochs, testAccuracy: Double(lastTest.correct) / Double(max(lastTest.total, 1)),
       testCorrect: lastTest.correct, testSamples: lastTest.total, studentPath: studentPath,
-      seconds: Date().timeIntervalSince(start), skippedImages: skippedPaths.count)
+      seconds: Date().timeIntervalSince(start), skippedImages: skippedPaths.count, pseudoLabels: pseudoLabelReport)
+  }
+
+  /// Each teacher's weight and share of an epoch's KD term (nil with one teacher or none).
+  func teacherShares(_ losses: [String: Double]) -> [EpochMetrics.TeacherShare]? {
+    guard !moreTeachers.isEmpty, let mix = spec.teacherMix, let first = spec.teacher else { return nil }
+    let files = [first.weights] + (spec.moreTeachers ?? []).map(\.weights)
+    let kd = files.indices.map { losses["kd_teacher\($0)"] ?? 0 }
+    let total = zip(mix, kd).map(*).reduce(0, +)
+    return files.indices.map { t in
+      .init(weights: files[t], mix: mix[t], kd: kd[t], share: total > 0 ? mix[t] * kd[t] / total : mix[t])
+    }
   }
 
   /// Top-1 hits of the student (inference-mode batch norm) on the test split, and the

@@ -35,8 +35,28 @@ public struct TrainingSpec: Sendable, Codable, Equatable {
   }
 
   public var student: Student
-  /// nil: plain supervised training (how a user trains a teacher).
+  /// nil: plain supervised training (how a user trains a teacher). With `moreTeachers`,
+  /// the first of several (its weights' metadata sets the normalisation).
   public var teacher: Teacher?
+  /// The teachers after `teacher` for multi-teacher KD; nil with one teacher, so a
+  /// single-teacher spec.json is unchanged. Hinton KD only: the KD term is the mix-weighted
+  /// sum of each teacher's KL term (feature losses would need one student map per teacher).
+  public var moreTeachers: [Teacher]?
+  /// One weight per teacher, `teacher` first, each ≥ 0 and summing to 1: the share of the
+  /// KD term (α·Σ_t mix_t·KD_t) each teacher gets. Given, or derived from `diswot
+  /// teachers`' scores (`TeacherMix.ranked`) before the run starts, so a resumed run or a
+  /// daemon job uses exactly the same numbers. Required with `moreTeachers`, nil otherwise.
+  public var teacherMix: [Double]?
+  /// Pseudo-label distillation (`PseudoLabelFilter`): the training labels are withheld and
+  /// the teachers' (filtered) labels used instead; nil: the dataset's labels.
+  public var pseudoLabels: PseudoLabelling?
+
+  /// `pseudo_labels`: `{"filter": "none" | "confidence:τ" | "entropy:h" | "agreement"}`.
+  public struct PseudoLabelling: Sendable, Codable, Equatable {
+    public var filter: String
+
+    public init(filter: String) { self.filter = filter }
+  }
   /// `cifar10:DIR`, `cifar100:DIR`, `mnist:DIR` or `folder:DIR`.
   public var data: String
   /// Image folders: the side of the square inputs (nil: the student's own, 32 for the
@@ -155,6 +175,25 @@ public struct TrainingSpec: Sendable, Codable, Equatable {
     }
     if let teacher, teacher.weights.isEmpty { throw fail("teacher.weights must name a weights file") }
     if teacher == nil && distill != .none { throw fail("distill \(distill.rawValue) needs a teacher") }
+    if let moreTeachers {
+      guard teacher != nil, !moreTeachers.isEmpty else { throw fail("more_teachers needs a first teacher and at least one more") }
+      if moreTeachers.contains(where: \.weights.isEmpty) { throw fail("every teacher's weights must name a weights file") }
+      guard distill == .kd else { throw fail("several teachers distil with kd only, not \(distill.rawValue)") }
+      guard let teacherMix, teacherMix.count == moreTeachers.count + 1 else {
+        throw fail("teacher_mix needs one weight per teacher (\(moreTeachers.count + 1)), got \(teacherMix?.count ?? 0)")
+      }
+      guard teacherMix.allSatisfy({ $0.isFinite && $0 >= 0 }), abs(teacherMix.reduce(0, +) - 1) <= 1e-6 else {
+        throw fail("teacher_mix must be weights ≥ 0 summing to 1, got \(teacherMix)")
+      }
+    } else if teacherMix != nil {
+      throw fail("teacher_mix is for several teachers (more_teachers)")
+    }
+    if let pseudoLabels {
+      guard teacher != nil else { throw fail("pseudo_labels needs a teacher to label the images") }
+      if try PseudoLabelFilter(parsing: pseudoLabels.filter) == .agreement && (moreTeachers ?? []).isEmpty {
+        throw fail("pseudo_labels.filter agreement needs several teachers")
+      }
+    }
     let dataSpec: DataSpec
     do { dataSpec = try DataSpec(parsing: data) } catch { throw fail("data: \(error)") }
     if dataSpec == .gaussian { throw fail("data: training needs a labelled dataset (cifar10:DIR, cifar100:DIR, mnist:DIR or folder:DIR), not gaussian") }
@@ -179,6 +218,7 @@ public struct TrainingSpec: Sendable, Codable, Equatable {
     case trainLimit = "train_limit", testLimit = "test_limit", learningRate = "lr", weightDecay = "weight_decay"
     case labelSmoothing = "label_smoothing", checkpointEverySteps = "checkpoint_every_steps"
     case imageSize = "image_size", resize, skipBadImages = "skip_bad_images"
+    case moreTeachers = "more_teachers", teacherMix = "teacher_mix", pseudoLabels = "pseudo_labels"
   }
 }
 

@@ -10,6 +10,8 @@ struct StepLosses {
   var crossEntropy = 0.0
   var kd = 0.0
   var feature = 0.0
+  /// Each teacher's KD term (unweighted), `teacher` first; empty with one teacher.
+  var teacherKD: [Double] = []
   var correct = 0
   /// dL/dlogits: [B, K]
   var dLogits: Tensor
@@ -47,7 +49,18 @@ extension Trainer {
     }
     // The teacher is frozen: inference-mode batch norm, as RepDistiller's `model_t.eval()`.
     let t = try teacher.classify(images, mode: .inference)
-    if w.kd > 0 {
+    if !moreTeachers.isEmpty {
+      // Several teachers (kd only, `TrainingSpec.validate`): KD = Σ_t mix_t · KD_t, each
+      // term and its gradient as for one teacher. Computed even when α = 0, for the log.
+      let mix = spec.teacherMix!
+      for (index, model) in ([teacher] + moreTeachers).enumerated() {
+        let logits = index == 0 ? t.logits : try model.classify(images, mode: .inference).logits
+        let kd = try hintonKDLoss(studentLogits: out.logits, teacherLogits: logits, temperature: w.temperature)
+        step.teacherKD.append(kd.value)
+        step.kd += mix[index] * kd.value
+        if w.kd > 0 { addScaled(&step.dLogits, kd.gradient, w.kd * mix[index]) }
+      }
+    } else if w.kd > 0 {
       let kd = try hintonKDLoss(studentLogits: out.logits, teacherLogits: t.logits, temperature: w.temperature)
       step.kd = kd.value
       addScaled(&step.dLogits, kd.gradient, w.kd)

@@ -1,0 +1,79 @@
+import DiswotCommandLine
+import DiswotData
+import DiswotDistillation
+import Foundation
+
+/// `--teacher-mix`: how much of the KD term each of several teachers gets.
+///
+/// - `w1,w2,…`: given weights (≥ 0, not all 0), one per teacher, normalised to sum 1;
+/// - `ranked[:T]`: derived from `diswot teachers`' score s_t of each teacher on the run's
+///   training images (the defaults of `diswot teachers`: 1000 evenly spaced images, k = 10),
+///   mix_t = exp(s_t/T) / Σ_u exp(s_u/T). T = 0.05 by default: the scores are accuracies
+///   in [0, 1] and good teachers differ by a few points, so a teacher 0.05 (5 points)
+///   better gets e ≈ 2.7 times the weight, one 0.15 better e³ ≈ 20 times; T → ∞ is the
+///   plain average, T → 0 the best teacher alone (DistillWeighted's softmax over task
+///   similarities, Borup et al. 2023);
+/// - absent: the plain average, 1/n each.
+///
+/// The numbers go into the spec (`teacher_mix`), so a resumed run or a daemon job uses
+/// exactly these and never ranks again.
+enum TeacherMix {
+  static let defaultTemperature = 0.05
+  static let temperatureRange = 1e-4...100.0
+
+  static func resolve(_ text: String?, teachers: [String], data: String, args: ParsedArguments) throws -> [Double] {
+    let n = teachers.count
+    guard let text else { return Array(repeating: 1 / Double(n), count: n) }
+    if text == "ranked" || text.hasPrefix("ranked:") {
+      let temperature: Double
+      if text == "ranked" {
+        temperature = defaultTemperature
+      } else {
+        guard let t = Double(text.dropFirst("ranked:".count)), temperatureRange.contains(t) else {
+          throw args.usageError("--teacher-mix ranked:T needs a temperature T between \(temperatureRange.lowerBound) and \(temperatureRange.upperBound), got '\(text)'")
+        }
+        temperature = t
+      }
+      let scores = try rank(teachers, data: data)
+      let top = scores.max()!
+      let exponentials = scores.map { exp(($0 - top) / temperature) }
+      let sum = exponentials.reduce(0, +)
+      let mix = exponentials.map { $0 / sum }
+      for (t, file) in teachers.enumerated() {
+        Log.info(String(format: "teacher %@: score %.4f, mix %.4f (T = %g)", file, scores[t], mix[t], temperature))
+      }
+      return mix
+    }
+    let parts = text.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+    let weights = parts.compactMap(Double.init)
+    guard weights.count == parts.count, weights.count == n else {
+      throw args.usageError("--teacher-mix needs \(n) comma-separated weights (one per teacher) or ranked[:T], got '\(text)'")
+    }
+    let sum = weights.reduce(0, +)
+    guard weights.allSatisfy({ $0.isFinite && $0 >= 0 }), sum > 0 else {
+      throw args.usageError("--teacher-mix weights must be ≥ 0 and not all 0, got '\(text)'")
+    }
+    return weights.map { $0 / sum }
+  }
+
+  /// `diswot teachers`' scores of `files` on the training split of `data`, in order.
+  private static func rank(_ files: [String], data: String) throws -> [Double] {
+    let spec = try DataSpec(parsing: data)
+    let split = try DataSplit(spec, .train)
+    let total = min(split.count, 1000)
+    guard total > 10 else { throw CommandLineError.data("--teacher-mix ranked needs more than 10 training images; \(spec) has \(split.count)") }
+    let indices = (0..<total).map { $0 * split.count / total }
+    let (height, width) = split.storedSize.map { ($0[0], $0[1]) } ?? (224, 224)
+    return try files.map { file in
+      try TeachersCommand.score(
+        file, data: split, spec: spec, indices: indices, height: height, width: width, batch: 128, k: 10,
+        normalization: { weights, channels in
+          if let mean = weights.metadata["mean"], let std = weights.metadata["std"] {
+            return try Normalization(mean: mean, std: std, channels: channels)
+          }
+          guard let fallback = spec.defaultNormalization else { throw CommandLineError.usage("no normalisation known for \(spec)") }
+          return fallback
+        }).score
+    }
+  }
+}

@@ -1,0 +1,91 @@
+import DiswotTestSupport
+import Foundation
+import XCTest
+
+/// `diswot teachers` end to end, as a real process.
+final class TeachersCommandTests: XCTestCase {
+  private var directory: URL!
+
+  override func setUpWithError() throws {
+    directory = FileManager.default.temporaryDirectory.appendingPathComponent("diswot-teachers-\(UUID())")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+  }
+
+  override func tearDownWithError() throws { try? FileManager.default.removeItem(at: directory) }
+
+  private var trained: String { get throws { try FormulaTeacher.trained } }
+
+  /// A teacher that knows nothing about CIFAR-10's classes, with 100 of its own.
+  private func untrainedHundredClassTeacher() throws -> String {
+    let path = directory.appendingPathComponent("untrained-100.safetensors").path
+    try FormulaTeacher.writeUntrained(to: path, classes: 100)
+    return path
+  }
+
+  private func rank(_ arguments: [String]) throws -> [String: Any] {
+    let result = try Executables.run("diswot", ["teachers", "--json"] + arguments)
+    XCTAssertEqual(result.status, 0, result.standardError)
+    return try XCTUnwrap(JSONSerialization.jsonObject(with: Data(result.standardOutput.utf8)) as? [String: Any])
+  }
+
+  /// Every candidate gets a rank, a score in [0, 1], its cost, and a note (and no head
+  /// accuracy) when its classes are not the data's.
+  func testReportsEveryCandidateWithItsCostAndClassNote() throws {
+    let data = try SyntheticCIFAR.write(train: 30, test: 1)
+    defer { try? FileManager.default.removeItem(at: data) }
+    let other = try untrainedHundredClassTeacher()
+    let report = try rank(["--data", "cifar10:\(data.path)", "--candidates", "\(try trained),\(other)", "--k", "3", "--batch", "7"])
+    XCTAssertEqual(report["samples"] as? Int, 30)
+    XCTAssertEqual(report["k"] as? Int, 3)
+    XCTAssertEqual(report["measure"] as? String, "knn-loo-cosine")
+    let candidates = try XCTUnwrap(report["candidates"] as? [[String: Any]])
+    XCTAssertEqual(candidates.map { $0["rank"] as? Int }, [1, 2])
+    XCTAssertEqual(Set(candidates.compactMap { $0["weights"] as? String }), [try trained, other])
+    for candidate in candidates {
+      let score = try XCTUnwrap(candidate["score"] as? Double)
+      XCTAssertTrue((0...1).contains(score))
+      XCTAssertEqual(score, Double(try XCTUnwrap(candidate["correct"] as? Int)) / 30, accuracy: 1e-12)
+      XCTAssertGreaterThan(try XCTUnwrap(candidate["seconds"] as? Double), 0)
+      XCTAssertEqual(candidate["features"] as? Int, 64)
+      XCTAssertEqual(candidate["model"] as? String, "resnet20")
+    }
+    XCTAssertGreaterThanOrEqual(try XCTUnwrap(candidates[0]["score"] as? Double), try XCTUnwrap(candidates[1]["score"] as? Double))
+    let mismatched = try XCTUnwrap(candidates.first { $0["weights"] as? String == other })
+    XCTAssertEqual(mismatched["classes"] as? Int, 100)
+    XCTAssertNil(mismatched["head_accuracy"])
+    XCTAssertTrue(try XCTUnwrap(mismatched["note"] as? String).contains("100 classes, the data has 10"))
+    let matched = try XCTUnwrap(candidates.first { $0["weights"] as? String == (try? trained) })
+    XCTAssertNil(matched["note"])
+    XCTAssertNotNil(matched["head_accuracy"] as? Double)
+  }
+
+  /// On real CIFAR-10 images the trained ResNet-20 ranks above the untrained one, by far.
+  func testTrainedTeacherRanksAboveUntrainedOnCIFAR10() throws {
+    let data = try SharedData.require("datasets/cifar10-subset")
+    let other = try untrainedHundredClassTeacher()
+    let report = try rank(["--data", "cifar10:\(data.path)", "--split", "test", "--limit", "400",
+                           "--candidates", "\(other),\(try trained)", "--mean", "0.485,0.456,0.406", "--std", "0.229,0.224,0.225"])
+    let candidates = try XCTUnwrap(report["candidates"] as? [[String: Any]])
+    XCTAssertEqual(candidates.first?["weights"] as? String, try trained)
+    XCTAssertGreaterThan(try XCTUnwrap(candidates[0]["score"] as? Double), 0.85)
+    XCTAssertLessThan(try XCTUnwrap(candidates[1]["score"] as? Double), 0.6)
+  }
+
+  func testBadRequestsAreUsageErrors() throws {
+    let data = try SyntheticCIFAR.write(train: 5, test: 1)
+    defer { try? FileManager.default.removeItem(at: data) }
+    for arguments in [
+      ["--data", "cifar10:\(data.path)"],
+      ["--data", "cifar10:\(data.path)", "--candidates", "\(try trained),\(try trained)"],
+      ["--data", "cifar10:\(data.path)", "--candidates", try trained, "--k", "5"],
+      ["--data", "cifar10:\(data.path)", "--candidates", try trained, "--k", "0"],
+    ] {
+      let result = try Executables.run("diswot", ["teachers"] + arguments)
+      XCTAssertFalse(result.crashed)
+      XCTAssertEqual(result.status, 2, "\(arguments): \(result.standardError)")
+    }
+    let missing = try Executables.run(
+      "diswot", ["teachers", "--data", "cifar10:\(data.path)", "--k", "2", "--candidates", "/nonexistent.safetensors"])
+    XCTAssertEqual(missing.status, 3, missing.standardError)
+  }
+}
