@@ -24,78 +24,36 @@ import argparse
 import glob
 import math
 import os
+import sys
 import time
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from safetensors.torch import save_file
-from torch import nn
 
 MEAN = [0.4914, 0.4822, 0.4465]
 STD = [0.2470, 0.2435, 0.2616]
 CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
 
 
-class BasicBlock(nn.Module):
-    def __init__(self, in_planes, out_planes, stride):
-        super().__init__()
-        self.bn1 = nn.BatchNorm2d(in_planes)
-        self.relu1 = nn.ReLU(inplace=True)
-        self.conv1 = nn.Conv2d(in_planes, out_planes, 3, stride=stride, padding=1, bias=False)
-        self.bn2 = nn.BatchNorm2d(out_planes)
-        self.relu2 = nn.ReLU(inplace=True)
-        self.conv2 = nn.Conv2d(out_planes, out_planes, 3, stride=1, padding=1, bias=False)
-        self.equalInOut = in_planes == out_planes
-        self.convShortcut = None if self.equalInOut else nn.Conv2d(in_planes, out_planes, 1, stride=stride, bias=False)
-
-    def forward(self, x):
-        if not self.equalInOut:
-            x = self.relu1(self.bn1(x))
-            out = x
-        else:
-            out = self.relu1(self.bn1(x))
-        out = self.conv2(self.relu2(self.bn2(self.conv1(out))))
-        return torch.add(x if self.equalInOut else self.convShortcut(x), out)
+# RepDistiller's wrn.py, written once for the parity fixtures: the same module, so the
+# teacher trained here has exactly the names and layers the fixtures check.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Tests", "DiswotModelsTests", "Fixtures", "repdistiller"))
+from make_repdistiller import WideResNet  # noqa: E402
 
 
-class NetworkBlock(nn.Module):
-    def __init__(self, nb_layers, in_planes, out_planes, stride):
-        super().__init__()
-        self.layer = nn.Sequential(*[
-            BasicBlock(in_planes if i == 0 else out_planes, out_planes, stride if i == 0 else 1) for i in range(nb_layers)])
-
-    def forward(self, x):
-        return self.layer(x)
-
-
-class WideResNet(nn.Module):
-    def __init__(self, depth, widen_factor, num_classes=10):
-        super().__init__()
-        c = [16, 16 * widen_factor, 32 * widen_factor, 64 * widen_factor]
-        n = (depth - 4) // 6
-        self.conv1 = nn.Conv2d(3, c[0], 3, stride=1, padding=1, bias=False)
-        self.block1 = NetworkBlock(n, c[0], c[1], 1)
-        self.block2 = NetworkBlock(n, c[1], c[2], 2)
-        self.block3 = NetworkBlock(n, c[2], c[3], 2)
-        self.bn1 = nn.BatchNorm2d(c[3])
-        self.relu = nn.ReLU(inplace=True)
-        self.fc = nn.Linear(c[3], num_classes)
-        self.nChannels = c[3]
-        # RepDistiller's initialisation.
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                nn.init.normal_(m.weight, 0, math.sqrt(2.0 / (m.kernel_size[0] * m.kernel_size[1] * m.out_channels)))
-            elif isinstance(m, nn.BatchNorm2d):
-                m.weight.data.fill_(1)
-                m.bias.data.zero_()
-            elif isinstance(m, nn.Linear):
-                m.bias.data.zero_()
-
-    def forward(self, x):
-        out = self.block3(self.block2(self.block1(self.conv1(x))))
-        out = F.avg_pool2d(self.relu(self.bn1(out)), 8)
-        return self.fc(out.view(-1, self.nChannels))
+def repdistiller_init(model):
+    """RepDistiller's initialisation of its wide ResNets (wrn.py), which the fixture
+    generator does not need: it fills every tensor from a formula."""
+    for m in model.modules():
+        if isinstance(m, torch.nn.Conv2d):
+            torch.nn.init.normal_(m.weight, 0, math.sqrt(2.0 / (m.kernel_size[0] * m.kernel_size[1] * m.out_channels)))
+        elif isinstance(m, torch.nn.BatchNorm2d):
+            m.weight.data.fill_(1)
+            m.bias.data.zero_()
+        elif isinstance(m, torch.nn.Linear):
+            m.bias.data.zero_()
 
 
 def load_cifar(files):
@@ -157,6 +115,7 @@ def main():
     train_x, train_y = load_cifar(sorted(glob.glob(os.path.join(a.cifar, "data_batch_*.bin"))))
     test_x, test_y = load_cifar([os.path.join(a.cifar, "test_batch.bin")])
     model = WideResNet(40, 2)
+    repdistiller_init(model)
     previous = 0
     if a.init:
         from safetensors import safe_open

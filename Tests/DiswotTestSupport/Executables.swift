@@ -68,6 +68,27 @@ public enum Executables {
     return try collect(process)
   }
 
+  /// Starts `diswot train --out directory …` and kills it with SIGKILL once a checkpoint
+  /// from the middle of its second epoch exists (epoch ≥ 1, a step into it), as a crash
+  /// would; true when it was killed so, false when it ended first or `seconds` ran out.
+  public static func trainKilledMidEpoch(out directory: String, _ arguments: [String], seconds: Double = 120) throws -> Bool {
+    let victim = try start("diswot", ["train", "--out", directory] + arguments)
+    let deadline = Date().addingTimeInterval(seconds)
+    defer { victim.waitUntilExit() }
+    while victim.isRunning && Date() < deadline {
+      if let data = FileManager.default.contents(atPath: directory + "/checkpoint.json"),
+        let state = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+        (state["epoch"] as? Int ?? 0) >= 1, (state["step_in_epoch"] as? Int ?? 0) > 0
+      {
+        kill(victim.processIdentifier, SIGKILL)
+        return true
+      }
+      usleep(2_000)
+    }
+    if victim.isRunning { kill(victim.processIdentifier, SIGKILL) }
+    return false
+  }
+
   /// `sha256sum FILE`'s digest, as a user would check a recorded hash.
   public static func sha256sum(_ path: String) throws -> String {
     let process = Process()

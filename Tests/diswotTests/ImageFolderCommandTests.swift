@@ -86,21 +86,7 @@ final class ImageFolderCommandTests: XCTestCase {
     XCTAssertEqual(straight.status, 0, straight.standardError)
 
     let b = temporary("folder-b")
-    let victim = try Executables.start("diswot", ["train", "--out", b] + settings)
-    let deadline = Date().addingTimeInterval(300)
-    var killedMidEpoch = false
-    while victim.isRunning && Date() < deadline {
-      if let state = try? json(String(contentsOfFile: b + "/checkpoint.json", encoding: .utf8)),
-        (state["epoch"] as? Int ?? 0) >= 1, (state["step_in_epoch"] as? Int ?? 0) > 0
-      {
-        kill(victim.processIdentifier, SIGKILL)
-        killedMidEpoch = true
-        break
-      }
-      usleep(5_000)
-    }
-    victim.waitUntilExit()
-    XCTAssertTrue(killedMidEpoch, "the run finished before a mid-epoch checkpoint could be interrupted")
+    XCTAssertTrue(try Executables.trainKilledMidEpoch(out: b, settings, seconds: 300), "the run finished before a mid-epoch checkpoint could be interrupted")
     let resumed = try Executables.run("diswot", ["train", "--resume", b, "--json"])
     XCTAssertEqual(resumed.status, 0, resumed.standardError)
     XCTAssertEqual(try json(resumed.standardOutput)["test_correct"] as? Int, try json(straight.standardOutput)["test_correct"] as? Int)

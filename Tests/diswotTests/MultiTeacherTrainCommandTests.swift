@@ -105,21 +105,7 @@ final class MultiTeacherTrainCommandTests: XCTestCase {
     let straight = try Executables.run("diswot", ["train", "--out", a] + args)
     XCTAssertEqual(straight.status, 0, straight.standardError)
     let b = root.appendingPathComponent("b").path
-    let victim = try Executables.start("diswot", ["train", "--out", b] + args)
-    let deadline = Date().addingTimeInterval(120)
-    var killed = false
-    while victim.isRunning && Date() < deadline {
-      if let state = try? json(String(contentsOfFile: b + "/checkpoint.json", encoding: .utf8)),
-        (state["epoch"] as? Int ?? 0) >= 1, (state["step_in_epoch"] as? Int ?? 0) > 0
-      {
-        kill(victim.processIdentifier, SIGKILL)
-        killed = true
-        break
-      }
-      usleep(2_000)
-    }
-    victim.waitUntilExit()
-    XCTAssertTrue(killed, "the run finished before a mid-epoch checkpoint could be interrupted")
+    XCTAssertTrue(try Executables.trainKilledMidEpoch(out: b, args), "the run finished before a mid-epoch checkpoint could be interrupted")
     let resumed = try Executables.run("diswot", ["train", "--resume", b, "--json"])
     XCTAssertEqual(resumed.status, 0, resumed.standardError)
     XCTAssertEqual(

@@ -24,22 +24,7 @@ final class TrainCommandTests: XCTestCase {
     let expected = try json(straight.standardOutput)
 
     let b = root.appendingPathComponent("b").path
-    let victim = try Executables.start("diswot", ["train", "--out", b] + settings)
-    // Kill it once a mid-epoch checkpoint of the second epoch exists.
-    let deadline = Date().addingTimeInterval(120)
-    var killedMidEpoch = false
-    while victim.isRunning && Date() < deadline {
-      if let state = try? json(String(contentsOfFile: b + "/checkpoint.json", encoding: .utf8)),
-        (state["epoch"] as? Int ?? 0) >= 1, (state["step_in_epoch"] as? Int ?? 0) > 0
-      {
-        kill(victim.processIdentifier, SIGKILL)
-        killedMidEpoch = true
-        break
-      }
-      usleep(5_000)
-    }
-    victim.waitUntilExit()
-    XCTAssertTrue(killedMidEpoch, "the run finished before a mid-epoch checkpoint could be interrupted")
+    XCTAssertTrue(try Executables.trainKilledMidEpoch(out: b, settings), "the run finished before a mid-epoch checkpoint could be interrupted")
     let resumed = try Executables.run("diswot", ["train", "--resume", b, "--json"])
     XCTAssertEqual(resumed.status, 0, resumed.standardError)
     let result = try json(resumed.standardOutput)
