@@ -222,3 +222,17 @@ func zeroFill(_ gradient: inout Tensor?) {
   guard gradient != nil else { return }
   gradient!.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
 }
+
+/// Output shape and MACs of `layers` applied one after another to `input`, with `macs`
+/// already counted before them: the walk every sequential network's `outputShapeAndMACs`
+/// makes through its blocks.
+func chainedShapeAndMACs(
+  _ layers: [any Layer], input: [Int], macs: Int = 0
+) throws(TensorError) -> (shape: [Int], macs: Int) {
+  var (shape, total) = (input, macs)
+  for layer in layers {
+    let r = try layer.outputShapeAndMACs(input: shape)
+    (shape, total) = (r.shape, total + r.macs)
+  }
+  return (shape, total)
+}

@@ -10,8 +10,8 @@ extension ModelZoo {
   public static func inferRepDistiller(
     from tensors: [String: Tensor]
   ) throws(ModelError) -> ArchitectureFamily.NetworkDescription? {
-    let names = tensors.keys.map { $0.hasPrefix("module.") ? String($0.dropFirst(7)) : $0 }
-    let byName = Dictionary(uniqueKeysWithValues: zip(names, tensors.values))
+    let byName = unprefixed(tensors)
+    let names = Array(byName.keys)
     func matrix(_ name: String, rank: Int) throws(ModelError) -> Tensor {
       guard let t = byName[name], t.rank == rank else { throw .stateMismatch("no '\(name)' of rank \(rank)") }
       return t

@@ -25,8 +25,7 @@ public enum ModelZoo {
   /// shortcut type from the presence of `downsample` tensors, the classifier from
   /// `linear.*` or `fc.*`.
   public static func inferResNet(from tensors: [String: Tensor]) throws(ModelError) -> ResNetDescription {
-    let names = tensors.keys.map { $0.hasPrefix("module.") ? String($0.dropFirst(7)) : $0 }
-    let byName = Dictionary(uniqueKeysWithValues: zip(names, tensors.values))
+    let byName = unprefixed(tensors)
     guard let stem = byName["conv1.weight"], stem.rank == 4 else {
       throw .stateMismatch(
         "no 'conv1.weight' of rank 4: not a CIFAR ResNet state dict (nor a wide ResNet's, with block1.layer.*, nor a VGG's, with block0.0.*)")
@@ -35,26 +34,10 @@ public enum ModelZoo {
     guard let head = byName[classifierName + ".weight"], head.rank == 2 else {
       throw .stateMismatch("no classifier: expected 'linear.weight' or 'fc.weight'")
     }
-    var blocks: [Int: Set<Int>] = [:]
-    for name in names where name.hasPrefix("layer") {
-      let parts = name.split(separator: ".")
-      guard parts.count > 2, let s = Int(parts[0].dropFirst(5)), let j = Int(parts[1]) else { continue }
-      blocks[s, default: []].insert(j)
-    }
-    let stageCount = blocks.count
-    guard stageCount > 0, (1...stageCount).allSatisfy({ blocks[$0] != nil }) else {
-      throw .stateMismatch("stages must be numbered layer1…layerN, found \(blocks.keys.sorted())")
-    }
-    var widths: [Int] = []
-    for s in 1...stageCount {
-      guard let w = byName["layer\(s).0.conv1.weight"], w.rank == 4 else {
-        throw .stateMismatch("missing 'layer\(s).0.conv1.weight'")
-      }
-      widths.append(w.shape[0])
-    }
+    let (blocksPerStage, widths) = try stages(byName)
     let description = ResNetDescription(
-      blocksPerStage: (1...stageCount).map { blocks[$0]!.count }, widths: widths,
-      shortcut: names.contains { $0.contains(".downsample.") } ? .b : .a,
+      blocksPerStage: blocksPerStage, widths: widths,
+      shortcut: byName.keys.contains { $0.contains(".downsample.") } ? .b : .a,
       classCount: head.shape[0], classifierName: classifierName, inputChannels: stem.shape[1], stemWidth: stem.shape[0])
     try description.validate()
     return description
@@ -71,16 +54,33 @@ public enum ModelZoo {
   /// the `layer{s}.{j}` names, the block from the presence of `conv3`, widths from each
   /// stage's first `conv1`, classes from `fc.weight`. Shapes are checked when loading.
   public static func inferTorchvisionResNet(from tensors: [String: Tensor]) throws(ModelError) -> TorchvisionResNetDescription {
-    let names = tensors.keys.map { $0.hasPrefix("module.") ? String($0.dropFirst(7)) : $0 }
-    let byName = Dictionary(uniqueKeysWithValues: zip(names, tensors.values))
+    let byName = unprefixed(tensors)
     guard let stem = byName["conv1.weight"], stem.rank == 4, stem.shape[0] == TorchvisionResNetDescription.stemWidth else {
       throw .stateMismatch("no 'conv1.weight' of shape [64, C, 7, 7]: not a torchvision ResNet state dict")
     }
     guard let head = byName["fc.weight"], head.rank == 2 else {
       throw .stateMismatch("no classifier 'fc.weight' of rank 2: not a torchvision ResNet state dict")
     }
+    let (blocksPerStage, widths) = try stages(byName)
+    let description = TorchvisionResNetDescription(
+      block: byName["layer1.0.conv3.weight"] != nil ? .bottleneck : .basic,
+      blocksPerStage: blocksPerStage, widths: widths,
+      classCount: head.shape[0], inputChannels: stem.shape[1])
+    try description.validate()
+    return description
+  }
+
+  /// A state dict with DataParallel's `module.` prefix taken off its names.
+  static func unprefixed(_ tensors: [String: Tensor]) -> [String: Tensor] {
+    Dictionary(uniqueKeysWithValues: tensors.map { ($0.key.hasPrefix("module.") ? String($0.key.dropFirst(7)) : $0.key, $0.value) })
+  }
+
+  /// The stages of a ResNet state dict, CIFAR or torchvision layout alike: blocks per stage
+  /// from the `layer{s}.{j}.*` names (stages numbered from 1 without gaps), and each stage's
+  /// width from its first block's `conv1` output channels.
+  private static func stages(_ byName: [String: Tensor]) throws(ModelError) -> (blocksPerStage: [Int], widths: [Int]) {
     var blocks: [Int: Set<Int>] = [:]
-    for name in names where name.hasPrefix("layer") {
+    for name in byName.keys where name.hasPrefix("layer") {
       let parts = name.split(separator: ".")
       guard parts.count > 2, let s = Int(parts[0].dropFirst(5)), let j = Int(parts[1]) else { continue }
       blocks[s, default: []].insert(j)
@@ -96,18 +96,13 @@ public enum ModelZoo {
       }
       widths.append(w.shape[0])
     }
-    let description = TorchvisionResNetDescription(
-      block: byName["layer1.0.conv3.weight"] != nil ? .bottleneck : .basic,
-      blocksPerStage: (1...stageCount).map { blocks[$0]!.count }, widths: widths,
-      classCount: head.shape[0], inputChannels: stem.shape[1])
-    try description.validate()
-    return description
+    return ((1...stageCount).map { blocks[$0]!.count }, widths)
   }
 
   /// Classes of a weights file's classifier (`linear.weight` or `fc.weight` rows).
   public static func classCount(in file: SafetensorsFile) throws(ModelError) -> Int {
-    let strip = { (name: String) in name.hasPrefix("module.") ? String(name.dropFirst(7)) : name }
-    guard let head = file.tensors.first(where: { ["linear.weight", "fc.weight", "classifier.weight", "classifier.1.weight"].contains(strip($0.key)) })?.value,
+    let byName = unprefixed(file.tensors)
+    guard let head = ["linear.weight", "fc.weight", "classifier.weight", "classifier.1.weight"].lazy.compactMap({ byName[$0] }).first,
       head.rank == 2
     else {
       throw .stateMismatch("no classifier weight (linear.weight, fc.weight or classifier.weight) in the file")

@@ -85,25 +85,31 @@ enum PseudoLabels {
     var labels: [Int] = []
     var correct = 0
     var keptCorrect = 0
+    var p = [Double](repeating: 0, count: k)
     for lo in stride(from: 0, to: data.count, by: batch) {
       let (images, truth) = data.batch(lo..<min(lo + batch, data.count))
       let probabilities = try teachers.map { softmax(try $0.classify(images, mode: .inference).logits, classes: k) }
       for i in 0..<truth.count {
-        var p = [Double](repeating: 0, count: k)
-        var votes = Set<Int>()
+        // The mixed distribution in one reused buffer; agreement as "every teacher's top
+        // class is the first teacher's".
+        for c in 0..<k { p[c] = 0 }
+        var firstVote: Int?
+        var agree = true
         for (t, q) in probabilities.enumerated() {
           let row = q[(i * k)..<((i + 1) * k)]
           for c in 0..<k { p[c] += mix[t] * row[row.startIndex + c] }
-          votes.insert(argmax(Array(row)))
+          let vote = argmax(row)
+          if let firstVote, vote != firstVote { agree = false }
+          firstVote = firstVote ?? vote
         }
-        let label = argmax(p)
+        let label = argmax(p[...])
         if label == truth[i] { correct += 1 }
         let keep: Bool
         switch filter {
         case .none: keep = true
         case .confidence(let tau): keep = p[label] >= tau
         case .entropy(let h): keep = -p.reduce(0) { $0 + ($1 > 0 ? $1 * log($1) : 0) } <= h
-        case .agreement: keep = votes.count == 1
+        case .agreement: keep = agree
         }
         guard keep else { continue }
         kept.append(lo + i)
@@ -132,10 +138,10 @@ enum PseudoLabels {
     return out
   }
 
-  /// The first index of the largest value.
-  private static func argmax(_ values: [Double]) -> Int {
-    var best = 0
+  /// The position (from 0) of the first largest value.
+  private static func argmax(_ values: ArraySlice<Double>) -> Int {
+    var best = values.startIndex
     for i in values.indices where values[i] > values[best] { best = i }
-    return best
+    return best - values.startIndex
   }
 }

@@ -76,11 +76,7 @@ public final class MobileNetV2Network: Classifier {
 
   public func outputShapeAndMACs(input: [Int]) throws(TensorError) -> (shape: [Int], macs: Int) {
     var (shape, macs) = try stem.outputShapeAndMACs(input: input)
-    for block in blocks {
-      let r = try block.outputShapeAndMACs(input: shape)
-      shape = r.shape
-      macs += r.macs
-    }
+    (shape, macs) = try chainedShapeAndMACs(blocks, input: shape, macs: macs)
     let h = try head.outputShapeAndMACs(input: shape)
     let c = try classifier.outputShapeAndMACs(input: [h.shape[0], h.shape[1]])
     return (c.shape, macs + h.macs + c.macs)

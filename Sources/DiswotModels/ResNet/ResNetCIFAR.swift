@@ -86,11 +86,7 @@ public final class ResNetCIFAR: Classifier {
 
   public func outputShapeAndMACs(input: [Int]) throws(TensorError) -> (shape: [Int], macs: Int) {
     var (shape, macs) = try conv1.outputShapeAndMACs(input: input)
-    for block in stages.joined() {
-      let r = try block.outputShapeAndMACs(input: shape)
-      shape = r.shape
-      macs += r.macs
-    }
+    (shape, macs) = try chainedShapeAndMACs(Array(stages.joined()), input: shape, macs: macs)
     let head = try classifier.outputShapeAndMACs(input: [shape[0], shape[1]])
     return (head.shape, macs + head.macs)
   }
