@@ -99,6 +99,7 @@ final class QuickStartTests: XCTestCase {
   }
 
   private func bash(_ script: String, home: URL?, directory: URL? = nil) throws -> Executables.Result {
-    try Executables.bash(script, environment: home.map { ["HOME": $0.path] } ?? [:], in: directory)
+    // The README's commands use the daemon's default endpoints: a network of their own.
+    try Executables.bash(script, environment: home.map { ["HOME": $0.path] } ?? [:], in: directory, privateNetwork: true)
   }
 }

@@ -58,11 +58,21 @@ public enum Executables {
   /// pipefail`), and any background job it leaves (a daemon started with `&`) is killed and
   /// waited for when it ends, so a failing step leaves nothing running. `environment`
   /// entries replace the inherited ones (e.g. `HOME`).
-  public static func bash(_ script: String, environment: [String: String] = [:], in directory: URL? = nil) throws -> Result {
+  /// With `privateNetwork`, as root the script runs in a network namespace of its own
+  /// (`unshare --net`, loopback up), so fixed ports such as the daemon's defaults cannot
+  /// meet another test run's processes on this machine; elsewhere it shares the host's.
+  public static func bash(
+    _ script: String, environment: [String: String] = [:], in directory: URL? = nil, privateNetwork: Bool = false
+  ) throws -> Result {
     let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/bin/bash")
     let prologue = "set -euo pipefail\ntrap 'kill $(jobs -p) 2>/dev/null || true; wait' EXIT\n"
-    process.arguments = ["-c", prologue + script]
+    if privateNetwork && getuid() == 0 && FileManager.default.isExecutableFile(atPath: "/usr/bin/unshare") {
+      process.executableURL = URL(fileURLWithPath: "/usr/bin/unshare")
+      process.arguments = ["--net", "--", "/bin/bash", "-c", "ip link set lo up\n" + prologue + script]
+    } else {
+      process.executableURL = URL(fileURLWithPath: "/bin/bash")
+      process.arguments = ["-c", prologue + script]
+    }
     process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
     process.currentDirectoryURL = directory
     return try collect(process)
