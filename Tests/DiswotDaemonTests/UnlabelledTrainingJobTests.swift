@@ -23,11 +23,17 @@ final class UnlabelledTrainingJobTests: XCTestCase {
       state: dir.appendingPathComponent("state"), dataRoot: dir, localWorkers: 1, log: dir.appendingPathComponent("daemon.log"))
     defer { daemon.child.stop() }
 
-    // Checked here first: the images need a teacher to label them.
+    // Checked here first: the images need a teacher to label them, and must exist.
     let noTeacher = try runCommand("diswot", [
       "train", "start", "--daemon", daemon.client, "--student", "resnet8", "--data", "cifar10:\(data.path)", "--unlabelled", images.path,
     ])
     XCTAssertEqual(noTeacher.status, 2, noTeacher.stderr)
+    let missing = try runCommand("diswot", [
+      "train", "start", "--daemon", daemon.client, "--student", "resnet8", "--data", "cifar10:\(data.path)",
+      "--unlabelled", dir.appendingPathComponent("missing").path, "--teacher-weights", teacher,
+    ])
+    XCTAssertEqual(missing.status, 3, missing.stderr)
+    XCTAssertTrue(missing.stderr.contains("unlabelled image directory \(dir.path)/missing does not exist"), missing.stderr)
 
     let job = try runCommand("diswot", [
       "train", "start", "--daemon", daemon.client, "--student", "resnet8", "--data", "cifar10:\(data.path)", "--unlabelled", images.path,

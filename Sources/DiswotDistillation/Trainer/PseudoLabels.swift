@@ -207,7 +207,7 @@ enum PseudoLabels {
   }
 
   /// The position (from 0) of the first largest value.
-  static func argmax(_ values: ArraySlice<Double>) -> Int {
+  private static func argmax(_ values: ArraySlice<Double>) -> Int {
     var best = values.startIndex
     for i in values.indices where values[i] > values[best] { best = i }
     return best - values.startIndex
