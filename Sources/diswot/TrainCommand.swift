@@ -47,7 +47,7 @@ enum TrainCommand {
     .value("teacher-mix", valueName: "w1,w2,…|ranked[:T]", help: "Several teachers' weights in the KD term: given (normalised to sum 1), or ranked: softmax of 'diswot teachers' scores / T (T 0.05); default equal."),
     .value("data", valueName: "spec", help: "Dataset: cifar10:DIR, cifar100:DIR, mnist:DIR or folder:DIR (DIR/train/<class>/*.jpg, DIR/val/…)."),
     .value("image-size", valueName: "n", help: "Folders: input height and width (default: the student's: 224 for torchvision's ResNets, 32 for the CIFAR models)."),
-    .value("resize", valueName: "n", help: "Folders: test images' shorter side before the centre crop (default round(size·8/7))."),
+    .value("resize", valueName: "n", help: "Folders: test images' (and --unlabelled images', when labelled) shorter side before the centre crop (default round(size·8/7))."),
     .flag("skip-bad-images", help: "Folders: leave out images that cannot be decoded, counted, instead of stopping at the first."),
     .flag("ignore-labels", help: "Pseudo-label distillation: withhold the training labels; the teachers label the images (the labels only measure them)."),
     .value("unlabelled", valueName: "dir", help: "Pseudo-label distillation on these images (JPEG/PNG, found recursively) instead of --data's training split; implies --ignore-labels."),
