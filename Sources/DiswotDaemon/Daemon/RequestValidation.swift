@@ -121,6 +121,7 @@ enum RequestValidation {
   static func trainingSpec(_ value: JSONValue, dataRoot: DataRoot) throws(WireError) -> TrainingSpec {
     var spec = try JSONCoding.decodeStrict(TrainingSpec.self, from: value, path: "spec")
     spec.data = try dataRoot.resolveData(spec.data, what: "spec.data")
+    if let unlabelled = spec.unlabelled { spec.unlabelled = try dataRoot.resolve(unlabelled, what: "spec.unlabelled") }
     if let teacher = spec.teacher {
       let path = try dataRoot.resolve(teacher.weights, what: "spec.teacher.weights")
       spec.teacher?.weights = path
