@@ -15,6 +15,9 @@ public enum ClientCommand: String, Sendable, CaseIterable, Codable {
   /// A job's per-epoch metrics (its run directory's `metrics.jsonl`), for reports.
   case trainMetrics = "train.metrics"
   case trainCancel = "train.cancel"
+  /// A teacher ranking (`diswot teachers`) as a job run by a worker.
+  case teachersStart = "teachers.start"
+  case teachersStatus = "teachers.status"
   case workers
   case health
   case version
@@ -32,9 +35,11 @@ public enum WorkerCommand: String, Sendable, CaseIterable, Codable {
   case result = "RESULT"
   /// daemon → worker: a training job.
   case train = "TRAIN"
-  /// worker → daemon: progress of a training job.
+  /// daemon → worker: a teacher-ranking job (to workers announcing `teachers`).
+  case teachers = "TEACHERS"
+  /// worker → daemon: progress of a training or teacher-ranking job.
   case progress = "PROGRESS"
-  /// worker → daemon: a training job ended.
+  /// worker → daemon: a training or teacher-ranking job ended.
   case done = "DONE"
   /// daemon → worker: stop a TASK or TRAIN job (the search or job was cancelled or paused).
   case cancel = "CANCEL"

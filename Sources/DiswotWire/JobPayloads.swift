@@ -1,7 +1,7 @@
 import DiswotJSON
 import Foundation
 
-// TRAIN, PROGRESS and DONE: training jobs.
+// TRAIN, TEACHERS, PROGRESS and DONE: training and teacher-ranking jobs.
 
 /// TRAIN: `{"job_id": "…", "spec": {TrainingSpec}, "directory": "…"?}`: the trainer's
 /// settings (`TrainingSpec` as JSON) and the run directory on the worker's machine, where
@@ -32,6 +32,28 @@ public struct TrainJob: WorkerPayload, Equatable {
     if let directory { body["directory"] = .string(directory) }
     return body
   }
+}
+
+/// TEACHERS: `{"job_id": "…", "spec": {TeacherRankingSpec}}`: rank the candidate teachers
+/// (`diswot teachers`' request as JSON, paths resolved by the daemon); the worker answers
+/// with PROGRESS and a DONE whose result is the ranking report.
+public struct TeachersJob: WorkerPayload, Equatable {
+  public static let command = WorkerCommand.teachers
+  public var jobID: String
+  public var spec: [String: JSONValue]
+
+  public init(jobID: String, spec: [String: JSONValue]) {
+    self.jobID = jobID
+    self.spec = spec
+  }
+
+  public init(body: [String: JSONValue]) throws(ProtocolError) {
+    let f = Fields(body, "TEACHERS")
+    jobID = try f.identifier("job_id")
+    spec = try f.object("spec")
+  }
+
+  public var body: [String: JSONValue] { ["job_id": .string(jobID), "spec": .object(spec)] }
 }
 
 /// PROGRESS: `{"job_id": "…", "progress": {"epoch": 3, "epochs": 200, "loss": 1.2, …}}`.

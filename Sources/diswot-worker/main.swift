@@ -18,7 +18,7 @@ let worker = CommandSpec(
   options: [
     .value("connect", valueName: "endpoint", default: WireProtocol.defaultWorkerEndpoint, help: "The daemon's worker endpoint."),
     .value("threads", valueName: "n", default: "1", help: "Compute threads."),
-    .value("capabilities", valueName: "list", default: "score,train", help: "score (search candidates), train (training jobs)."),
+    .value("capabilities", valueName: "list", default: "score,train", help: "score (search candidates), train (training jobs and teacher rankings)."),
     .value("name", valueName: "text", help: "Name shown by 'diswot workers' (default: host:pid)."),
     .value("curve-server-key", valueName: "key|file", help: "The daemon's CURVE public key."),
     .value("key", valueName: "file", help: "This worker's secret certificate (NAME.key_secret)."),

@@ -20,3 +20,7 @@ extension SearchSpaceError: ExitCodeProviding { public var exitCode: ExitCode { 
 extension TrainingError: ExitCodeProviding {
   public var exitCode: ExitCode { if case .diverged = self { .failure } else { .dataError } }
 }
+/// A request the ranking cannot take is a usage error; what its files hold, a data error.
+extension TeacherRankingError: ExitCodeProviding {
+  public var exitCode: ExitCode { if case .invalidRequest = self { .usage } else { .dataError } }
+}

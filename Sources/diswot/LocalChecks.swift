@@ -5,7 +5,7 @@ import DiswotModels
 import DiswotScoring
 import Foundation
 
-/// What `search start` and `train start` check on this machine before asking the daemon:
+/// What `search start`, `train start` and `teachers start` check on this machine before asking the daemon:
 /// a mistake the user can see here (a space that does not exist or does not load, an
 /// architecture not in it, a missing file) is reported at once, not after waiting for a
 /// daemon that may be down. The ranges were checked when the spec was built, by the same
@@ -21,16 +21,21 @@ enum LocalChecks {
     try data(spec.data)
   }
 
-  /// The dataset, unlabelled images and teacher weights exist; a student of a space is an architecture of it.
+  /// The dataset and teacher weights exist; a student of a space is an architecture of it.
   static func training(_ spec: TrainingSpec) throws {
     try data(spec.data)
-    if let unlabelled = spec.unlabelled { try exists(unlabelled, "unlabelled image directory") }
     if let teacher = spec.teacher { try exists(teacher.weights, "teacher weights") }
     for teacher in spec.moreTeachers ?? [] { try exists(teacher.weights, "teacher weights") }
     if let name = spec.student.space, let arch = spec.student.arch {
       let space = try searchSpace(name)
       _ = try space.footprint(of: try space.genotype(fromJSON: arch))
     }
+  }
+
+  /// The dataset and every candidate's weights exist.
+  static func teachers(_ spec: TeacherRankingSpec) throws {
+    try data(spec.data)
+    for file in spec.candidates { try exists(file, "candidate weights") }
   }
 
   static func searchSpace(_ nameOrPath: String) throws -> SearchSpace {

@@ -1,6 +1,6 @@
 import DiswotCommandLine
-import DiswotData
 import DiswotDistillation
+import DiswotScoring
 import Foundation
 
 /// `--teacher-mix`: how much of the KD term each of several teachers gets.
@@ -56,24 +56,10 @@ enum TeacherMix {
     return weights.map { $0 / sum }
   }
 
-  /// `diswot teachers`' scores of `files` on the training split of `data`, in order.
+  /// `diswot teachers`' scores of `files` on the training split of `data` with its
+  /// defaults (the same `TeacherRanking`), in the order given.
   private static func rank(_ files: [String], data: String) throws -> [Double] {
-    let spec = try DataSpec(parsing: data)
-    let split = try DataSplit(spec, .train)
-    let total = min(split.count, 1000)
-    guard total > 10 else { throw CommandLineError.data("--teacher-mix ranked needs more than 10 training images; \(spec) has \(split.count)") }
-    let indices = (0..<total).map { $0 * split.count / total }
-    let (height, width) = split.storedSize.map { ($0[0], $0[1]) } ?? (224, 224)
-    return try files.map { file in
-      try TeachersCommand.score(
-        file, data: split, spec: spec, indices: indices, height: height, width: width, batch: 128, k: 10,
-        normalization: { weights, channels in
-          if let mean = weights.metadata["mean"], let std = weights.metadata["std"] {
-            return try Normalization(mean: mean, std: std, channels: channels)
-          }
-          guard let fallback = spec.defaultNormalization else { throw CommandLineError.usage("no normalisation known for \(spec)") }
-          return fallback
-        }).score
-    }
+    let report = try TeacherRanking(TeacherRankingSpec(data: data, candidates: files)).run()
+    return files.map { file in report.candidates.first { $0.weights == file }!.score }
   }
 }

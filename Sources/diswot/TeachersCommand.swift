@@ -1,13 +1,11 @@
 import DiswotCommandLine
-import DiswotData
-import DiswotModels
 import DiswotScoring
 import DiswotTensor
 import Foundation
 
 /// `diswot teachers`: which of several pretrained models to distil from, for this data,
-/// before training any student — each candidate's penultimate features on the target
-/// images scored by `NearestNeighbourTransfer` (leave-one-out kNN accuracy, cosine).
+/// before training any student — the options read into a `TeacherRankingSpec` and run by
+/// `TeacherRanking` (DiswotScoring), as a daemon worker runs `teachers start`.
 enum TeachersCommand {
   static let spec = CommandSpec(
     "teachers", abstract: "Rank candidate teachers for a dataset by how well their features separate its classes.",
@@ -34,131 +32,54 @@ enum TeachersCommand {
       .json,
     ])
 
-  /// One candidate's line of the ranking.
-  struct Candidate: Encodable {
-    var rank: Int
-    var weights: String
-    var model: String
-    var score: Double
-    var correct: Int
-    /// Top-1 of the teacher's own classifier on the same images, when its classes are the target's.
-    var headAccuracy: Double?
-    var classes: Int
-    var features: Int
-    var seconds: Double
-    var note: String?
+  /// The ranking options, shared by the local command and `teachers start`.
+  static let rankingOptions: [OptionSpec] = OptionSpec.except(["threads", "json"], from: spec.options)
 
-    enum CodingKeys: String, CodingKey {
-      case rank, weights, model, score, correct, classes, features, seconds, note
-      case headAccuracy = "head_accuracy"
-    }
+  /// The request the options describe, checked by `TeacherRankingSpec.validate()` (the
+  /// daemon's check too) as far as no file is needed. `absolutePaths` for the daemon,
+  /// which cannot know where this client runs.
+  static func rankingSpec(_ args: ParsedArguments, absolutePaths: Bool = false) throws -> TeacherRankingSpec {
+    let data = try args.require("data")
+    var spec = TeacherRankingSpec(
+      data: absolutePaths ? ClientPaths.absoluteData(data) : data,
+      candidates: args.list("candidates").map { absolutePaths ? ClientPaths.absolute($0) : $0 })
+    spec.split = args.string("split", default: spec.split)
+    spec.limit = try args.int("limit", default: spec.limit)
+    spec.k = try args.int("k", default: spec.k)
+    spec.imageSize = try args.int("image-size")
+    spec.batch = try args.int("batch", default: spec.batch)
+    spec.mean = args.string("mean")
+    spec.std = args.string("std")
+    do { try spec.validate() } catch { throw args.usageError("\(error)") }
+    return spec
   }
-
-  /// What `--json` prints.
-  struct Report: Encodable {
-    var data: String
-    var split: String
-    var samples: Int
-    var k: Int
-    var measure: String
-    var candidates: [Candidate]
-    var seconds: Double
-  }
-
-  static let measure = "knn-loo-cosine"
 
   static func run(_ args: ParsedArguments) throws {
-    let spec = try DataSpec(parsing: try args.require("data"))
-    let paths = args.list("candidates")
-    guard !paths.isEmpty else { throw args.usageError("--candidates needs at least one weights file") }
-    guard Set(paths).count == paths.count else { throw args.usageError("--candidates names a file twice") }
-    guard let split = Split(rawValue: args.string("split", default: "train")) else {
-      throw args.usageError("--split must be train or test")
-    }
-    let limit = try args.int("limit", range: 2...100_000)!
-    let k = try args.int("k", range: 1...1000)!
-    let batch = try args.int("batch", range: 1...4096)!
+    let spec = try rankingSpec(args)
     Parallel.configure(threads: try args.int("threads", default: Parallel.defaultThreads, range: 1...256))
+    let ranking = try TeacherRanking(spec)
+    if let note = ranking.resizeNote { Log.info("\(ranking.dataSpec): \(note)") }
+    var bar: ProgressBar?
+    let report = try ranking.run(progress: { p in
+      if p.done == 0 { bar = ProgressBar(total: p.images, label: URL(fileURLWithPath: p.weights).lastPathComponent) }
+      bar?.update(completed: p.done)
+      if p.done == p.images { bar?.finish() }
+    })
+    try show(report, json: args.flag("json"))
+  }
 
-    let start = Date()
-    let data = try DataSplit(spec, split)
-    let total = min(data.count, limit)
-    guard total >= 2 else { throw CommandLineError.data("\(spec) has \(data.count) \(split.rawValue) images; ranking needs at least 2") }
-    guard k < total else { throw args.usageError("--k \(k) needs more than \(k) images; \(spec) gives \(total)") }
-    // Evenly spaced, so that a split stored class by class (an image folder) keeps every class.
-    let indices = (0..<total).map { $0 * data.count / total }
-    let size = try args.int("image-size", range: 8...4096) ?? data.storedSize?[0] ?? 224
-    let (height, width) = args.isSet("image-size") || data.storedSize == nil ? (size, size) : (data.storedSize![0], data.storedSize![1])
-    if let note = data.resizeNote(height: height, width: width) { Log.info("\(spec): \(note)") }
-
-    var results: [Candidate] = []
-    for path in paths {
-      results.append(try score(
-        path, data: data, spec: spec, indices: indices, height: height, width: width, batch: batch, k: k,
-        normalization: { file, channels in
-          try EvalCommand.chooseNormalization(args, metadata: file.metadata, spec: spec, channels: channels)
-        }))
-    }
-    // Best first; equal scores keep the order given.
-    results = results.enumerated().sorted { a, b in
-      a.element.score != b.element.score ? a.element.score > b.element.score : a.offset < b.offset
-    }.map(\.element)
-    for i in results.indices { results[i].rank = i + 1 }
-    let report = Report(
-      data: spec.description, split: split.rawValue, samples: total, k: k, measure: measure,
-      candidates: results, seconds: Date().timeIntervalSince(start))
-    if args.flag("json") {
-      try JSONOutput.print(report)
-      return
-    }
-    print("teachers for \(spec) (\(split.rawValue), \(total) images): leave-one-out \(k)-NN accuracy of the pooled features, cosine; higher is better")
+  /// The ranking as `--json` or as a table: the local command and `teachers start --wait`
+  /// print a ranking the same way wherever it ran.
+  static func show(_ report: TeacherRankingReport, json: Bool) throws {
+    if json { return try JSONOutput.print(report) }
+    print("teachers for \(report.data) (\(report.split), \(report.samples) images): leave-one-out \(report.k)-NN accuracy of the pooled features, cosine; higher is better")
     var table = Table(headers: ["rank", "score", "head", "model", "classes", "s", "weights"])
-    for c in results {
+    for c in report.candidates {
       table.append([
         "\(c.rank)", String(format: "%.4f", c.score), c.headAccuracy.map { String(format: "%.4f", $0) } ?? "-",
         c.model, "\(c.classes)", String(format: "%.1f", c.seconds), c.weights + (c.note.map { "  (\($0))" } ?? ""),
       ])
     }
     print(table.render(), terminator: "")
-  }
-
-  /// One candidate's score on the images `indices` of `data` (unranked: rank 0).
-  static func score(
-    _ path: String, data: DataSplit, spec: DataSpec, indices: [Int], height: Int, width: Int, batch: Int, k: Int,
-    normalization choose: (SafetensorsFile, Int) throws -> Normalization
-  ) throws -> Candidate {
-    let began = Date()
-    let total = indices.count
-    let file = try SafetensorsFile.read(path: path)
-    let model = try ModelZoo.loadAny(file, name: nil)
-    let name = try ModelZoo.architecture(of: file).name.description
-    guard data.channels == model.inputChannels else {
-      throw CommandLineError.data("\(path): the model takes \(model.inputChannels)-channel images, \(spec) has \(data.channels)-channel images")
-    }
-    let normalization = try choose(file, model.inputChannels)
-    let sameClasses = model.classCount == data.classCount
-    var features: [Float] = []
-    var labels: [Int] = []
-    var headCorrect = 0
-    var featureWidth = 0
-    let bar = ProgressBar(total: total, label: URL(fileURLWithPath: path).lastPathComponent)
-    for lo in stride(from: 0, to: total, by: batch) {
-      var loaded = try data.load(Array(indices[lo..<min(lo + batch, total)]), height: height, width: width, skipBadImages: false)
-      try loaded.dataset.normalize(normalization)
-      let output = try model.classify(loaded.dataset.images, mode: .inference)
-      featureWidth = output.pooled.shape[1]
-      features += output.pooled.storage
-      labels += loaded.dataset.labels
-      if sameClasses { headCorrect += top1Correct(logits: output.logits, labels: loaded.dataset.labels) }
-      bar.advance(by: loaded.dataset.count)
-    }
-    bar.finish()
-    let (score, correct) = try NearestNeighbourTransfer.accuracy(
-      features: features, rows: labels.count, labels: labels, classCount: data.classCount, k: k)
-    return Candidate(
-      rank: 0, weights: path, model: name, score: score, correct: correct,
-      headAccuracy: sameClasses ? Double(headCorrect) / Double(labels.count) : nil,
-      classes: model.classCount, features: featureWidth, seconds: Date().timeIntervalSince(began),
-      note: sameClasses ? nil : "\(model.classCount) classes, the data has \(data.classCount): ranked by its features only")
   }
 }

@@ -91,9 +91,11 @@ enum TrainDaemonCommands {
     for job in list["jobs"].arrayValue ?? [] {
       let (progress, result) = (job["progress"], job["result"])
       let epochs = job["epochs"].intValue ?? 0
-      let epoch = result["epochs"].intValue.map { "\($0)/\($0)" } ?? progress["epoch"].intValue.map { "\($0)/\(epochs)" } ?? "-/\(epochs)"
       let accuracy = result["test_accuracy"].doubleValue ?? progress["test_accuracy"].doubleValue
-      let student = job["student"]["name"].stringValue ?? job["search_id"].stringValue.map { "best of \($0)" } ?? job["student"]["space"].stringValue ?? ""
+      // A teacher ranking (`teachers start`) is listed too; it has candidates, no student.
+      let ranking = job["request"]["candidates"].arrayValue.map { "teachers: \($0.count) candidates" }
+      let student = ranking ?? job["student"]["name"].stringValue ?? job["search_id"].stringValue.map { "best of \($0)" } ?? job["student"]["space"].stringValue ?? ""
+      let epoch = ranking != nil ? "-" : result["epochs"].intValue.map { "\($0)/\($0)" } ?? progress["epoch"].intValue.map { "\($0)/\(epochs)" } ?? "-/\(epochs)"
       table.append([
         job["id"].stringValue ?? "", job["state"].stringValue ?? "", epoch,
         accuracy.map { String(format: "%.2f %%", $0 * 100) } ?? "-", student, job["name"].stringValue ?? "",

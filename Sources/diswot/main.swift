@@ -8,13 +8,21 @@ let trainCommand: CommandSpec = {
   return spec
 }()
 
+/// `teachers` too: locally without a subcommand, through the daemon with one.
+let teachersCommand: CommandSpec = {
+  var spec = TeachersCommand.spec
+  spec.subcommands = TeachersDaemonCommands.subcommands
+  spec.isRunnable = true
+  return spec
+}()
+
 /// The `diswot` command: every user-facing operation as a subcommand. It runs by itself
 /// only for `--version` (this client's, no daemon needed; `diswot version` asks the daemon).
 let diswot = CommandSpec(
   "diswot", abstract: "Find the best student for a teacher before training, then distil it.",
   options: [.quiet, .verbose, .flag("version", help: "Print this client's version and exit (no daemon needed).")],
   subcommands: [
-    EvalCommand.spec, TeachersCommand.spec, ScoreCommand.spec, RankCommand.spec, QualityCommand.spec, SearchCommand.spec, trainCommand,
+    EvalCommand.spec, teachersCommand, ScoreCommand.spec, RankCommand.spec, QualityCommand.spec, SearchCommand.spec, trainCommand,
     ExportCommand.spec, ReportCommand.spec,
     ServiceCommands.workers, ServiceCommands.health, ServiceCommands.version, ServiceCommands.keygen,
   ], runnable: true)
@@ -31,6 +39,7 @@ runMain(jsonErrors: JSONOutput.isRequested(by: CommandLine.arguments.dropFirst()
     print(ServiceCommands.clientVersionLine)
   case ["eval"]: try EvalCommand.run(args)
   case ["teachers"]: try TeachersCommand.run(args)
+  case let path where path.first == "teachers": try TeachersDaemonCommands.run(args)
   case ["score"]: try ScoreCommand.run(args)
   case ["rank"]: try RankCommand.run(args)
   case ["quality"]: try QualityCommand.run(args)

@@ -13,17 +13,21 @@ final class CommandSurfaceTests: XCTestCase {
   ]
   static let search = ["proxy", "strategy", "population", "tournament", "budget", "window", "max-params", "max-macs", "max-latency-ms", "top"]
   static let training = [
-    "student", "student-shortcut", "space", "arch", "teacher", "teacher-weights", "teacher-mix", "data", "ignore-labels", "unlabelled", "filter", "train-limit", "test-limit", "epochs", "batch",
+    "student", "student-shortcut", "space", "arch", "teacher", "teacher-weights", "teacher-mix", "data", "ignore-labels", "filter", "train-limit", "test-limit", "epochs", "batch",
     "lr", "schedule", "momentum", "weight-decay", "nesterov", "distill", "gamma", "alpha", "beta", "T", "label-smoothing", "no-augment",
     "seed", "checkpoint-every", "config", "image-size", "resize", "skip-bad-images",
   ]
+  static let ranking = ["data", "candidates", "split", "limit", "k", "image-size", "batch", "mean", "std"]
   static let daemon = ["daemon", "curve-server-key", "key", "timeout-ms", "json"]
   static let local = ["threads", "max-memory"]
 
   /// Every command, the options it uses, and one it does not (another command's).
   static let commands: [(path: [String], options: [String], foreign: [String])] = [
     (["eval"], ["weights", "model", "data", "image-size", "resize", "skip-bad-images", "split", "batch", "limit", "mean", "std", "threads", "logits", "json"], ["--space", "x"]),
-    (["teachers"], ["data", "candidates", "split", "limit", "k", "image-size", "batch", "mean", "std", "threads", "json"], ["--teacher", "x"]),
+    (["teachers"], ranking + ["threads", "json"], ["--teacher", "x"]),
+    (["teachers", "start"], ["name", "wait"] + ranking + daemon + ["events"], ["--threads", "2"]),
+    (["teachers", "status"], daemon, ["--k", "3"]),
+    (["teachers", "watch"], daemon, ["--k", "3"]),
     (["score"], ["all", "sample", "arch", "student-weights", "proxies", "json", "jsonl"] + scoring + local, ["--tournament", "3"]),
     (["rank"], ["scores", "truth", "truth-field", "json"], ["--space", "x"]),
     (["quality"], ["truth", "truth-field", "sample", "sample-seed", "probe-seeds", "proxies", "cost-sample", "jsonl", "json"]
@@ -69,7 +73,7 @@ final class CommandSurfaceTests: XCTestCase {
     }
     // Every command the help lists is checked here, so a new one cannot be left out.
     let covered = Set(Self.commands.map { $0.path.joined(separator: " ") })
-    for parent in [[], ["search"], ["train"]] {
+    for parent in [[], ["search"], ["train"], ["teachers"]] {
       let help = try Executables.run("diswot", parent + ["--help"]).standardOutput
       let section = help.components(separatedBy: "SUBCOMMANDS:").last!.split(separator: "\n", omittingEmptySubsequences: false)
         .dropFirst().prefix { !$0.isEmpty }
@@ -225,6 +229,9 @@ final class CommandSurfaceTests: XCTestCase {
       (["search", "start", "--space", "resnet-cifar-depth", "--budget", "0"], 2, "--budget must be between"),
       (["train", "start", "--student", "resnet20", "--data", "cifar10:/nonexistent"], 3, "dataset directory /nonexistent does not exist"),
       (["train", "start", "--search", "s-1", "--data", "cifar10:/tmp", "--epochs", "0"], 2, "--epochs must be between"),
+      (["teachers", "start", "--data", "cifar10:/tmp", "--candidates", "/nonexistent.safetensors"], 3, "candidate weights /nonexistent.safetensors does not exist"),
+      (["teachers", "start", "--data", "cifar10:/tmp", "--candidates", "a.safetensors,a.safetensors"], 2, "/a.safetensors twice"),
+      (["teachers", "start", "--data", "cifar10:/tmp", "--candidates", "a.safetensors", "--k", "0"], 2, "k must be an integer between 1 and 1000"),
     ] {
       let started = Date()
       let result = try Executables.run("diswot", arguments + nowhere)

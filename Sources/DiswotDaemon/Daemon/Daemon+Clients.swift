@@ -39,7 +39,7 @@ extension Daemon {
     }
     let reply = ClientReply(to: request, body: body)
     switch request.command {
-    case .searchStart, .searchCancel, .searchPause, .searchResume, .trainStart, .trainCancel: replies.store(reply)
+    case .searchStart, .searchCancel, .searchPause, .searchResume, .trainStart, .trainCancel, .teachersStart: replies.store(reply)
     default: break
     }
     sendReply(envelope, reply)
@@ -90,6 +90,14 @@ extension Daemon {
     case .trainCancel:
       try check(["id"])
       return try cancelJob(try RequestValidation.id(body))
+    case .teachersStart: return try startTeachers(body, requestID: request.requestID, user: user)
+    case .teachersStatus:
+      try check(["id"])
+      let id = try RequestValidation.id(body)
+      guard let record = try store.job(id: id), record.kind == Self.rankingKind else {
+        throw WireError(.notFound, "no teacher ranking with id '\(id)'")
+      }
+      return try jobStatus(record)
     case .workers:
       try check([])
       return ["workers": .array(workers.values.sorted { $0.joinedAt < $1.joinedAt }.map(workerJSON))]
@@ -331,6 +339,29 @@ extension Daemon {
     return ["id": .string(id), "student": try JSONCoding.value(spec.student)]
   }
 
+  /// The `jobs.kind` of a teacher ranking.
+  static let rankingKind = "teachers"
+
+  /// `teachers.start`: checked (paths inside the data root, the data opened, every
+  /// candidate's architecture read) before it is stored, so a bad request is an error
+  /// reply; the ranking itself runs on a worker.
+  private func startTeachers(_ body: [String: JSONValue], requestID: String, user: String?) throws -> JSONValue {
+    try RequestValidation.checkMembers(body, allowed: ["spec", "name"], command: "teachers.start")
+    if let existing = startedBy[requestID] { return ["id": .string(existing)] }
+    guard let specJSON = body["spec"] else { throw WireError(.invalidArgument, "missing field 'spec'") }
+    let spec = try RequestValidation.teacherRanking(specJSON, dataRoot: dataRoot)
+    let id = Store.makeID(prefix: "t")
+    let document = JobDocument(teachers: spec, name: try RequestValidation.name(body), requestID: requestID, user: user)
+    let record = try store.insertJob(
+      id: id, kind: Self.rankingKind, searchID: nil, specJSON: try JSONCoding.text(document), state: .queued, checkpointDir: nil)
+    jobs[id] = JobRun(id: id, document: document, searchID: nil, directory: jobsDirectory + "/" + id, state: .queued, createdAt: record.createdAt)
+    startedBy[requestID] = id
+    Log.info("teacher ranking \(id) queued\(user.map { " by \($0)" } ?? ""): \(spec.candidates.count) candidates on \(spec.data)")
+    publish(EventTopic.teachers(id), ["event": "state", "state": "queued"])
+    dispatchNeeded = true
+    return ["id": .string(id)]
+  }
+
   func jobStatus(_ id: String) throws -> JSONValue {
     guard let record = try store.job(id: id) else { throw WireError(.notFound, "no training job with id '\(id)'") }
     return try jobStatus(record)
@@ -352,10 +383,16 @@ extension Daemon {
     if let searchID = record.searchID { status["search_id"] = .string(searchID) }
     if let dir = record.checkpointDir { status["directory"] = .string(dir) }
     if let document = job?.document ?? (try? JSONDecoder().decode(JobDocument.self, from: Data(record.specJSON.utf8))) {
-      status["student"] = (try? JSONCoding.value(document.spec.student)) ?? .null
-      status["epochs"] = .int(document.spec.epochs)
-      status["data"] = .string(document.spec.data)
-      status["spec"] = try document.provenance.map { try JSONCoding.value($0) } ?? .null
+      if let spec = document.spec {
+        status["student"] = (try? JSONCoding.value(spec.student)) ?? .null
+        status["epochs"] = .int(spec.epochs)
+        status["data"] = .string(spec.data)
+        status["spec"] = try document.provenance.map { try JSONCoding.value($0) } ?? .null
+      }
+      if let teachers = document.teachers {
+        status["data"] = .string(teachers.data)
+        status["request"] = try JSONCoding.value(teachers)
+      }
       if let name = document.name { status["name"] = .string(name) }
     }
     if let progress = job?.progress ?? record.progressJSON.flatMap({ JSONValue.parse($0)?.objectValue }) {
@@ -373,7 +410,7 @@ extension Daemon {
   private func cancelJob(_ id: String) throws -> JSONValue {
     guard let job = jobs[id] else {
       guard let record = try store.job(id: id) else { throw WireError(.notFound, "no training job with id '\(id)'") }
-      throw WireError(.invalidArgument, "training job \(id) is already \(record.state.rawValue)")
+      throw WireError(.invalidArgument, "\(record.kind == Self.rankingKind ? "teacher ranking" : "training job") \(id) is already \(record.state.rawValue)")
     }
     // Committed first: a failed write leaves the job running, as the store says.
     try store.updateJob(id, state: .cancelled, progressJSON: job.progress.map { JSONValue.object($0).compactText })
@@ -382,8 +419,8 @@ extension Daemon {
       if workers[identity]?.job == id { workers[identity]?.job = nil }
     }
     jobs[id] = nil
-    Log.info("training job \(id) cancelled")
-    publish(EventTopic.train(id), ["event": "state", "state": "cancelled"])
+    Log.info("\(job.label) \(id) cancelled")
+    publish(job.topic, ["event": "state", "state": "cancelled"])
     dispatchNeeded = true
     return ["id": .string(id), "state": "cancelled"]
   }

@@ -3,8 +3,10 @@ import DiswotLog
 import DiswotStore
 import DiswotWire
 
-// Training jobs on workers: queued jobs handed to idle training workers (busy ones
-// reserved), their PROGRESS saved and published, their DONE committed.
+// Training and teacher-ranking jobs on workers: queued jobs handed to idle workers that
+// can run them (busy ones reserved), their PROGRESS saved and published, their DONE
+// committed. A ranking is a job like training (durable, queryable, run off the event
+// loop), sent as TEACHERS to workers announcing `teachers`.
 
 extension Daemon {
   func handleProgress(_ identity: [UInt8], _ message: WorkerMessage) {
@@ -22,7 +24,7 @@ extension Daemon {
     }
     var event = progress.progress
     event["event"] = "progress"
-    publish(EventTopic.train(job.id), event)
+    publish(job.topic, event)
   }
 
   func handleDone(_ identity: [UInt8], _ message: WorkerMessage) {
@@ -55,19 +57,19 @@ extension Daemon {
     switch done.outcome {
     case .success(let result):
       jobs[job.id] = nil
-      Log.info("training job \(job.id) finished: \(JSONValue.object(result).compactText)")
-      publish(EventTopic.train(job.id), ["event": "state", "state": "finished", "result": .object(result)])
+      Log.info("\(job.label) \(job.id) finished: \(JSONValue.object(result).compactText)")
+      publish(job.topic, ["event": "state", "state": "finished", "result": .object(result)])
     case .failure(let error) where error.code == .unavailable:
       guard job.state == .running else { return }
-      Log.warning("training job \(job.id) interrupted on its worker (\(error.message)); queued again")
+      Log.warning("\(job.label) \(job.id) interrupted on its worker (\(error.message)); queued again")
       job.state = .queued
       job.worker = nil
       job.notBefore = Monotonic.milliseconds() + heartbeat
-      publish(EventTopic.train(job.id), ["event": "state", "state": "queued"])
+      publish(job.topic, ["event": "state", "state": "queued"])
     case .failure(let error):
       jobs[job.id] = nil
-      Log.error("training job \(job.id) failed: \(error.message)")
-      publish(EventTopic.train(job.id), ["event": "state", "state": "failed", "error": .string(error.message)])
+      Log.error("\(job.label) \(job.id) failed: \(error.message)")
+      publish(job.topic, ["event": "state", "state": "failed", "error": .string(error.message)])
     }
   }
 
@@ -81,7 +83,7 @@ extension Daemon {
       return
     }
     for job in waiting where job.notBefore <= now {
-      let candidates = workers.values.filter { $0.canTrain && $0.job == nil }
+      let candidates = workers.values.filter { (job.isRanking ? $0.canRank : $0.canTrain) && $0.job == nil }
       if let idle = candidates.filter(\.isIdle).sorted(by: { $0.reservedForJob && !$1.reservedForJob }).first {
         startJob(job, on: idle)
       }
@@ -101,8 +103,14 @@ extension Daemon {
       failJob(job, "gave up after \(configuration.jobAttempts) attempts on workers that went away")
       return
     }
-    let spec: [String: JSONValue]
-    do { spec = try JSONCoding.object(job.document.spec) } catch {
+    let message: WorkerMessage
+    do {
+      if let teachers = job.document.teachers {
+        message = WorkerMessage(TeachersJob(jobID: job.id, spec: try JSONCoding.object(teachers)))
+      } else {
+        message = WorkerMessage(TrainJob(jobID: job.id, spec: try JSONCoding.object(job.document.spec), directory: job.directory))
+      }
+    } catch {
       failJob(job, "\(error)")
       return
     }
@@ -112,7 +120,7 @@ extension Daemon {
       return
     }
     job.attempts += 1
-    guard sendWorker(worker.identity, WorkerMessage(TrainJob(jobID: job.id, spec: spec, directory: job.directory))) else {
+    guard sendWorker(worker.identity, message) else {
       // The worker is gone; the job stays queued (a restart would queue it too).
       return
     }
@@ -120,8 +128,8 @@ extension Daemon {
     worker.reservedForJob = false
     job.state = .running
     job.worker = worker.identity
-    Log.info("training job \(job.id) → worker \(worker.displayID) (attempt \(job.attempts))")
-    publish(EventTopic.train(job.id), ["event": "state", "state": "running", "worker": .string(worker.displayID)])
+    Log.info("\(job.label) \(job.id) → worker \(worker.displayID) (attempt \(job.attempts))")
+    publish(job.topic, ["event": "state", "state": "running", "worker": .string(worker.displayID)])
   }
 
   /// Fails a queued job for good (its failure committed first).
@@ -131,7 +139,7 @@ extension Daemon {
       return
     }
     jobs[job.id] = nil
-    Log.error("training job \(job.id) failed: \(reason)")
-    publish(EventTopic.train(job.id), ["event": "state", "state": "failed", "error": .string(reason)])
+    Log.error("\(job.label) \(job.id) failed: \(reason)")
+    publish(job.topic, ["event": "state", "state": "failed", "error": .string(reason)])
   }
 }

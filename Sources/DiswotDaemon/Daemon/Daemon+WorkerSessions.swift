@@ -38,7 +38,7 @@ extension Daemon {
     case .done: handleDone(identity, message)
     case .disconnect:
       if workers[identity] != nil { removeWorker(identity, reason: "disconnected") }
-    case .task, .train, .cancel:
+    case .task, .train, .teachers, .cancel:
       Log.debug("worker \(WorkerSession.display(identity)) sent \(message.command.rawValue), which only the daemon sends")
     }
   }
@@ -78,7 +78,7 @@ extension Daemon {
       job.state = .queued
       job.worker = nil
       job.notBefore = Monotonic.milliseconds() + heartbeat * (configuration.liveness + 1)
-      publish(EventTopic.train(jobID), ["event": "state", "state": "queued"])
+      publish(job.topic, ["event": "state", "state": "queued"])
     }
     workers[identity] = nil
     Log.warning("worker \(worker.displayID) left (\(reason)); re-queueing \(worker.tasks.count) task\(worker.tasks.count == 1 ? "" : "s")\(worker.job.map { " and job \($0)" } ?? "")")

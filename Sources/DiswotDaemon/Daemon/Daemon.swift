@@ -347,7 +347,7 @@ public final class Daemon {
         job.progress = record.progressJSON.flatMap { JSONValue.parse($0)?.objectValue }
         if record.state == .running { try store.updateJob(record.id, state: .queued) }
         jobs[record.id] = job
-        Log.info("restored training job \(record.id): queued to resume from \(job.directory)")
+        Log.info("restored \(job.label) \(record.id): queued\(job.isRanking ? "" : " to resume from \(job.directory)")")
       } catch {
         Log.error("cannot restore job \(record.id): \(error)")
         try store.updateJob(record.id, state: .failed, error: "cannot restore after restart: \(error)")

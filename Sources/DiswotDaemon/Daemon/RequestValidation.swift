@@ -121,7 +121,6 @@ enum RequestValidation {
   static func trainingSpec(_ value: JSONValue, dataRoot: DataRoot) throws(WireError) -> TrainingSpec {
     var spec = try JSONCoding.decodeStrict(TrainingSpec.self, from: value, path: "spec")
     spec.data = try dataRoot.resolveData(spec.data, what: "spec.data")
-    if let unlabelled = spec.unlabelled { spec.unlabelled = try dataRoot.resolve(unlabelled, what: "spec.unlabelled") }
     if let teacher = spec.teacher {
       let path = try dataRoot.resolve(teacher.weights, what: "spec.teacher.weights")
       spec.teacher?.weights = path
@@ -139,6 +138,25 @@ enum RequestValidation {
         _ = try ModelZoo.architecture(of: try SafetensorsFile.read(path: path), named: spec.moreTeachers?[i].name, loadSpace: dataRoot.loadSpace)
       } catch { throw WireError(.invalidArgument, "\(field): \(error)") }
     }
+    return spec
+  }
+
+  // MARK: teachers.start
+
+  /// A checked `teachers.start` spec, paths resolved inside the data root: the checks of
+  /// `diswot teachers` (`TeacherRankingSpec.validate`, `TeacherRanking`'s against the data
+  /// and every candidate's file), answered as `invalid_argument`.
+  static func teacherRanking(_ value: JSONValue, dataRoot: DataRoot) throws(WireError) -> TeacherRankingSpec {
+    var spec = try JSONCoding.decodeStrict(TeacherRankingSpec.self, from: value, path: "spec")
+    do { try spec.validate() } catch { throw WireError(.invalidArgument, "spec: \(error)") }
+    spec.data = try dataRoot.resolveData(spec.data, what: "spec.data")
+    for i in spec.candidates.indices {
+      spec.candidates[i] = try dataRoot.resolve(spec.candidates[i], what: "spec.candidates[\(i)]")
+    }
+    do {
+      try spec.validate()  // again: two names of one file are one candidate twice
+      try TeacherRanking(spec).checkCandidates()
+    } catch { throw WireError(.invalidArgument, "spec: \(error)") }
     return spec
   }
 

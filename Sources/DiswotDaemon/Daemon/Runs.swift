@@ -27,10 +27,13 @@ struct SearchDocument: Codable {
   }
 }
 
-/// What `jobs.spec_json` holds for a training job.
+/// What `jobs.spec_json` holds: a training job's `spec`, or a teacher ranking's `teachers`.
 struct JobDocument: Codable {
-  /// The trainer's settings, student filled in (from the search's best when asked).
-  var spec: TrainingSpec
+  /// The trainer's settings, student filled in (from the search's best when asked); nil
+  /// for a teacher ranking.
+  var spec: TrainingSpec?
+  /// A teacher ranking's request, paths resolved (`teachers.start`); nil for training.
+  var teachers: TeacherRankingSpec?
   var name: String?
   var requestID: String?
   var user: String?
@@ -39,7 +42,7 @@ struct JobDocument: Codable {
   var provenance: Provenance?
 
   enum CodingKeys: String, CodingKey {
-    case spec, name, user, provenance
+    case spec, teachers, name, user, provenance
     case requestID = "request_id"
   }
 }
@@ -124,7 +127,7 @@ final class SearchRun {
   }
 }
 
-/// A training job queued or running.
+/// A training or teacher-ranking job queued or running.
 final class JobRun {
   let id: String
   var document: JobDocument
@@ -143,6 +146,13 @@ final class JobRun {
   var progressSavedAt = 0
   var progressEpochSaved = -1
   let createdAt: Date
+
+  /// A teacher ranking (TEACHERS to a worker announcing `teachers`), else training.
+  var isRanking: Bool { document.teachers != nil }
+  /// Where its events go.
+  var topic: String { isRanking ? EventTopic.teachers(id) : EventTopic.train(id) }
+  /// "training job" or "teacher ranking", for log lines.
+  var label: String { isRanking ? "teacher ranking" : "training job" }
 
   init(id: String, document: JobDocument, searchID: String?, directory: String, state: JobState, createdAt: Date) {
     self.id = id
@@ -195,6 +205,7 @@ final class WorkerSession {
 
   var canScore: Bool { capabilities.contains("score") && quarantined == nil }
   var canTrain: Bool { capabilities.contains("train") && quarantined == nil }
+  var canRank: Bool { capabilities.contains("teachers") && quarantined == nil }
   var isIdle: Bool { tasks.isEmpty && job == nil }
 
   static func display(_ identity: [UInt8]) -> String {

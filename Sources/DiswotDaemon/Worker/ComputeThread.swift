@@ -14,7 +14,7 @@ import Glibc
 import Darwin
 #endif
 
-/// The worker's computing half: one thread that scores TASKs and runs TRAIN jobs, one at a
+/// The worker's computing half: one thread that scores TASKs and runs TRAIN and TEACHERS jobs, one at a
 /// time, while the socket thread keeps heartbeating. Work arrives through `submit`; every
 /// message it produces (RESULT, PROGRESS, DONE) goes back over an `inproc://` PAIR socket,
 /// tagged with the connection it belongs to so nothing computed for a lost connection is
@@ -26,10 +26,11 @@ final class ComputeThread: @unchecked Sendable {
   enum Item {
     case task(WorkerTask, connection: Int)
     case train(TrainJob, connection: Int)
+    case teachers(TeachersJob, connection: Int)
 
     var connection: Int {
       switch self {
-      case .task(_, let c), .train(_, let c): c
+      case .task(_, let c), .train(_, let c), .teachers(_, let c): c
       }
     }
   }
@@ -103,6 +104,7 @@ final class ComputeThread: @unchecked Sendable {
       switch item {
       case .task(let t, _): return cancelledTasks.contains(t.taskID)
       case .train(let j, _): return cancelledJobs.contains(j.jobID)
+      case .teachers(let j, _): return cancelledJobs.contains(j.jobID)
       }
     }
   }
@@ -121,12 +123,14 @@ final class ComputeThread: @unchecked Sendable {
       switch item {
       case .task(let task, let connection): score(task, connection: connection, item: item)
       case .train(let job, let connection): train(job, connection: connection, item: item)
+      case .teachers(let job, let connection): rankTeachers(job, connection: connection, item: item)
       }
       lock.withLock {
         busy = false
         switch item {
         case .task(let t, _): cancelledTasks.remove(t.taskID)
         case .train(let j, _): cancelledJobs.remove(j.jobID)
+        case .teachers(let j, _): cancelledJobs.remove(j.jobID)
         }
       }
     }
@@ -297,6 +301,41 @@ final class ComputeThread: @unchecked Sendable {
     } catch {
       Log.error("job \(job.jobID): \(error)")
       done(.failure(WireError(error is TrainingError || error is DatasetError ? .invalidArgument : .internal, "\(error)")))
+    }
+  }
+
+  // MARK: - Teacher ranking
+
+  /// Runs `TeacherRanking` as `diswot teachers` does; PROGRESS at most once a second (and
+  /// at each candidate's start), DONE with the report. Nothing is kept on disk: a ranking
+  /// interrupted on its worker starts over on the next.
+  private func rankTeachers(_ job: TeachersJob, connection: Int, item: Item) {
+    let done = { (outcome: Result<[String: JSONValue], WireError>) in
+      self.send(WorkerMessage(JobDone(jobID: job.jobID, outcome: outcome)), connection: connection)
+    }
+    var lastSent = 0
+    do {
+      let spec = try JSONDecoder().decode(TeacherRankingSpec.self, from: Data(JSONValue.object(job.spec).compactText.utf8))
+      Log.info("job \(job.jobID): ranking \(spec.candidates.count) teachers on \(spec.data)")
+      let report = try TeacherRanking(spec).run(
+        progress: { p in
+          let now = Monotonic.milliseconds()
+          guard p.done == 0 || p.done == p.images || now - lastSent >= 1_000 else { return }
+          lastSent = now
+          self.send(WorkerMessage(JobProgress(jobID: job.jobID, progress: [
+            "candidate": .int(p.candidate + 1), "candidates": .int(p.candidates), "weights": .string(p.weights),
+            "images": .int(p.done), "of": .int(p.images),
+          ])), connection: connection)
+        },
+        isCancelled: { self.isCancelled(item) })
+      Log.info("job \(job.jobID): ranked, best \(report.candidates.first?.weights ?? "-")")
+      done(.success(try JSONCoding.object(report)))
+    } catch is CancellationError {
+      Log.info("job \(job.jobID): cancelled")
+      done(.failure(WireError(.unavailable, "cancelled on the worker")))
+    } catch {
+      Log.error("job \(job.jobID): \(error)")
+      done(.failure(WireError(.invalidArgument, "\(error)")))
     }
   }
 

@@ -14,7 +14,7 @@ import Darwin
 /// zguide's Paranoid Pirate worker.
 ///
 /// The socket thread (the caller of `run()`) sends READY on every new connection,
-/// heartbeats whenever it has sent nothing for an interval, forwards TASKs and TRAIN jobs
+/// heartbeats whenever it has sent nothing for an interval, forwards TASKs, TRAIN and TEACHERS jobs
 /// to the compute thread and its RESULT/PROGRESS/DONE messages back. When the daemon is
 /// silent for `liveness` intervals (or says DISCONNECT) the worker cancels what it was
 /// doing for that connection (a training run checkpoints first), closes the socket and
@@ -65,7 +65,7 @@ public final class WorkerAgent {
       if let keys { try socket.set(.curveClient(serverPublicKey: keys.server, publicKey: keys.pair.publicKey, secretKey: keys.pair.secretKey)) }
       try socket.connect(configuration.endpoint)
       let ready = WorkerReady(
-        version: WireProtocol.softwareVersion, capabilities: configuration.noop ? ["score"] : configuration.capabilities,
+        version: WireProtocol.softwareVersion, capabilities: configuration.noop ? ["score"] : Self.announced(configuration.capabilities),
         threads: configuration.threads, name: displayName)
       try socket.send(frames: WireMessage.encode(WorkerMessage(ready)))
       let outcome = serve(socket)
@@ -156,6 +156,9 @@ public final class WorkerAgent {
           case .train:
             guard let job = try? message.decode(TrainJob.self), let compute else { continue }
             compute.submit(.train(job, connection: connection))
+          case .teachers:
+            guard let job = try? message.decode(TeachersJob.self), let compute else { continue }
+            compute.submit(.teachers(job, connection: connection))
           case .cancel:
             guard let cancel = try? message.decode(WorkerCancel.self) else { continue }
             if let id = cancel.taskID { compute?.cancel(taskID: id) }
@@ -183,6 +186,13 @@ public final class WorkerAgent {
       }
       if now - lastSent >= heartbeat { send(WireMessage.encode(.heartbeat)) }
     }
+  }
+
+  /// What READY announces: a worker that trains also ranks teachers (TEACHERS jobs run
+  /// forward passes of whole networks, as training does), and says so with `teachers`, so
+  /// a daemon never hands one to an older worker that would ignore it.
+  static func announced(_ capabilities: [String]) -> [String] {
+    capabilities.contains("train") && !capabilities.contains("teachers") ? capabilities + ["teachers"] : capabilities
   }
 
   /// A RESULT with made-up scores (a hash of the key) for every candidate, for `--noop`.
