@@ -125,6 +125,7 @@ enum ReportCommand {
       guard let status = try client.requestIfFound(.trainStatus, ["id": .string(id)]) else {
         throw CommandLineError.data("the daemon has no search or training job with id '\(id)'")
       }
+      if TeacherRankingReport.describes(status) { return TeacherRankingReport(status: status).render() }
       return try TrainingReport(job: status, metrics: try client.request(.trainMetrics, ["id": .string(id)])).render()
     } catch let error as ReportInputError {
       throw CommandLineError.data(error.description)

@@ -33,7 +33,7 @@ final class TeacherRankingDaemonTests: XCTestCase {
 
     let state = dir.appendingPathComponent("state")
     let log = dir.appendingPathComponent("daemon.log")
-    var daemon = try DaemonUnderTest(state: state, dataRoot: dir, localWorkers: 1, log: log)
+    var daemon = try DaemonUnderTest(state: state, dataRoot: dir, localWorkers: 1, extra: ["--http", "127.0.0.1:0"], log: log)
     defer { daemon.child.stop() }
     let started = try runCommand("diswot", ["teachers", "start", "--daemon", daemon.client] + options)
     XCTAssertEqual(started.status, 0, started.stderr)
@@ -42,6 +42,22 @@ final class TeacherRankingDaemonTests: XCTestCase {
     XCTAssertEqual(watched.status, 0, watched.stderr + "\n" + daemon.child.logText)
     let ranking = try XCTUnwrap(watched.json, watched.stdout)
     assertSameRanking(ranking, expected)
+    // Its page, live and as `diswot report` writes it: the ranking, not a training job's.
+    let health = try runCommand("diswot", ["health", "--json", "--daemon", daemon.client])
+    let port = try XCTUnwrap(health.json?["endpoints"]["http"].stringValue.flatMap { UInt16($0.split(separator: ":").last!) })
+    let page = try HTTPExchange.get("/jobs/\(id)", port: port)
+    XCTAssertEqual(page.status, 200)
+    let out = dir.appendingPathComponent("ranking.html").path
+    let report = try runCommand("diswot", ["report", id, "--html", out, "--daemon", daemon.client])
+    XCTAssertEqual(report.status, 0, report.stderr)
+    for body in [page.body, try String(contentsOfFile: out, encoding: .utf8)] {
+      XCTAssertTrue(body.contains("<h1>Teacher ranking \(id)</h1>"), body)
+      XCTAssertTrue(body.contains("<code>resnet14</code>"), body)
+      XCTAssertTrue(body.contains("Leave-one-out 3-nearest-neighbour accuracy"), body)
+      XCTAssertTrue(body.contains("<code>k</code></td><td><code>3</code>"), body)
+      XCTAssertFalse(body.contains("epoch"), body)
+      XCTAssertFalse(body.contains("http-equiv=\"refresh\""), "a finished ranking does not reload")
+    }
     // `start --wait` prints the same document as `watch` (a second job, same inputs).
     let waited = try runCommand("diswot", ["teachers", "start", "--wait", "--daemon", daemon.client] + options, timeout: 300)
     XCTAssertEqual(waited.status, 0, waited.stderr)

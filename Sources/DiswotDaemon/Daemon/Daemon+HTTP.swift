@@ -29,7 +29,9 @@ extension Daemon {
           return HTTPResponse(.ok, html: try SearchReport(status: status, best: try searchBest(id, k: k, pareto: false)).render())
         }
         if segments[0] == "jobs" {
-          return HTTPResponse(.ok, html: try TrainingReport(job: try jobStatus(id), metrics: try jobMetrics(id)).render())
+          let status = try jobStatus(id)
+          if TeacherRankingReport.describes(status) { return HTTPResponse(.ok, html: TeacherRankingReport(status: status).render()) }
+          return HTTPResponse(.ok, html: try TrainingReport(job: status, metrics: try jobMetrics(id)).render())
         }
       }
       return .error(.notFound, "no page here; the pages are /, /searches/ID and /jobs/ID")
