@@ -7,7 +7,10 @@ and, trained here by `diswot train` for one short epoch so that their running st
 and num_batches_tracked are real, a resnet-cifar student with option-B shortcuts, a
 NAS-Bench-201 network and a MobileNetV2 network; and RepDistiller's resnet8x4, wrn_16_2
 and vgg8, trained by name, whose modules exported by name also reproduce the PyTorch
-parity fixtures):
+parity fixtures; and torchvision's resnet18 and resnet50 at 32x32, trained by name, whose
+weights also load strictly into torchvision's own `resnet18(num_classes=10)` /
+`resnet50(num_classes=10)` and give the same logits and top-1 there, when torchvision is
+importable):
 
 1. `diswot export` writes the student's module; the weights load into `Student()` with
    `strict=True`, every num_batches_tracked an int64 scalar;
@@ -66,6 +69,9 @@ TRAINED = [
 
 # RepDistiller's zoo, one member per family (Tests/DiswotModelsTests/Fixtures/repdistiller).
 ZOO = ["resnet8x4", "wrn_16_2", "vgg8"]
+
+# torchvision's ResNets (BasicBlock and Bottleneck), at CIFAR-10's 32x32.
+TORCHVISION = ["resnet18", "resnet50"]
 
 IMAGES = 256  # test images compared for the trained students (all 846 for the teacher)
 
@@ -217,6 +223,16 @@ def check_zoo(args, name, images, labels):
     io = load_file(os.path.join(fixtures, f"{name}-io.safetensors"))
     fixture_difference = compare(logits_of(model, io["input"]), io["logits"], f"{name}: PyTorch fixture")
 
+    row = check_named(args, name, images, labels)
+    row[0] = f"{name} (fixture max |Δlogit| {fixture_difference:.2g})"
+    return row
+
+
+def check_named(args, name, images, labels, reference=None):
+    """A student trained by `diswot train --student NAME` (8 steps) exports, loads strictly
+    and gives diswot's logits and top-1 on real CIFAR-10 images; `reference`, when given,
+    builds the upstream project's own module (torchvision's `resnet18(num_classes=10)`),
+    which must load the same weights strictly and give the same logits and top-1 too."""
     run = os.path.join(args.work, f"{name}-run")
     diswot(args, "train", "--student", name, "--data", args.data, "--epochs", "1", "--train-limit", "256",
            "--test-limit", "64", "--batch", "32", "--schedule", "cosine", "--seed", "1", "--out", run)
@@ -231,9 +247,30 @@ def check_zoo(args, name, images, labels):
     ours = logits_of(model, normalised(module, images[:IMAGES]))
     difference = compare(ours, load_file(logits)["logits"], name)
     correct = int((ours.argmax(1) == labels[:IMAGES]).sum())
+    # Eight steps leave a deep network's running statistics far from its activations', so
+    # its eval-mode logits can be huge; the tolerance is relative to them (`compare`).
+    label = f"{name} (logits up to {load_file(logits)['logits'].abs().max().item():.2g})"
+    if reference is not None:
+        upstream = reference()
+        upstream.load_state_dict(load_file(weights), strict=True)
+        theirs = logits_of(upstream, normalised(module, images[:IMAGES]))
+        upstream_difference = compare(theirs, load_file(logits)["logits"], f"{name}: upstream module")
+        upstream_correct = int((theirs.argmax(1) == labels[:IMAGES]).sum())
+        label = label[:-1] + f"; upstream module: max |Δlogit| {upstream_difference:.2g}, top-1 {upstream_correct}/{IMAGES})"
     back = round_trip(args, name, module, model, safe_open(weights, "pt").metadata(), images, IMAGES)
-    return [f"{name} (fixture max |Δlogit| {fixture_difference:.2g})", "diswot train, 8 steps", counters, IMAGES,
+    return [label, "diswot train, 8 steps", counters, IMAGES,
             difference, f"{report['correct']}/{IMAGES}", f"{correct}/{IMAGES}", back]
+
+
+def torchvision_references():
+    """torchvision's own constructors for TORCHVISION, or the names alone (checked against
+    diswot's exported module only) when torchvision is not importable."""
+    try:
+        import torchvision
+    except ImportError:
+        print("check-export: torchvision is not importable; its ResNets are checked against diswot's exported modules only")
+        return [(name, None) for name in TORCHVISION]
+    return [(name, lambda name=name: getattr(torchvision.models, name)(num_classes=10)) for name in TORCHVISION]
 
 
 def check_golden():
@@ -266,6 +303,7 @@ def main():
             rows = [check_teacher(args, images, labels)]
             rows += [check_trained(args, label, space, arch, images, labels) for label, space, arch in TRAINED]
             rows += [check_zoo(args, name, images, labels) for name in ZOO]
+            rows += [check_named(args, name, images, labels, reference) for name, reference in torchvision_references()]
             families, golden = check_golden()
         except CheckFailed as failure:
             print(f"check-export: FAILED: {failure}")

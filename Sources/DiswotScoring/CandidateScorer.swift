@@ -20,6 +20,8 @@ public final class CandidateScorer {
   public let teacher: TeacherReference
   /// Use the class-Gram semantic form even when channel counts agree.
   public let forceClassGram: Bool
+  /// The teacher's relation matrix at each of its resolutions, when `relation_stages` is asked for.
+  public let teacherStages: [StageRelation]
 
   /// What one candidate scored.
   public struct Result: Sendable {
@@ -46,8 +48,12 @@ public final class CandidateScorer {
     }
     self.probe = probe
     self.proxies = proxies
-    let reference = try TeacherReference(output: model.classify(probe.images, mode: Self.scoringMode), labels: probe.labels)
+    var mode = Self.scoringMode
+    let stages = proxies.contains(.relationStages) ? StageFeatureObserver() : nil
+    mode.observer = stages
+    let reference = try TeacherReference(output: model.classify(probe.images, mode: mode), labels: probe.labels)
     teacher = reference
+    teacherStages = try stages?.relations() ?? []
     self.forceClassGram = forceClassGram || studentChannelOptions.map { $0 != [reference.features.c] } ?? false
   }
 
@@ -62,7 +68,8 @@ public final class CandidateScorer {
     var form: SemanticForm?
     let naswot = proxies.contains(.nwot) ? NASWOTObserver(batchSize: probe.batchSize) : nil
     let meco = proxies.contains(.meco) ? MeCoObserver(samples: Self.mecoSamples) : nil
-    let observers: [ForwardObserver] = [naswot as ForwardObserver?, meco].compactMap { $0 }
+    let stages = proxies.contains(.relationStages) ? StageFeatureObserver() : nil
+    let observers: [ForwardObserver] = [naswot as ForwardObserver?, meco, stages].compactMap { $0 }
     if needsDisWOT || !observers.isEmpty {
       var mode = Self.scoringMode
       mode.observer = observers.count > 1 ? ForwardObservers(observers) : observers.first
@@ -81,6 +88,11 @@ public final class CandidateScorer {
       }
       if let naswot { scores[Proxy.nwot.rawValue] = try naswot.score() }
       if let meco { scores[Proxy.meco.rawValue] = try meco.score() }
+      if let stages {
+        scores[Proxy.relationStages.rawValue] = try stageRelationDistance(
+          student: stages.relations(), teacher: teacherStages,
+          studentFinal: relationMatrix(features: output.features), teacherFinal: teacher.relation)
+      }
     }
     let shape = probe.images.shape
     if proxies.contains(.params) { scores[Proxy.params.rawValue] = Double(student.parameterCount) }

@@ -1,6 +1,6 @@
 /// A training-free measure of a candidate, named as on the command line (`--proxies`).
 public enum Proxy: String, Sendable, Codable, CaseIterable {
-  /// The default: one signal per kind — teacher similarity (relation), expressivity
+  /// The default: one signal per kind — teacher similarity (relation_stages), expressivity
   /// (meco), trainability (jacob_cov) and capacity (log_synflow) — each standardised
   /// against a fixed reference sample of the space and combined by reliability (see
   /// `EnsembleCalibration`).
@@ -11,6 +11,9 @@ public enum Proxy: String, Sendable, Codable, CaseIterable {
   case semantic
   /// Distance of batch relation (Gram) matrices to the teacher's.
   case relation
+  /// The relation distance averaged over every resolution student and teacher share
+  /// (`stageRelationDistance`), the last ReLU output of each size.
+  case relationStages = "relation_stages"
   /// Learned parameters.
   case params
   /// Multiply-accumulates of one forward pass on one image.
@@ -44,7 +47,7 @@ public enum Proxy: String, Sendable, Codable, CaseIterable {
   /// Whether a larger value predicts a better student (used when ranking and searching).
   public var higherIsBetter: Bool {
     switch self {
-    case .semantic, .relation: return false
+    case .semantic, .relation, .relationStages: return false
     case .ensemble, .diswot, .params, .macs, .nwot, .meco, .zen: return true
     // The reference code reports every gradient-based proxy so that larger predicts a more
     // accurate network (its rank correlations with accuracy are positive).
@@ -56,7 +59,7 @@ public enum Proxy: String, Sendable, Codable, CaseIterable {
   public var isGradientBased: Bool {
     switch self {
     case .gradNorm, .snip, .synflow, .logSynflow, .fisher, .jacobCov: return true
-    case .ensemble, .diswot, .semantic, .relation, .params, .macs, .nwot, .meco, .zen: return false
+    case .ensemble, .diswot, .semantic, .relation, .relationStages, .params, .macs, .nwot, .meco, .zen: return false
     }
   }
 
@@ -65,7 +68,7 @@ public enum Proxy: String, Sendable, Codable, CaseIterable {
   public var isComposite: Bool { self == .ensemble }
 
   /// The proxies `ensemble` combines, one per kind of signal.
-  public static let ensembleComponents: [Proxy] = [.relation, .meco, .jacobCov, .logSynflow]
+  public static let ensembleComponents: [Proxy] = [.relationStages, .meco, .jacobCov, .logSynflow]
 
   /// Whether differences of this proxy are meaningful as ratios (sizes, saliencies,
   /// distances that span orders of magnitude), so it is standardised on a log scale;
@@ -73,7 +76,7 @@ public enum Proxy: String, Sendable, Codable, CaseIterable {
   /// are compared as they are.
   public var comparesOnLogScale: Bool {
     switch self {
-    case .params, .macs, .gradNorm, .snip, .synflow, .logSynflow, .fisher, .semantic, .relation: return true
+    case .params, .macs, .gradNorm, .snip, .synflow, .logSynflow, .fisher, .semantic, .relation, .relationStages: return true
     case .ensemble, .diswot, .nwot, .meco, .zen, .jacobCov: return false
     }
   }
