@@ -28,7 +28,7 @@ public enum IndexPage {
           Cell(o["created"]?.stringValue ?? ""),
         ]
       })
-    page.heading("Training jobs (\(jobItems.count))")
+    page.heading("Training jobs and teacher rankings (\(jobItems.count))")
     page.table(
       headers: ["id", "name", "state", "student", "epochs", "test accuracy", "created"],
       rows: jobItems.map { item in
@@ -37,9 +37,15 @@ public enum IndexPage {
         let progress = o["progress"]?.objectValue
         let accuracy = o["result"]?.objectValue?["test_accuracy"]?.doubleValue ?? progress?["test_accuracy"]?.doubleValue
         let epoch = progress?["epoch"]?.intValue.map { "\($0)/" } ?? ""
+        // A teacher ranking (`teachers.start`) has candidates where a training job has a student and epochs.
+        let ranking = TeacherRankingReport.describes(item)
+        let student = ranking
+          ? "teacher ranking: \(o["request"]?.objectValue?["candidates"]?.arrayValue?.count ?? 0) candidates"
+          : o["student"].map(studentText) ?? ""
+        let epochs = ranking ? "" : "\(epoch)\(o["epochs"]?.intValue.map(String.init) ?? "?")"
         return [
           Cell(id, code: true, href: "/jobs/\(percentEncode(id))"), Cell(o["name"]?.stringValue ?? ""), Cell(o["state"]?.stringValue ?? ""),
-          Cell(o["student"].map(studentText) ?? "", code: true), Cell("\(epoch)\(o["epochs"]?.intValue.map(String.init) ?? "?")", numeric: true),
+          Cell(student, code: !ranking), Cell(epochs, numeric: true),
           Cell(accuracy.map { String(format: "%.2f %%", $0 * 100) } ?? "", numeric: true), Cell(o["created"]?.stringValue ?? ""),
         ]
       })

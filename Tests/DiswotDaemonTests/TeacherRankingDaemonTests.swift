@@ -47,6 +47,9 @@ final class TeacherRankingDaemonTests: XCTestCase {
     let port = try XCTUnwrap(health.json?["endpoints"]["http"].stringValue.flatMap { UInt16($0.split(separator: ":").last!) })
     let page = try HTTPExchange.get("/jobs/\(id)", port: port)
     XCTAssertEqual(page.status, 200)
+    let index = try HTTPExchange.get("/", port: port)
+    XCTAssertTrue(index.body.contains("<a href=\"/jobs/\(id)\">"), index.body)
+    XCTAssertTrue(index.body.contains("teacher ranking: 2 candidates"), index.body)
     let out = dir.appendingPathComponent("ranking.html").path
     let report = try runCommand("diswot", ["report", id, "--html", out, "--daemon", daemon.client])
     XCTAssertEqual(report.status, 0, report.stderr)
