@@ -43,6 +43,13 @@ public struct DataSplit: Sendable {
     }
   }
 
+  /// `split` of an image folder already indexed (an unlabelled folder, or pseudo-labelled
+  /// images: `ImageFolder.relabelled`), read as `folder:DIR` is.
+  public init(folder: ImageFolder, split: Split) {
+    (spec, self.split, self.folder) = (.folder(directory: folder.directory), split, folder)
+    (count, classCount, channels, storedSize) = (folder.count, folder.classCount, 3, nil)
+  }
+
   /// The image folder behind the split, if it is one.
   public var imageFolder: ImageFolder? { folder }
 

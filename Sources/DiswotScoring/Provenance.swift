@@ -38,8 +38,14 @@ public struct Provenance: Codable, Sendable, Equatable {
   public var student: String?
   /// Null for training without a teacher.
   public var teacher: Teacher?
+  /// The other teachers of a multi-teacher run, named and hashed as `teacher` is; null
+  /// for searches and single-teacher runs.
+  public var moreTeachers: [Teacher]?
   /// Probe data of a search (`gaussian`, `cifar10:DIR`), the dataset of a training run.
   public var data: String
+  /// The directory of unlabelled images a run trained on (`train --unlabelled`, labelled
+  /// by its teachers); null otherwise.
+  public var unlabelled: String?
   public var seed: UInt64
   /// The proxy a search maximised; null for training.
   public var proxy: String?
@@ -47,12 +53,15 @@ public struct Provenance: Codable, Sendable, Equatable {
   public var version: String
 
   public init(
-    space: String?, student: String? = nil, teacher: Teacher?, data: String, seed: UInt64, proxy: String?, version: String
+    space: String?, student: String? = nil, teacher: Teacher?, moreTeachers: [Teacher]? = nil, data: String,
+    unlabelled: String? = nil, seed: UInt64, proxy: String?, version: String
   ) {
     self.space = space
     self.student = student
     self.teacher = teacher
+    self.moreTeachers = moreTeachers
     self.data = data
+    self.unlabelled = unlabelled
     self.seed = seed
     self.proxy = proxy
     self.version = version
@@ -63,10 +72,17 @@ public struct Provenance: Codable, Sendable, Equatable {
     try c.encode(space, forKey: .space)
     try c.encode(student, forKey: .student)
     try c.encode(teacher, forKey: .teacher)
+    try c.encode(moreTeachers, forKey: .moreTeachers)
     try c.encode(data, forKey: .data)
+    try c.encode(unlabelled, forKey: .unlabelled)
     try c.encode(seed, forKey: .seed)
     try c.encode(proxy, forKey: .proxy)
     try c.encode(version, forKey: .version)
+  }
+
+  enum CodingKeys: String, CodingKey {
+    case space, student, teacher, data, unlabelled, seed, proxy, version
+    case moreTeachers = "more_teachers"
   }
 }
 
@@ -84,8 +100,9 @@ extension Provenance {
   /// and teacher named as `ModelName` prints them, read off the teacher's weights.
   /// `loadSpace` finds the spaces they name.
   public init(
-    trainingSpace space: String?, studentName: String?, studentArch: JSONValue?, teacherWeights: String?, data: String,
-    seed: UInt64, version: String, loadSpace: (String) throws -> SearchSpace = ModelName.loadSpace
+    trainingSpace space: String?, studentName: String?, studentArch: JSONValue?, teacherWeights: String?,
+    moreTeacherWeights: [String] = [], data: String, unlabelled: String? = nil, seed: UInt64, version: String,
+    loadSpace: (String) throws -> SearchSpace = ModelName.loadSpace
   ) throws {
     let student: String
     var trainedSpace = space
@@ -99,9 +116,12 @@ extension Provenance {
     } else {
       student = "?"
     }
-    let teacher = try teacherWeights.map { path throws in
+    let named = { (path: String) throws -> Teacher in
       try Teacher(name: ModelZoo.architecture(of: try SafetensorsFile.read(path: path), loadSpace: loadSpace).name.description, weights: path)
     }
-    self.init(space: trainedSpace, student: student, teacher: teacher, data: data, seed: seed, proxy: nil, version: version)
+    self.init(
+      space: trainedSpace, student: student, teacher: try teacherWeights.map(named),
+      moreTeachers: moreTeacherWeights.isEmpty ? nil : try moreTeacherWeights.map(named), data: data, unlabelled: unlabelled,
+      seed: seed, proxy: nil, version: version)
   }
 }

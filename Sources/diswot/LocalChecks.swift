@@ -21,9 +21,10 @@ enum LocalChecks {
     try data(spec.data)
   }
 
-  /// The dataset and teacher weights exist; a student of a space is an architecture of it.
+  /// The dataset, unlabelled images and teacher weights exist; a student of a space is an architecture of it.
   static func training(_ spec: TrainingSpec) throws {
     try data(spec.data)
+    if let unlabelled = spec.unlabelled { try exists(unlabelled, "unlabelled image directory") }
     if let teacher = spec.teacher { try exists(teacher.weights, "teacher weights") }
     for teacher in spec.moreTeachers ?? [] { try exists(teacher.weights, "teacher weights") }
     if let name = spec.student.space, let arch = spec.student.arch {

@@ -19,7 +19,10 @@ enum TrainCommand {
       Without a teacher it trains on the labels alone. --data folder:DIR streams a folder of \
       JPEG/PNG images (random-resized crops and flips at --image-size, default the \
       student's; the test split resized and centre-cropped), decoded ahead on all cores; \
-      --skip-bad-images counts undecodable files instead of stopping. --out DIR receives spec.json (every \
+      --skip-bad-images counts undecodable files instead of stopping. --ignore-labels trains on \
+      the teachers' labels (kept by --filter) instead of the data's; --unlabelled DIR does so on \
+      a directory of images without labels, --data giving the test split and the classes. \
+      --out DIR receives spec.json (every \
       setting, paths absolute), checkpoints, metrics.jsonl and, at the end, \
       student.safetensors (PyTorch names). --config FILE starts a new run from a saved \
       spec.json, each option given here overriding its field. Ctrl-C writes a checkpoint \
@@ -44,10 +47,11 @@ enum TrainCommand {
     .value("teacher-mix", valueName: "w1,w2,…|ranked[:T]", help: "Several teachers' weights in the KD term: given (normalised to sum 1), or ranked: softmax of 'diswot teachers' scores / T (T 0.05); default equal."),
     .value("data", valueName: "spec", help: "Dataset: cifar10:DIR, cifar100:DIR, mnist:DIR or folder:DIR (DIR/train/<class>/*.jpg, DIR/val/…)."),
     .value("image-size", valueName: "n", help: "Folders: input height and width (default: the student's: 224 for torchvision's ResNets, 32 for the CIFAR models)."),
-    .value("resize", valueName: "n", help: "Folders: test images' shorter side before the centre crop (default round(size·8/7))."),
+    .value("resize", valueName: "n", help: "Folders: test images' (and --unlabelled images', when labelled) shorter side before the centre crop (default round(size·8/7))."),
     .flag("skip-bad-images", help: "Folders: leave out images that cannot be decoded, counted, instead of stopping at the first."),
     .flag("ignore-labels", help: "Pseudo-label distillation: withhold the training labels; the teachers label the images (the labels only measure them)."),
-    .value("filter", valueName: "none|confidence:τ|entropy:h|agreement", help: "With --ignore-labels: which pseudo-labels to keep (default none: all)."),
+    .value("unlabelled", valueName: "dir", help: "Pseudo-label distillation on these images (JPEG/PNG, found recursively) instead of --data's training split; implies --ignore-labels."),
+    .value("filter", valueName: "none|confidence:τ|entropy:h|agreement", help: "With --ignore-labels or --unlabelled: which pseudo-labels to keep (default none: all)."),
     .value("train-limit", valueName: "n", help: "Train on the first n images only."),
     .value("test-limit", valueName: "n", help: "Evaluate on the first n test images only."),
     .value("epochs", valueName: "n", default: "240", help: "Epochs (with --resume: the run's new length)."),
@@ -112,7 +116,8 @@ enum TrainCommand {
     let spec = trainer.spec
     let provenance = try Provenance(
       trainingSpace: spec.student.space, studentName: spec.student.name, studentArch: spec.student.arch,
-      teacherWeights: spec.teacher?.weights, data: spec.data, seed: spec.seed, version: WireProtocol.softwareVersion)
+      teacherWeights: spec.teacher?.weights, moreTeacherWeights: (spec.moreTeachers ?? []).map(\.weights), data: spec.data,
+      unlabelled: spec.unlabelled, seed: spec.seed, version: WireProtocol.softwareVersion)
     if trainer.isFinished {
       Log.info("\(trainer.directory) has trained all its \(trainer.spec.epochs) epochs; give --resume DIR --epochs N to train it longer")
     }
@@ -145,8 +150,11 @@ enum TrainCommand {
       try JSONOutput.print(JSONValue.object(report))
     } else {
       if let p = result.pseudoLabels {
-        print(String(format: "pseudo-labels (filter %@): kept %d of %d images; accuracy %.2f %% of all, %.2f %% of the kept",
-                     p.filter, p.kept, p.images, p.accuracy * 100, (p.keptAccuracy ?? 0) * 100))
+        var line = String(format: "pseudo-labels (filter %@): kept %d of %d images", p.filter, p.kept, p.images)
+        if let all = p.accuracy, let kept = p.keptAccuracy {
+          line += String(format: "; accuracy %.2f %% of all, %.2f %% of the kept", all * 100, kept * 100)
+        }
+        print(line + (p.unlabelled.map { " (unlabelled, \($0))" } ?? ""))
       }
       print(String(format: "test accuracy %.2f %% (%d/%d) after %d epochs, %.0f s; student: %@",
                    result.testAccuracy * 100, result.testCorrect, result.testSamples, result.epochs, result.seconds, result.studentPath)
@@ -260,10 +268,14 @@ enum TrainCommand {
     if given("checkpoint-every") {
       spec.checkpointEverySteps = try args.int("checkpoint-every", range: TrainingSpec.Limits.checkpointEverySteps)!
     }
-    if args.flag("ignore-labels") {
+    if let directory = args.string("unlabelled") { spec.unlabelled = directory }
+    if args.flag("ignore-labels") || args.isSet("unlabelled") {
       spec.pseudoLabels = .init(filter: args.string("filter") ?? "none")
     } else if args.isSet("filter") {
-      throw args.usageError("--filter chooses pseudo-labels: give --ignore-labels with it")
+      throw args.usageError("--filter chooses pseudo-labels: give --ignore-labels or --unlabelled DIR with it")
+    }
+    if spec.unlabelled != nil && spec.teacher == nil {
+      throw args.usageError("--unlabelled images are labelled by the teachers: give --teacher-weights")
     }
     if let more = spec.moreTeachers, args.isSet("teacher-mix") || spec.teacherMix == nil {
       let files = [spec.teacher!.weights] + more.map(\.weights)
@@ -279,6 +291,7 @@ enum TrainCommand {
       throw args.usageError(message)
     }
     spec.data = ClientPaths.absoluteData(spec.data)
+    spec.unlabelled = spec.unlabelled.map(ClientPaths.absolute)
     if let weights = spec.teacher?.weights { spec.teacher?.weights = ClientPaths.absolute(weights) }
     spec.moreTeachers = spec.moreTeachers?.map { TrainingSpec.Teacher(name: $0.name, weights: ClientPaths.absolute($0.weights)) }
     spec.student.space = spec.student.space.map(ClientPaths.absoluteSpace)

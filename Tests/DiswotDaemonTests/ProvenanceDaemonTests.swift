@@ -28,7 +28,7 @@ final class ProvenanceDaemonTests: XCTestCase {
     let id = try XCTUnwrap(search.json?["id"].stringValue)
     let best = try runCommand("diswot", ["search", "best", id, "--json"] + connect)
     let spec = try XCTUnwrap(best.json?["spec"].objectValue, best.stdout)
-    XCTAssertEqual(Set(spec.keys), ["space", "student", "teacher", "data", "seed", "proxy", "version"])
+    XCTAssertEqual(Set(spec.keys), ["space", "student", "teacher", "more_teachers", "data", "unlabelled", "seed", "proxy", "version"])
     XCTAssertEqual(spec["teacher"], ["name": "resnet8", "weights": .string(weights), "sha256": .string(sha)])
     XCTAssertEqual(spec["seed"], 4)
     XCTAssertEqual(spec["proxy"], "diswot")

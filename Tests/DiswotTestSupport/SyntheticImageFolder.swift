@@ -93,3 +93,39 @@ public enum SyntheticImageFolder {
     return ~crc
   }
 }
+
+extension SyntheticImageFolder {
+  /// Writes the images of the CIFAR-10-format dataset in `cifar` (as `SyntheticCIFAR`
+  /// writes it) as 32×32 PNG files, losslessly, so they reach a network as the records do.
+  /// Unlabelled (default): the training records in record order, the first half as
+  /// DIR/0000.png…, the rest one folder down (DIR/more/0032.png…), found recursively in
+  /// that order. `labelled`: an image folder of both splits instead,
+  /// DIR/train/c<label>/NNNN.png and DIR/val/c<label>/NNNN.png (labels 0…9, one digit, so
+  /// the class folders sort as the labels). Returns the number of training images.
+  @discardableResult
+  public static func writeImages(copying cifar: URL, to directory: URL, labelled: Bool = false) throws -> Int {
+    func records(_ file: String) throws -> [ArraySlice<UInt8>] {
+      let bytes = [UInt8](try Data(contentsOf: cifar.appendingPathComponent(file)))
+      return stride(from: 0, to: bytes.count, by: 3073).map { bytes[$0..<($0 + 3073)] }
+    }
+    func write(_ record: ArraySlice<UInt8>, to file: URL) throws {
+      // CIFAR stores a label byte, then planes (all red, all green, all blue); PNG interleaves them.
+      let planes = Array(record.dropFirst())
+      let rgb = (0..<1024).flatMap { p in [planes[p], planes[1024 + p], planes[2048 + p]] }
+      try FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
+      try png(width: 32, height: 32, rgb: rgb).write(to: file)
+    }
+    let train = try (1...5).flatMap { try records("data_batch_\($0).bin") }
+    for (i, record) in train.enumerated() {
+      let name = String(format: "%04d.png", i)
+      let folder = labelled ? "train/c\(record.first!)/" : i < train.count / 2 ? "" : "more/"
+      try write(record, to: directory.appendingPathComponent(folder + name))
+    }
+    if labelled {
+      for (i, record) in try records("test_batch.bin").enumerated() {
+        try write(record, to: directory.appendingPathComponent("val/c\(record.first!)/" + String(format: "%04d.png", i)))
+      }
+    }
+    return train.count
+  }
+}

@@ -13,7 +13,7 @@ final class CommandSurfaceTests: XCTestCase {
   ]
   static let search = ["proxy", "strategy", "population", "tournament", "budget", "window", "max-params", "max-macs", "max-latency-ms", "top"]
   static let training = [
-    "student", "student-shortcut", "space", "arch", "teacher", "teacher-weights", "teacher-mix", "data", "ignore-labels", "filter", "train-limit", "test-limit", "epochs", "batch",
+    "student", "student-shortcut", "space", "arch", "teacher", "teacher-weights", "teacher-mix", "data", "ignore-labels", "unlabelled", "filter", "train-limit", "test-limit", "epochs", "batch",
     "lr", "schedule", "momentum", "weight-decay", "nesterov", "distill", "gamma", "alpha", "beta", "T", "label-smoothing", "no-augment",
     "seed", "checkpoint-every", "config", "image-size", "resize", "skip-bad-images",
   ]

@@ -45,6 +45,13 @@ final class MultiTeacherTrainCommandTests: XCTestCase {
     let spec = try json(String(contentsOfFile: run + "/spec.json", encoding: .utf8))
     XCTAssertEqual(spec["teacher_mix"] as? [Double], [0.25, 0.75])
     XCTAssertEqual((spec["more_teachers"] as? [[String: Any]])?.map { $0["weights"] as? String }, [untrained])
+    // The result names every teacher, hashed, not only the first.
+    let provenance = try XCTUnwrap(try json(result.standardOutput)["spec"] as? [String: Any])
+    XCTAssertEqual((provenance["teacher"] as? [String: Any])?["weights"] as? String, try FormulaTeacher.trained)
+    let more = try XCTUnwrap(provenance["more_teachers"] as? [[String: Any]], "\(provenance)")
+    XCTAssertEqual(more.map { $0["weights"] as? String }, [untrained])
+    XCTAssertEqual(more.first?["sha256"] as? String, try Executables.sha256sum(untrained))
+    XCTAssertEqual(more.first?["name"] as? String, "resnet20")
     let lines = try metrics(run)
     XCTAssertEqual(lines.count, 2)
     for line in lines {

@@ -7,7 +7,7 @@ import XCTest
 /// "spec", the space, the teacher's name and the SHA-256 of its weights, the data, the
 /// seed, the proxy and the diswot version, in the same shape.
 final class ProvenanceCommandTests: XCTestCase {
-  static let keys: Set<String> = ["space", "student", "teacher", "data", "seed", "proxy", "version"]
+  static let keys: Set<String> = ["space", "student", "teacher", "more_teachers", "data", "unlabelled", "seed", "proxy", "version"]
 
   private func json(_ text: String) throws -> [String: Any] {
     try XCTUnwrap(JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any], text)

@@ -121,6 +121,7 @@ enum RequestValidation {
   static func trainingSpec(_ value: JSONValue, dataRoot: DataRoot) throws(WireError) -> TrainingSpec {
     var spec = try JSONCoding.decodeStrict(TrainingSpec.self, from: value, path: "spec")
     spec.data = try dataRoot.resolveData(spec.data, what: "spec.data")
+    if let unlabelled = spec.unlabelled { spec.unlabelled = try dataRoot.resolve(unlabelled, what: "spec.unlabelled") }
     if let teacher = spec.teacher {
       let path = try dataRoot.resolve(teacher.weights, what: "spec.teacher.weights")
       spec.teacher?.weights = path
@@ -166,7 +167,8 @@ enum RequestValidation {
     do {
       return try Provenance(
         trainingSpace: spec.student.space, studentName: spec.student.name, studentArch: spec.student.arch,
-        teacherWeights: spec.teacher?.weights, data: spec.data, seed: spec.seed, version: WireProtocol.softwareVersion,
+        teacherWeights: spec.teacher?.weights, moreTeacherWeights: (spec.moreTeachers ?? []).map(\.weights), data: spec.data,
+        unlabelled: spec.unlabelled, seed: spec.seed, version: WireProtocol.softwareVersion,
         loadSpace: dataRoot.loadSpace)
     } catch { throw WireError(.invalidArgument, "spec: \(error)") }
   }

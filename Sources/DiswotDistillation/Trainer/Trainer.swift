@@ -39,6 +39,9 @@ public final class Trainer {
   /// Undecodable images met so far (skipped: `spec.skipBadImages`), each counted once
   /// however many epochs meet it.
   private var skippedPaths = Set<String>()
+  /// Bad training images left out while pseudo-labelling (before `onSkippedImage` can be
+  /// set), told to it when the run starts; never in a batch after that.
+  private var labellingSkipped: [String] = []
   /// Called once per bad image skipped (its path), train or test split, for logs.
   public var onSkippedImage: (String) -> Void = { _ in }
 
@@ -157,16 +160,20 @@ public final class Trainer {
       return model
     }
     if let pseudo = spec.pseudoLabels, let teacher {
-      // Labelling reads every training image once, un-augmented: a split loaded whole.
-      guard case .memory(let dataset) = train else {
-        throw TrainingError.invalidSpec("pseudo-labels need a dataset loaded whole (cifar10, cifar100, mnist); \(data) is streamed")
+      // Labelling reads every training image once, un-augmented. Deterministic (frozen
+      // teachers, un-augmented images), so a resumed run relabels exactly as the run it
+      // continues did.
+      let (teachers, mix, filter) = ([teacher] + moreTeachers, spec.teacherMix ?? [1], try PseudoLabelFilter(parsing: pseudo.filter))
+      switch train {
+      case .memory(let dataset):
+        let (labelled, report) = try PseudoLabels.label(dataset, teachers: teachers, mix: mix, filter: filter, batch: spec.batch)
+        (train, pseudoLabelReport) = (.memory(labelled), report)
+      case .streamed(let images):
+        let (labelled, report, skipped) = try PseudoLabels.label(
+          images, truth: spec.unlabelled == nil, unlabelled: spec.unlabelled, teachers: teachers, mix: mix, filter: filter,
+          batch: spec.batch)
+        (train, pseudoLabelReport, labellingSkipped) = (.streamed(labelled), report, skipped)
       }
-      // Deterministic (frozen teachers, un-augmented images), so a resumed run relabels
-      // exactly as the run it continues did.
-      let (labelled, report) = try PseudoLabels.label(
-        dataset, teachers: [teacher] + moreTeachers, mix: spec.teacherMix ?? [1],
-        filter: try PseudoLabelFilter(parsing: pseudo.filter), batch: spec.batch)
-      (train, pseudoLabelReport) = (.memory(labelled), report)
     } else {
       pseudoLabelReport = nil
     }
@@ -317,6 +324,7 @@ extension Trainer {
     let metrics = try MetricsLog(directory: directory, discardingFromEpoch: state.epoch)
     defer { metrics.close() }
     var lastTest = (correct: 0, total: test.count)
+    noteSkipped(labellingSkipped)
     while state.epoch < spec.epochs {
       let epoch = state.epoch
       let loader = try train.loader(

@@ -54,6 +54,9 @@ extension TrainingData {
     _ spec: TrainingSpec, normalization: (_ channels: Int) throws -> Normalization, size: () throws -> Int
   ) throws -> (train: TrainingData, test: TrainingData, classCount: Int, normalization: Normalization) {
     let data = try DataSpec(parsing: spec.data)
+    if let unlabelled = spec.unlabelled {
+      return try open(unlabelled: unlabelled, spec, data: data, normalization: normalization, size: size)
+    }
     if case .folder = data {
       let train = try DataSplit(data, .train)
       let test = try DataSplit(data, .test)
@@ -72,5 +75,43 @@ extension TrainingData {
     try train.normalize(n)
     try test.normalize(n)
     return (.memory(train), .memory(test), train.classCount, n)
+  }
+
+  /// The unlabelled images of `spec.unlabelled` as the training split (streamed at
+  /// `size`, their placeholder labels for the teachers to replace) and `data`'s test split,
+  /// which fixes the classes and must be RGB images of the same size.
+  private static func open(
+    unlabelled directory: String, _ spec: TrainingSpec, data: DataSpec,
+    normalization: (_ channels: Int) throws -> Normalization, size: () throws -> Int
+  ) throws -> (train: TrainingData, test: TrainingData, classCount: Int, normalization: Normalization) {
+    let test: TrainingData
+    let classCount: Int
+    let n: Normalization
+    let side: Int
+    if case .folder = data {
+      let split = try DataSplit(data, .test)
+      (n, side, classCount) = (try normalization(split.channels), try size(), split.classCount)
+      test = .streamed(try StreamedImages(
+        split: split, count: min(split.count, spec.testLimit ?? .max), size: side, resize: spec.resize, randomCrops: false,
+        normalization: n, skipBadImages: spec.skipsBadImages))
+    } else {
+      var loaded = try data.load(.test, limit: spec.testLimit)
+      guard loaded.imageShape[0] == 3 else {
+        throw TrainingError.invalidSpec("the unlabelled images are RGB; the test images of \(data) have \(loaded.imageShape[0]) channel(s)")
+      }
+      (n, side, classCount) = (try normalization(3), try size(), loaded.classCount)
+      try loaded.normalize(n)
+      test = .memory(loaded)
+    }
+    guard test.imageShape == [3, side, side] else {
+      throw TrainingError.invalidSpec(
+        "the unlabelled images are prepared at \(side)×\(side) but the test images of \(data) are \(test.imageShape[1])×\(test.imageShape[2]); "
+          + "give that size as image_size (--image-size)")
+    }
+    let folder = try ImageFolder(unlabelled: directory, classCount: classCount)
+    let train = try StreamedImages(
+      split: DataSplit(folder: folder, split: .train), count: min(folder.count, spec.trainLimit ?? .max), size: side,
+      resize: spec.resize, randomCrops: false, normalization: n, skipBadImages: spec.skipsBadImages)
+    return (.streamed(train), test, classCount, n)
   }
 }

@@ -57,14 +57,21 @@ public struct TrainingSpec: Sendable, Codable, Equatable {
 
     public init(filter: String) { self.filter = filter }
   }
+  /// A directory of images without labels (JPEG/PNG, found recursively, any sub-folders
+  /// just more images: `ImageFolder(unlabelled:)`) that replaces the training split of
+  /// `data`: the teachers label them (`pseudoLabels` is required) and the student trains on
+  /// the kept ones, streamed and augmented as an image folder's training split is. `data`
+  /// still gives the labelled test split, the number of classes (which the teachers' must
+  /// match) and the normalisation when the teacher's weights record none.
+  public var unlabelled: String?
   /// `cifar10:DIR`, `cifar100:DIR`, `mnist:DIR` or `folder:DIR`.
   public var data: String
-  /// Image folders: the side of the square inputs (nil: the student's own, 32 for the
+  /// Image folders (`data` or `unlabelled`): the side of the square inputs (nil: the student's own, 32 for the
   /// CIFAR models, a space's input size). The optional fields below are absent from
   /// spec.json when nil, so runs that do not use them keep their files as they were.
   public var imageSize: Int?
-  /// Image folders: the shorter side test images are resized to before the centre crop
-  /// (nil: round(size·8/7)).
+  /// Image folders: the shorter side test images (and unlabelled images, to be labelled)
+  /// are resized to before the centre crop (nil: round(size·8/7)).
   public var resize: Int?
   /// Image folders: leave undecodable images out of their batches, counted (nil or
   /// false: the first one stops the run with an error naming it).
@@ -188,6 +195,11 @@ public struct TrainingSpec: Sendable, Codable, Equatable {
     } else if teacherMix != nil {
       throw fail("teacher_mix is for several teachers (more_teachers)")
     }
+    if let unlabelled {
+      guard !unlabelled.isEmpty else { throw fail("unlabelled must name a directory of images") }
+      guard teacher != nil else { throw fail("unlabelled images need a teacher to label them (teacher.weights)") }
+      guard pseudoLabels != nil else { throw fail("unlabelled images need pseudo_labels: the teachers label them, filtered") }
+    }
     if let pseudoLabels {
       guard teacher != nil else { throw fail("pseudo_labels needs a teacher to label the images") }
       if try PseudoLabelFilter(parsing: pseudoLabels.filter) == .agreement && (moreTeachers ?? []).isEmpty {
@@ -199,9 +211,9 @@ public struct TrainingSpec: Sendable, Codable, Equatable {
     if dataSpec == .gaussian { throw fail("data: training needs a labelled dataset (cifar10:DIR, cifar100:DIR, mnist:DIR or folder:DIR), not gaussian") }
     if let imageSize { try check("image_size", imageSize, Limits.imageSize) }
     if let resize { try check("resize", resize, Limits.resize) }
-    if case .folder = dataSpec {} else {
+    if case .folder = dataSpec {} else if unlabelled == nil {
       for (name, given) in [("image_size", imageSize != nil), ("resize", resize != nil)] where given {
-        throw fail("\(name) applies to image folders (folder:DIR), not \(data)")
+        throw fail("\(name) applies to image folders (folder:DIR or unlabelled), not \(data)")
       }
     }
     if let imageSize, let resize, resize < imageSize {
@@ -218,7 +230,7 @@ public struct TrainingSpec: Sendable, Codable, Equatable {
     case trainLimit = "train_limit", testLimit = "test_limit", learningRate = "lr", weightDecay = "weight_decay"
     case labelSmoothing = "label_smoothing", checkpointEverySteps = "checkpoint_every_steps"
     case imageSize = "image_size", resize, skipBadImages = "skip_bad_images"
-    case moreTeachers = "more_teachers", teacherMix = "teacher_mix", pseudoLabels = "pseudo_labels"
+    case moreTeachers = "more_teachers", teacherMix = "teacher_mix", pseudoLabels = "pseudo_labels", unlabelled
   }
 }
 
