@@ -1,6 +1,6 @@
 /// A training-free measure of a candidate, named as on the command line (`--proxies`).
 public enum Proxy: String, Sendable, Codable, CaseIterable {
-  /// The default: one signal per kind — teacher similarity (relation_stages), expressivity
+  /// The default: one signal per kind — teacher similarity (relation), expressivity
   /// (meco), trainability (jacob_cov) and capacity (log_synflow) — each standardised
   /// against a fixed reference sample of the space and combined by reliability (see
   /// `EnsembleCalibration`).
@@ -68,7 +68,7 @@ public enum Proxy: String, Sendable, Codable, CaseIterable {
   public var isComposite: Bool { self == .ensemble }
 
   /// The proxies `ensemble` combines, one per kind of signal.
-  public static let ensembleComponents: [Proxy] = [.relationStages, .meco, .jacobCov, .logSynflow]
+  public static let ensembleComponents: [Proxy] = [.relation, .meco, .jacobCov, .logSynflow]
 
   /// Whether differences of this proxy are meaningful as ratios (sizes, saliencies,
   /// distances that span orders of magnitude), so it is standardised on a log scale;
