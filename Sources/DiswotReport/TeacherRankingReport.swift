@@ -37,12 +37,16 @@ public struct TeacherRankingReport {
       let k = result["k"]?.intValue.map(String.init) ?? "?"
       let samples = result["samples"]?.intValue.map(String.init) ?? "?"
       page.heading("Ranking")
+      let measure = result["measure"]?.stringValue ?? "?"
+      let ranked = measure == "label-log-likelihood"
+        ? "the mean log-likelihood each candidate's own classifier gives the true labels"
+        : "the leave-one-out \(k)-nearest-neighbour accuracy of each candidate's pooled features"
       page.paragraph(
-        "Leave-one-out \(k)-nearest-neighbour accuracy of each candidate's pooled features on \(samples) images "
-          + "(\(result["measure"]?.stringValue ?? "?")); higher is better. Head: the candidate's own classifier's top-1 on "
-          + "the same images, when its classes are the data's.")
+        "Ranked by \(ranked) on \(samples) images (\(measure)); higher is better. kNN: that accuracy; head: the candidate's "
+          + "own classifier's top-1 on the same images, and log-lik the mean log-probability it gives the true label, when "
+          + "its classes are the data's.")
       page.table(
-        headers: ["rank", "score", "head", "model", "classes", "seconds", "weights", "note"],
+        headers: ["rank", "score", "kNN", "head", "log-lik", "model", "classes", "seconds", "weights", "note"],
         rows: candidates.map { Self.row($0.objectValue ?? [:]) })
     } else if state == "queued" || state == "running" {
       page.paragraph("The ranking appears here when every candidate has been scored.", cssClass: "note")
@@ -59,7 +63,8 @@ public struct TeacherRankingReport {
     let seconds = c["seconds"]?.doubleValue.map { format($0, digits: 1) } ?? "-"
     return [
       Cell(rank, numeric: true), Cell(fixed(c["score"]?.doubleValue), numeric: true),
-      Cell(fixed(c["head_accuracy"]?.doubleValue), numeric: true), Cell(c["model"]?.stringValue ?? "?", code: true),
+      Cell(fixed(c["knn_accuracy"]?.doubleValue), numeric: true), Cell(fixed(c["head_accuracy"]?.doubleValue), numeric: true),
+      Cell(fixed(c["label_log_likelihood"]?.doubleValue), numeric: true), Cell(c["model"]?.stringValue ?? "?", code: true),
       Cell(classes, numeric: true), Cell(seconds, numeric: true), Cell(c["weights"]?.stringValue ?? "?", code: true),
       Cell(c["note"]?.stringValue ?? ""),
     ]

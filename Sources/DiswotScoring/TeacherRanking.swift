@@ -23,6 +23,8 @@ public struct TeacherRankingSpec: Codable, Equatable, Sendable {
   /// metadata; both or neither (nil: each file's metadata, else the data's usual values).
   public var mean: String?
   public var std: String?
+  /// What ranks the candidates (`TeacherRankingMeasure`).
+  public var measure: TeacherRankingMeasure = .knn
 
   public static let limits = 2...100_000
   public static let ks = 1...1000
@@ -35,7 +37,7 @@ public struct TeacherRankingSpec: Codable, Equatable, Sendable {
   }
 
   enum CodingKeys: String, CodingKey {
-    case data, candidates, split, limit, k, batch, mean, std
+    case data, candidates, split, limit, k, batch, mean, std, measure
     case imageSize = "image_size"
   }
 
@@ -51,6 +53,14 @@ public struct TeacherRankingSpec: Codable, Equatable, Sendable {
     batch = try c.decodeIfPresent(Int.self, forKey: .batch) ?? batch
     mean = try c.decodeIfPresent(String.self, forKey: .mean)
     std = try c.decodeIfPresent(String.self, forKey: .std)
+    if let name = try c.decodeIfPresent(String.self, forKey: .measure) {
+      guard let parsed = TeacherRankingMeasure(rawValue: name) else {
+        throw DecodingError.dataCorruptedError(
+          forKey: .measure, in: c,
+          debugDescription: "measure must be \(TeacherRankingMeasure.allCases.map(\.rawValue).joined(separator: " or ")), not '\(name)'")
+      }
+      measure = parsed
+    }
   }
 
   /// Every check that needs no file: what the data and candidate files allow is checked by
@@ -69,6 +79,27 @@ public struct TeacherRankingSpec: Codable, Equatable, Sendable {
       throw .invalidRequest("image_size must be an integer between \(Self.imageSizes.lowerBound) and \(Self.imageSizes.upperBound), not \(imageSize)")
     }
     guard (mean == nil) == (std == nil) else { throw .invalidRequest("mean and std go together") }
+  }
+}
+
+/// What orders the candidates of a teacher ranking.
+public enum TeacherRankingMeasure: String, Codable, CaseIterable, Sendable {
+  /// Leave-one-out kNN accuracy of the pooled features (cosine): how well the teacher's
+  /// representation separates the target's classes. Needs no head, so teachers trained on
+  /// other classes rank too (DistillNearest's task similarity).
+  case knn
+  /// Mean log-probability the teacher's own classifier gives the true label: what
+  /// logit distillation transfers is that distribution, and the log-likelihood (a proper
+  /// scoring rule) sees both a wrong head and an over-confident one, which features do
+  /// not. Needs every candidate's classes to be the target's.
+  case likelihood
+
+  /// The name reports give it.
+  public var reportName: String {
+    switch self {
+    case .knn: "knn-loo-cosine"
+    case .likelihood: "label-log-likelihood"
+    }
   }
 }
 
@@ -103,9 +134,6 @@ public struct TeacherRanking {
   public let indices: [Int]
   public let height: Int
   public let width: Int
-
-  /// The measure's name in reports.
-  public static let measure = "knn-loo-cosine"
 
   public init(_ spec: TeacherRankingSpec) throws {
     try spec.validate()
@@ -148,6 +176,8 @@ public struct TeacherRanking {
       let file = try SafetensorsFile.read(path: path)
       _ = try ModelZoo.architecture(of: file)
       _ = try normalization(for: file, channels: data.channels)
+      let classes = try ModelZoo.classCount(in: file)
+      if spec.measure == .likelihood, classes != data.classCount { throw Self.needsTheDataClasses(path, classes: classes, dataSpec, data.classCount) }
     }
   }
 
@@ -178,7 +208,7 @@ public struct TeacherRanking {
     }.map(\.element)
     for i in results.indices { results[i].rank = i + 1 }
     return TeacherRankingReport(
-      data: dataSpec.description, split: split.rawValue, samples: indices.count, k: spec.k, measure: Self.measure,
+      data: dataSpec.description, split: split.rawValue, samples: indices.count, k: spec.k, measure: spec.measure.reportName,
       candidates: results, seconds: Date().timeIntervalSince(start))
   }
 
@@ -194,6 +224,11 @@ public struct TeacherRanking {
     return fallback
   }
 
+  /// Why a candidate cannot be ranked by its head's likelihood.
+  private static func needsTheDataClasses(_ path: String, classes: Int, _ data: DataSpec, _ dataClasses: Int) -> TeacherRankingError {
+    .invalidRequest("\(path) has \(classes) classes, \(data) has \(dataClasses): the likelihood measure needs the data's classes (rank by knn instead)")
+  }
+
   /// One candidate's score (unranked: rank 0).
   private func score(_ path: String, progress: (Int) -> Void, isCancelled: () -> Bool) throws -> TeacherRankingReport.Candidate {
     let began = Date()
@@ -207,6 +242,8 @@ public struct TeacherRanking {
     }
     let normalization = try normalization(for: file, channels: model.inputChannels)
     let sameClasses = model.classCount == data.classCount
+    guard sameClasses || spec.measure != .likelihood else { throw Self.needsTheDataClasses(path, classes: model.classCount, dataSpec, data.classCount) }
+    var logLikelihood = 0.0
     var features: [Float] = []
     var labels: [Int] = []
     var headCorrect = 0
@@ -220,14 +257,18 @@ public struct TeacherRanking {
       featureWidth = output.pooled.shape[1]
       features += output.pooled.storage
       labels += loaded.dataset.labels
-      if sameClasses { headCorrect += top1Correct(logits: output.logits, labels: loaded.dataset.labels) }
+      if sameClasses {
+        headCorrect += top1Correct(logits: output.logits, labels: loaded.dataset.labels)
+        logLikelihood += labelLogLikelihood(logits: output.logits, labels: loaded.dataset.labels)
+      }
       progress(labels.count)
     }
-    let (score, correct) = try NearestNeighbourTransfer.accuracy(
+    let (knn, correct) = try NearestNeighbourTransfer.accuracy(
       features: features, rows: labels.count, labels: labels, classCount: data.classCount, k: spec.k)
+    let likelihood = sameClasses ? logLikelihood / Double(labels.count) : nil
     return TeacherRankingReport.Candidate(
-      rank: 0, weights: path, model: name, score: score, correct: correct,
-      headAccuracy: sameClasses ? Double(headCorrect) / Double(labels.count) : nil,
+      rank: 0, weights: path, model: name, score: spec.measure == .knn ? knn : likelihood!, knnAccuracy: knn, correct: correct,
+      headAccuracy: sameClasses ? Double(headCorrect) / Double(labels.count) : nil, labelLogLikelihood: likelihood,
       classes: model.classCount, features: featureWidth, seconds: Date().timeIntervalSince(began),
       note: sameClasses ? nil : "\(model.classCount) classes, the data has \(data.classCount): ranked by its features only")
   }
@@ -249,10 +290,16 @@ public struct TeacherRankingReport: Codable, Equatable, Sendable {
     public var rank: Int
     public var weights: String
     public var model: String
+    /// The measure's value (`knnAccuracy` or `labelLogLikelihood`); higher is better.
     public var score: Double
+    /// Leave-one-out kNN accuracy of the pooled features, and how many images it got right.
+    public var knnAccuracy: Double
     public var correct: Int
     /// Top-1 of the teacher's own classifier on the same images, when its classes are the target's.
     public var headAccuracy: Double?
+    /// Mean natural-log probability its classifier gives the true label (when its classes
+    /// are the target's).
+    public var labelLogLikelihood: Double?
     public var classes: Int
     public var features: Int
     public var seconds: Double
@@ -260,7 +307,25 @@ public struct TeacherRankingReport: Codable, Equatable, Sendable {
 
     enum CodingKeys: String, CodingKey {
       case rank, weights, model, score, correct, classes, features, seconds, note
+      case knnAccuracy = "knn_accuracy"
       case headAccuracy = "head_accuracy"
+      case labelLogLikelihood = "label_log_likelihood"
     }
   }
+}
+
+/// Σ over the rows of log softmax(logits)[label], in Double (log-sum-exp shifted by the
+/// row's largest logit, so no row overflows). logits: [N, K], labels: N classes.
+func labelLogLikelihood(logits: Tensor, labels: [Int]) -> Double {
+  let k = logits.shape[1]
+  var total = 0.0
+  for (row, label) in labels.enumerated() {
+    let base = row * k
+    var top = -Double.infinity
+    for c in 0..<k { top = max(top, Double(logits.storage[base + c])) }
+    var sum = 0.0
+    for c in 0..<k { sum += exp(Double(logits.storage[base + c]) - top) }
+    total += Double(logits.storage[base + label]) - top - log(sum)
+  }
+  return total
 }

@@ -8,15 +8,19 @@ import Foundation
 /// `TeacherRanking` (DiswotScoring), as a daemon worker runs `teachers start`.
 enum TeachersCommand {
   static let spec = CommandSpec(
-    "teachers", abstract: "Rank candidate teachers for a dataset by how well their features separate its classes.",
+    "teachers", abstract: "Rank candidate teachers for a dataset: how well their features separate its classes, or how likely their heads find its labels.",
     discussion: """
       Each candidate runs forward once on --limit images of the --split (spread evenly over \
       it, so a folder sorted by class keeps every class); its globally pooled penultimate \
       features are scored by the leave-one-out accuracy of a k-nearest-neighbour classifier \
       (cosine similarity, --k neighbours, ties to the class met first). Higher is better; \
       no head is used, so a teacher trained on other classes is ranked like any other (its \
-      note says so). Inputs are normalised as `eval` does: --mean/--std, else each weights \
-      file's metadata, else the dataset's usual statistics.
+      note says so). --measure likelihood ranks instead by the mean log-probability each \
+      candidate's own classifier gives the true labels (every candidate must have the \
+      data's classes): what logit distillation passes on is that distribution, and the \
+      likelihood sees a wrong or over-confident head that features do not. Both are \
+      reported either way. Inputs are normalised as `eval` does: --mean/--std, else each \
+      weights file's metadata, else the dataset's usual statistics.
       """,
     options: [
       .value("data", valueName: "spec", help: "Target data: cifar10:DIR, cifar100:DIR, mnist:DIR or folder:DIR."),
@@ -24,6 +28,7 @@ enum TeachersCommand {
       .value("split", valueName: "train|test", default: "train", help: "Which split's images to score on."),
       .value("limit", valueName: "n", default: "1000", help: "Images to score on (all of the split if it has fewer)."),
       .value("k", valueName: "n", default: "10", help: "Neighbours voting for each image's class."),
+      .value("measure", valueName: "knn|likelihood", default: "knn", help: "What ranks the candidates: kNN accuracy of their features, or their heads' label log-likelihood."),
       .value("image-size", valueName: "n", help: "Input height and width (default: the data's own; 224 for folders)."),
       .value("batch", valueName: "n", default: "128", help: "Images per forward pass."),
       .value("mean", valueName: "m1,m2,m3", help: "Per-channel mean for normalisation (every candidate)."),
@@ -50,6 +55,9 @@ enum TeachersCommand {
     spec.batch = try args.int("batch", default: spec.batch)
     spec.mean = args.string("mean")
     spec.std = args.string("std")
+    let measure = args.string("measure", default: spec.measure.rawValue)
+    guard let parsed = TeacherRankingMeasure(rawValue: measure) else { throw args.usageError("--measure must be knn or likelihood, not '\(measure)'") }
+    spec.measure = parsed
     do { try spec.validate() } catch { throw args.usageError("\(error)") }
     return spec
   }
@@ -72,11 +80,15 @@ enum TeachersCommand {
   /// print a ranking the same way wherever it ran.
   static func show(_ report: TeacherRankingReport, json: Bool) throws {
     if json { return try JSONOutput.print(report) }
-    print("teachers for \(report.data) (\(report.split), \(report.samples) images): leave-one-out \(report.k)-NN accuracy of the pooled features, cosine; higher is better")
-    var table = Table(headers: ["rank", "score", "head", "model", "classes", "s", "weights"])
+    let measure = report.measure == TeacherRankingMeasure.likelihood.reportName
+      ? "mean log-likelihood of the true labels under each head"
+      : "leave-one-out \(report.k)-NN accuracy of the pooled features, cosine"
+    print("teachers for \(report.data) (\(report.split), \(report.samples) images): \(measure); higher is better")
+    var table = Table(headers: ["rank", "score", "knn", "head", "log-lik", "model", "classes", "s", "weights"])
     for c in report.candidates {
       table.append([
-        "\(c.rank)", String(format: "%.4f", c.score), c.headAccuracy.map { String(format: "%.4f", $0) } ?? "-",
+        "\(c.rank)", String(format: "%.4f", c.score), String(format: "%.4f", c.knnAccuracy),
+        c.headAccuracy.map { String(format: "%.4f", $0) } ?? "-", c.labelLogLikelihood.map { String(format: "%.4f", $0) } ?? "-",
         c.model, "\(c.classes)", String(format: "%.1f", c.seconds), c.weights + (c.note.map { "  (\($0))" } ?? ""),
       ])
     }

@@ -56,7 +56,7 @@ final class TeacherRankingDaemonTests: XCTestCase {
     for body in [page.body, try String(contentsOfFile: out, encoding: .utf8)] {
       XCTAssertTrue(body.contains("<h1>Teacher ranking \(id)</h1>"), body)
       XCTAssertTrue(body.contains("<code>resnet14</code>"), body)
-      XCTAssertTrue(body.contains("Leave-one-out 3-nearest-neighbour accuracy"), body)
+      XCTAssertTrue(body.contains("leave-one-out 3-nearest-neighbour accuracy"), body)
       XCTAssertTrue(body.contains("<code>k</code></td><td><code>3</code>"), body)
       XCTAssertFalse(body.contains("epoch"), body)
       XCTAssertFalse(body.contains("http-equiv=\"refresh\""), "a finished ranking does not reload")
@@ -89,7 +89,7 @@ final class TeacherRankingDaemonTests: XCTestCase {
     XCTAssertEqual(a.count, b.count, file: file, line: line)
     for (x, y) in zip(a, b) {
       XCTAssertEqual(resolved(x["weights"].stringValue), resolved(y["weights"].stringValue), file: file, line: line)
-      for key in ["rank", "model", "score", "correct", "head_accuracy", "classes", "features", "note"] {
+      for key in ["rank", "model", "score", "knn_accuracy", "correct", "head_accuracy", "label_log_likelihood", "classes", "features", "note"] {
         XCTAssertEqual(x[key], y[key], key, file: file, line: line)
       }
     }
@@ -108,6 +108,9 @@ final class TeacherRankingDaemonTests: XCTestCase {
     let daemon = try DaemonUnderTest(state: dir.appendingPathComponent("state"), dataRoot: dir, log: dir.appendingPathComponent("daemon.log"))
     defer { daemon.child.stop() }
     let pirate = try daemon.pirate()
+    let hundred = dir.appendingPathComponent("resnet8-100.safetensors").path
+    let export = try runCommand("diswot", ["export", "--model", "resnet8", "--classes", "100", "--out", dir.appendingPathComponent("r100.py").path, "--weights-out", hundred])
+    XCTAssertEqual(export.status, 0, export.stderr)
     let base: [String: JSONValue] = ["data": .string(data), "candidates": .array(candidates.map(JSONValue.string)), "k": 3, "limit": 30]
     for (change, message) in [
       (["candidates": JSONValue.array([.string(dir.appendingPathComponent("missing.safetensors").path)])], "spec.candidates[0] \(dir.path)/missing.safetensors does not exist"),
@@ -121,6 +124,8 @@ final class TeacherRankingDaemonTests: XCTestCase {
       (["split": "validation"], "split must be train or test"),
       (["mean": "0.5,0.5,0.5"], "mean and std go together"),
       (["threads": 2], "unknown field"),
+      (["measure": "vibes"], "measure must be knn or likelihood"),
+      (["measure": "likelihood", "candidates": .array([.string(candidates[0]), .string(hundred)])], "has 100 classes"),
     ] as [([String: JSONValue], String)] {
       let spec = base.merging(change) { $1 }
       guard case .error(let error) = try pirate.call(.teachersStart, body: ["spec": .object(spec)]) else {

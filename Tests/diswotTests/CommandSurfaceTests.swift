@@ -17,7 +17,7 @@ final class CommandSurfaceTests: XCTestCase {
     "lr", "schedule", "momentum", "weight-decay", "nesterov", "distill", "gamma", "alpha", "beta", "T", "label-smoothing", "no-augment",
     "seed", "checkpoint-every", "config", "image-size", "resize", "skip-bad-images",
   ]
-  static let ranking = ["data", "candidates", "split", "limit", "k", "image-size", "batch", "mean", "std"]
+  static let ranking = ["data", "candidates", "split", "limit", "k", "measure", "image-size", "batch", "mean", "std"]
   static let daemon = ["daemon", "curve-server-key", "key", "timeout-ms", "json"]
   static let local = ["threads", "max-memory"]
 

@@ -1,3 +1,4 @@
+import DiswotTensor
 import DiswotTestSupport
 import Foundation
 import XCTest
@@ -69,6 +70,45 @@ final class TeachersCommandTests: XCTestCase {
     XCTAssertEqual(candidates.first?["weights"] as? String, try trained)
     XCTAssertGreaterThan(try XCTUnwrap(candidates[0]["score"] as? Double), 0.85)
     XCTAssertLessThan(try XCTUnwrap(candidates[1]["score"] as? Double), 0.6)
+  }
+
+  /// `--measure likelihood` ranks by the mean log-probability each head gives the true
+  /// label, checked against the same teachers' logits from `diswot eval --logits`; the kNN
+  /// accuracy is still reported. A teacher without the data's classes cannot be ranked so.
+  func testLikelihoodMeasureIsTheHeadsMeanLogProbabilityOfTheLabels() throws {
+    let data = try SyntheticCIFAR.write(train: 30, test: 1)
+    defer { try? FileManager.default.removeItem(at: data) }
+    let untrained = directory.appendingPathComponent("untrained-10.safetensors").path
+    try FormulaTeacher.writeUntrained(to: untrained, classes: 10)
+    let teachers = [try trained, untrained]
+    let report = try rank(["--data", "cifar10:\(data.path)", "--candidates", teachers.joined(separator: ","), "--k", "3", "--measure", "likelihood"])
+    XCTAssertEqual(report["measure"] as? String, "label-log-likelihood")
+    let candidates = try XCTUnwrap(report["candidates"] as? [[String: Any]])
+    for (i, teacher) in teachers.enumerated() {
+      let logitsPath = directory.appendingPathComponent("logits-\(i).safetensors").path
+      let eval = try Executables.run("diswot", ["eval", "--weights", teacher, "--data", "cifar10:\(data.path)", "--split", "train", "--logits", logitsPath])
+      XCTAssertEqual(eval.status, 0, eval.standardError)
+      let file = try SafetensorsFile.read(path: logitsPath)
+      let logits = try XCTUnwrap(file.tensors["logits"]), labels = try XCTUnwrap(file.tensors["labels"]).storage.map { Int($0) }
+      let k = logits.shape[1]
+      let expected = labels.enumerated().map { n, label -> Double in
+        let row = logits.storage[(n * k)..<((n + 1) * k)].map(Double.init)
+        return row[label] - log(row.map { exp($0) }.reduce(0, +))
+      }.reduce(0, +) / Double(labels.count)
+      let candidate = try XCTUnwrap(candidates.first { $0["weights"] as? String == teacher })
+      XCTAssertEqual(try XCTUnwrap(candidate["score"] as? Double), expected, accuracy: 1e-6 * max(1, abs(expected)))
+      XCTAssertEqual(candidate["label_log_likelihood"] as? Double, candidate["score"] as? Double)
+      XCTAssertEqual(try XCTUnwrap(candidate["knn_accuracy"] as? Double), Double(try XCTUnwrap(candidate["correct"] as? Int)) / 30, accuracy: 1e-12)
+    }
+    XCTAssertGreaterThanOrEqual(try XCTUnwrap(candidates[0]["score"] as? Double), try XCTUnwrap(candidates[1]["score"] as? Double))
+
+    let refused = try Executables.run("diswot", [
+      "teachers", "--data", "cifar10:\(data.path)", "--candidates", try untrainedHundredClassTeacher(), "--k", "3", "--measure", "likelihood",
+    ])
+    XCTAssertEqual(refused.status, 2, refused.standardError)
+    XCTAssertTrue(refused.standardError.contains("100 classes"), refused.standardError)
+    let unknown = try Executables.run("diswot", ["teachers", "--data", "cifar10:\(data.path)", "--candidates", try trained, "--measure", "vibes"])
+    XCTAssertEqual(unknown.status, 2, unknown.standardError)
   }
 
   func testBadRequestsAreUsageErrors() throws {
