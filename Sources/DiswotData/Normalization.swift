@@ -102,3 +102,16 @@ public struct Normalization: Sendable, Equatable, CustomStringConvertible {
     return values
   }
 }
+
+extension Normalization {
+  /// The one rule every command follows: `mean`/`std` when given (both), else the pair a
+  /// weights file records in its metadata, else `data`'s usual statistics; nil when none
+  /// of them is known (the caller says what to give).
+  public static func chosen(
+    mean: String? = nil, std: String? = nil, metadata: [String: String], data: DataSpec, channels: Int
+  ) throws -> Normalization? {
+    if let mean, let std { return try Normalization(mean: mean, std: std, channels: channels) }
+    if let mean = metadata["mean"], let std = metadata["std"] { return try Normalization(mean: mean, std: std, channels: channels) }
+    return data.defaultNormalization
+  }
+}

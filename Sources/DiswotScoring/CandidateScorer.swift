@@ -89,9 +89,9 @@ public final class CandidateScorer {
       if let naswot { scores[Proxy.nwot.rawValue] = try naswot.score() }
       if let meco { scores[Proxy.meco.rawValue] = try meco.score() }
       if let stages {
-        scores[Proxy.relationStages.rawValue] = try stageRelationDistance(
-          student: stages.relations(), teacher: teacherStages,
-          studentFinal: relationMatrix(features: output.features), teacherFinal: teacher.relation)
+        let shared = try stages.relations { h, w in teacherStages.contains { $0.height == h && $0.width == w } }
+        scores[Proxy.relationStages.rawValue] = try stageRelationDistance(student: shared, teacher: teacherStages)
+          ?? relationDistance(student: relationMatrix(features: output.features), teacher: teacher.relation)
       }
     }
     let shape = probe.images.shape

@@ -246,12 +246,7 @@ public final class ScoringSession {
         try ProbeBatch.gaussian(batch: spec.batch, shape: space.inputShape, classCount: classCount, seed: $0)
       }
     }
-    let normalization: Normalization
-    if let mean = metadata["mean"], let std = metadata["std"] {
-      normalization = try Normalization(mean: mean, std: std, channels: space.inputShape[0])
-    } else if let fallback = data.defaultNormalization {
-      normalization = fallback
-    } else {
+    guard let normalization = try Normalization.chosen(metadata: metadata, data: data, channels: space.inputShape[0]) else {
       throw ScoringError.invalidArgument("no normalisation known for \(data)")
     }
     return try seeds.map {

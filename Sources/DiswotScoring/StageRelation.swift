@@ -13,8 +13,8 @@ import DiswotTensor
 /// ReLU output of that size in forward order (for a CIFAR ResNet the output of each stage;
 /// for NAS-Bench-201 the rectified output of each stage that the next reduction block or
 /// the final activation reads). The score is the mean of `relationDistance` over the sizes
-/// both networks have; when they share none (different input sizes), it is the distance at
-/// their last feature maps — DisWOT's relation term.
+/// both networks have (`stageRelationDistance`); when they share none (different input
+/// sizes), it is the distance at their last feature maps — DisWOT's relation term.
 public final class StageFeatureObserver: ForwardObserver {
   /// The last ReLU output seen at each spatial size, in order of first appearance.
   public private(set) var stages: [(height: Int, width: Int, features: Tensor)] = []
@@ -34,10 +34,13 @@ public final class StageFeatureObserver: ForwardObserver {
 
   public func observeBatchNorm(variance: [Float]) {}
 
-  /// Each stage's relation matrix: rownorm(X Xᵀ) of its map. -> [(h, w, [B, B])]
-  public func relations() throws(ScoringError) -> [StageRelation] {
+  /// The relation matrix, rownorm(X Xᵀ), of each stage whose size `wanted` accepts (all
+  /// by default): a student's are only needed at the teacher's sizes. -> [(h, w, [B, B])]
+  public func relations(at wanted: (Int, Int) -> Bool = { _, _ in true }) throws(ScoringError) -> [StageRelation] {
     var result: [StageRelation] = []
-    for s in stages { result.append(StageRelation(height: s.height, width: s.width, matrix: try relationMatrix(features: s.features))) }
+    for s in stages where wanted(s.height, s.width) {
+      result.append(StageRelation(height: s.height, width: s.width, matrix: try relationMatrix(features: s.features)))
+    }
     return result
   }
 }
@@ -54,17 +57,15 @@ public struct StageRelation: Sendable {
   }
 }
 
-/// Mean over the spatial sizes both networks have of the relation distance there; the
-/// distance between `studentFinal` and `teacherFinal` (the last feature maps' relation
-/// matrices) when they share none.
-public func stageRelationDistance(
-  student: [StageRelation], teacher: [StageRelation], studentFinal: Tensor, teacherFinal: Tensor
-) throws(ScoringError) -> Double {
+/// Mean over the spatial sizes both networks have of the relation distance there; nil
+/// when they share none (the caller then falls back to the last feature maps' distance,
+/// DisWOT's relation term).
+public func stageRelationDistance(student: [StageRelation], teacher: [StageRelation]) throws(ScoringError) -> Double? {
   var sum = 0.0, count = 0
   for t in teacher {
     guard let s = student.first(where: { $0.height == t.height && $0.width == t.width }) else { continue }
     sum += try relationDistance(student: s.matrix, teacher: t.matrix)
     count += 1
   }
-  return count > 0 ? sum / Double(count) : try relationDistance(student: studentFinal, teacher: teacherFinal)
+  return count > 0 ? sum / Double(count) : nil
 }

@@ -214,14 +214,10 @@ public struct TeacherRanking {
 
   /// `spec`'s mean/std, else the file's metadata, else the data's usual statistics.
   private func normalization(for file: SafetensorsFile, channels: Int) throws -> Normalization {
-    if let mean = spec.mean, let std = spec.std { return try Normalization(mean: mean, std: std, channels: channels) }
-    if let mean = file.metadata["mean"], let std = file.metadata["std"] {
-      return try Normalization(mean: mean, std: std, channels: channels)
-    }
-    guard let fallback = dataSpec.defaultNormalization else {
+    guard let chosen = try Normalization.chosen(mean: spec.mean, std: spec.std, metadata: file.metadata, data: dataSpec, channels: channels) else {
       throw TeacherRankingError.invalidRequest("no normalisation known for \(dataSpec); give a mean and std")
     }
-    return fallback
+    return chosen
   }
 
   /// Why a candidate cannot be ranked by its head's likelihood.

@@ -147,20 +147,11 @@ enum EvalCommand {
   static func chooseNormalization(
     _ args: ParsedArguments, metadata: [String: String], spec: DataSpec, channels: Int
   ) throws -> Normalization {
-    switch (args.string("mean"), args.string("std")) {
-    case let (mean?, std?):
-      return try Normalization(mean: mean, std: std, channels: channels)
-    case (nil, nil):
-      break
-    default:
-      throw args.usageError("--mean and --std go together")
-    }
-    if let mean = metadata["mean"], let std = metadata["std"] {
-      return try Normalization(mean: mean, std: std, channels: channels)
-    }
-    guard let fallback = spec.defaultNormalization else {
+    let (mean, std) = (args.string("mean"), args.string("std"))
+    guard (mean == nil) == (std == nil) else { throw args.usageError("--mean and --std go together") }
+    guard let chosen = try Normalization.chosen(mean: mean, std: std, metadata: metadata, data: spec, channels: channels) else {
       throw CommandLineError.usage("no normalisation known for \(spec); give --mean and --std")
     }
-    return fallback
+    return chosen
   }
 }

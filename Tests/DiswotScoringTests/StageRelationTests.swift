@@ -32,22 +32,16 @@ final class StageRelationTests: XCTestCase {
       StageRelation(height: 2, width: 2, matrix: tensor([2, 2], [1, 0, 0, 1])),
       StageRelation(height: 4, width: 4, matrix: tensor([2, 2], [1, 0, 0, 1])),
     ]
-    let unused = tensor([2, 2], [5, 5, 5, 5])
     let expected = (4 - 2.0.squareRoot() - 4 / 5.0.squareRoot()) / 8
-    XCTAssertEqual(
-      try stageRelationDistance(student: student, teacher: teacher, studentFinal: unused, teacherFinal: unused),
-      expected, accuracy: 1e-6)
+    XCTAssertEqual(try XCTUnwrap(try stageRelationDistance(student: student, teacher: teacher)), expected, accuracy: 1e-6)
   }
 
-  /// No size in common (other input sizes): DisWOT's relation term at the last maps.
-  func testNoSharedSizeFallsBackToTheLastMaps() throws {
+  /// No size in common (other input sizes): nil, and the scorer uses DisWOT's relation
+  /// term at the last maps.
+  func testNoSharedSizeHasNoStageDistance() throws {
     let student = [StageRelation(height: 3, width: 3, matrix: tensor([2, 2], [1, 0, 0, 1]))]
     let teacher = [StageRelation(height: 4, width: 4, matrix: tensor([2, 2], [1, 0, 0, 1]))]
-    let studentFinal = try relationMatrix(features: tensor([2, 2, 1, 1], [1, 0, 1, 1]))
-    let teacherFinal = tensor([2, 2], [1, 0, 0, 1])
-    XCTAssertEqual(
-      try stageRelationDistance(student: student, teacher: teacher, studentFinal: studentFinal, teacherFinal: teacherFinal),
-      try relationDistance(student: studentFinal, teacher: teacherFinal))
+    XCTAssertNil(try stageRelationDistance(student: student, teacher: teacher))
   }
 
   /// On a CIFAR ResNet the stages are its three resolutions, the last is the feature map

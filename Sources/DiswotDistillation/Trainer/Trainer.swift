@@ -139,11 +139,10 @@ public final class Trainer {
     let opened = try TrainingData.open(
       spec,
       normalization: { channels in
-        if let mean = teacherFile?.metadata["mean"], let std = teacherFile?.metadata["std"] {
-          return try Normalization(mean: mean, std: std, channels: channels)
+        guard let chosen = try Normalization.chosen(metadata: teacherFile?.metadata ?? [:], data: data, channels: channels) else {
+          throw TrainingError.invalidSpec("no normalisation known for \(data)")
         }
-        guard let fallback = data.defaultNormalization else { throw TrainingError.invalidSpec("no normalisation known for \(data)") }
-        return fallback
+        return chosen
       },
       size: { try spec.imageSize ?? Self.naturalInputSize(spec.student) })
     var train = opened.train
