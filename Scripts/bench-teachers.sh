@@ -6,8 +6,9 @@
 #   mix     — multi-teacher KD weighted by the ranking (--teacher-mix ranked) vs the plain
 #             average vs the best single teacher (the best-ranked one, and the one whose
 #             student was best in the rank step), mean of 3 seeds.
-#   pseudo  — KD with the labels withheld (--ignore-labels) unfiltered and filtered vs
-#             labelled KD, mean of 3 seeds (teacher: PSEUDO_TEACHER, else make-teachers' few).
+#   pseudo  — KD with the labels withheld (--ignore-labels) unfiltered and filtered
+#             (confidence 0.9; 0.5 at the same epochs and at the same steps) vs labelled
+#             KD, mean of 3 seeds (teacher: PSEUDO_TEACHER, else make-teachers' few).
 # Usage: Scripts/bench-teachers.sh [rank|mix|pseudo|all] [--epochs E] [--teacher-epochs E] [--teachers DIR] [--out DIR]
 #   The teachers: the shared ResNet-20/56 plus those of Scripts/make-teachers.sh (made
 #   first, --teacher-epochs 15 by default, if DIR lacks them). E: each student's KD
@@ -117,18 +118,27 @@ if [ "$what" = pseudo ] || [ "$what" = all ]; then
     [ -f "$out/pl-labelled-$seed.json" ] || "$DISWOT" train "${student[@]}" --seed $seed --teacher-weights "$teacher" --out "$out/pl-labelled-$seed" >"$out/pl-labelled-$seed.json"
     [ -f "$out/pl-none-$seed.json" ] || "$DISWOT" train "${student[@]}" --seed $seed --teacher-weights "$teacher" --ignore-labels --out "$out/pl-none-$seed" >"$out/pl-none-$seed.json"
     [ -f "$out/pl-conf-$seed.json" ] || "$DISWOT" train "${student[@]}" --seed $seed --teacher-weights "$teacher" --ignore-labels --filter confidence:0.9 --out "$out/pl-conf-$seed" >"$out/pl-conf-$seed.json"
+    # confidence:0.5 — the labels the teacher itself holds more likely right than wrong —
+    # at the same epochs, and at the same number of optimisation steps as the unfiltered
+    # run (epochs × images / kept): a filter that keeps a quarter of the images otherwise
+    # also gets a quarter of the training.
+    [ -f "$out/pl-half-$seed.json" ] || "$DISWOT" train "${student[@]}" --seed $seed --teacher-weights "$teacher" --ignore-labels --filter confidence:0.5 --out "$out/pl-half-$seed" >"$out/pl-half-$seed.json"
+    steps_epochs=$(python3 -c "import json,sys; p=json.load(open(sys.argv[1]))['pseudo_labels']; print(max(1, round($epochs * p['images'] / p['kept'])))" "$out/pl-half-$seed.json")
+    [ -f "$out/pl-halfsteps-$seed.json" ] || "$DISWOT" train "${student[@]}" --epochs "$steps_epochs" --seed $seed --teacher-weights "$teacher" --ignore-labels --filter confidence:0.5 --out "$out/pl-halfsteps-$seed" >"$out/pl-halfsteps-$seed.json"
   done
   python3 - "$out" <<'PY'
 import json, statistics, sys
 out = sys.argv[1]
-print(f"\n| run | kept | pseudo-label accuracy (all / kept) | seeds 1, 2, 3 | mean |\n|---|---|---|---|---|")
-for kind, label in [("labelled", "labelled KD"), ("none", "labels withheld, no filter"), ("conf", "labels withheld, confidence:0.9")]:
+print(f"\n| run | kept | pseudo-label accuracy (all / kept) | epochs | seeds 1, 2, 3 | mean |\n|---|---|---|---|---|---|")
+for kind, label in [("labelled", "labelled KD"), ("none", "labels withheld, no filter"), ("conf", "labels withheld, confidence:0.9"),
+                    ("half", "labels withheld, confidence:0.5, same epochs"),
+                    ("halfsteps", "labels withheld, confidence:0.5, same steps")]:
     runs = [json.load(open(f"{out}/pl-{kind}-{s}.json")) for s in (1, 2, 3)]
     acc = [r["test_accuracy"] * 100 for r in runs]
     p = runs[0].get("pseudo_labels")
     kept = f"{p['kept']}/{p['images']}" if p else "-"
     pa = f"{p['accuracy']*100:.2f} / {p['kept_accuracy']*100:.2f} %" if p else "-"
-    print(f"| {label} | {kept} | {pa} | {', '.join(f'{a:.2f}' for a in acc)} | {statistics.mean(acc):.2f} % |")
+    print(f"| {label} | {kept} | {pa} | {runs[0]['epochs']} | {', '.join(f'{a:.2f}' for a in acc)} | {statistics.mean(acc):.2f} % |")
 PY
 fi
 echo "bench-teachers: runs in $out" >&2

@@ -12,8 +12,11 @@ public struct TeacherRankingSpec: Codable, Equatable, Sendable {
   /// Weights files (safetensors) of the candidate teachers, in the order given.
   public var candidates: [String]
   public var split: String = "train"
-  /// Images to score on (all of the split if it has fewer).
-  public var limit: Int = 1000
+  /// Images to score on (all of the split if it has fewer). 256 by default: two batches,
+  /// enough to tell teachers apart (the standard error of an accuracy p is √(p(1−p)/n) ≤
+  /// 0.031, that of a mean log-likelihood with per-image spread s is s/16), and cheap
+  /// next to what it decides — the ranking must cost well under one short KD run.
+  public var limit: Int = 256
   /// Neighbours voting for each image's class.
   public var k: Int = 10
   /// Input height and width; nil: the data's own (224 for folders).
@@ -24,7 +27,7 @@ public struct TeacherRankingSpec: Codable, Equatable, Sendable {
   public var mean: String?
   public var std: String?
   /// What ranks the candidates (`TeacherRankingMeasure`).
-  public var measure: TeacherRankingMeasure = .knn
+  public var measure: TeacherRankingMeasure = .auto
 
   public static let limits = 2...100_000
   public static let ks = 1...1000
@@ -57,7 +60,7 @@ public struct TeacherRankingSpec: Codable, Equatable, Sendable {
       guard let parsed = TeacherRankingMeasure(rawValue: name) else {
         throw DecodingError.dataCorruptedError(
           forKey: .measure, in: c,
-          debugDescription: "measure must be \(TeacherRankingMeasure.allCases.map(\.rawValue).joined(separator: " or ")), not '\(name)'")
+          debugDescription: "measure must be auto, likelihood or knn, not '\(name)'")
       }
       measure = parsed
     }
@@ -84,6 +87,11 @@ public struct TeacherRankingSpec: Codable, Equatable, Sendable {
 
 /// What orders the candidates of a teacher ranking.
 public enum TeacherRankingMeasure: String, Codable, CaseIterable, Sendable {
+  /// `likelihood` when every candidate's head has the target's classes, else `knn`: the
+  /// head's distribution is what logit distillation transfers, so it is read whenever it
+  /// exists for every candidate; one measure for the whole ranking, since the two are on
+  /// different scales.
+  case auto
   /// Leave-one-out kNN accuracy of the pooled features (cosine): how well the teacher's
   /// representation separates the target's classes. Needs no head, so teachers trained on
   /// other classes rank too (DistillNearest's task similarity).
@@ -97,6 +105,7 @@ public enum TeacherRankingMeasure: String, Codable, CaseIterable, Sendable {
   /// The name reports give it.
   public var reportName: String {
     switch self {
+    case .auto: "auto"
     case .knn: "knn-loo-cosine"
     case .likelihood: "label-log-likelihood"
     }
@@ -203,12 +212,15 @@ public struct TeacherRanking {
         progress(Progress(candidate: i, candidates: spec.candidates.count, weights: path, done: done, images: indices.count))
       } isCancelled: { isCancelled() })
     }
+    let measure: TeacherRankingMeasure =
+      spec.measure != .auto ? spec.measure : results.allSatisfy({ $0.labelLogLikelihood != nil }) ? .likelihood : .knn
+    for i in results.indices { results[i].score = measure == .knn ? results[i].knnAccuracy : results[i].labelLogLikelihood! }
     results = results.enumerated().sorted { a, b in
       a.element.score != b.element.score ? a.element.score > b.element.score : a.offset < b.offset
     }.map(\.element)
     for i in results.indices { results[i].rank = i + 1 }
     return TeacherRankingReport(
-      data: dataSpec.description, split: split.rawValue, samples: indices.count, k: spec.k, measure: spec.measure.reportName,
+      data: dataSpec.description, split: split.rawValue, samples: indices.count, k: spec.k, measure: measure.reportName,
       candidates: results, seconds: Date().timeIntervalSince(start))
   }
 
@@ -225,7 +237,8 @@ public struct TeacherRanking {
     .invalidRequest("\(path) has \(classes) classes, \(data) has \(dataClasses): the likelihood measure needs the data's classes (rank by knn instead)")
   }
 
-  /// One candidate's score (unranked: rank 0).
+  /// One candidate's measurements (unranked: rank 0, score set by `run` once the measure
+  /// is known).
   private func score(_ path: String, progress: (Int) -> Void, isCancelled: () -> Bool) throws -> TeacherRankingReport.Candidate {
     let began = Date()
     let total = indices.count
@@ -263,7 +276,7 @@ public struct TeacherRanking {
       features: features, rows: labels.count, labels: labels, classCount: data.classCount, k: spec.k)
     let likelihood = sameClasses ? logLikelihood / Double(labels.count) : nil
     return TeacherRankingReport.Candidate(
-      rank: 0, weights: path, model: name, score: spec.measure == .knn ? knn : likelihood!, knnAccuracy: knn, correct: correct,
+      rank: 0, weights: path, model: name, score: .nan, knnAccuracy: knn, correct: correct,
       headAccuracy: sameClasses ? Double(headCorrect) / Double(labels.count) : nil, labelLogLikelihood: likelihood,
       classes: model.classCount, features: featureWidth, seconds: Date().timeIntervalSince(began),
       note: sameClasses ? nil : "\(model.classCount) classes, the data has \(data.classCount): ranked by its features only")

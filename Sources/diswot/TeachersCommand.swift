@@ -8,27 +8,27 @@ import Foundation
 /// `TeacherRanking` (DiswotScoring), as a daemon worker runs `teachers start`.
 enum TeachersCommand {
   static let spec = CommandSpec(
-    "teachers", abstract: "Rank candidate teachers for a dataset: how well their features separate its classes, or how likely their heads find its labels.",
+    "teachers", abstract: "Rank candidate teachers for a dataset: how likely their heads find its labels, or how well their features separate its classes.",
     discussion: """
       Each candidate runs forward once on --limit images of the --split (spread evenly over \
-      it, so a folder sorted by class keeps every class); its globally pooled penultimate \
-      features are scored by the leave-one-out accuracy of a k-nearest-neighbour classifier \
-      (cosine similarity, --k neighbours, ties to the class met first). Higher is better; \
-      no head is used, so a teacher trained on other classes is ranked like any other (its \
-      note says so). --measure likelihood ranks instead by the mean log-probability each \
-      candidate's own classifier gives the true labels (every candidate must have the \
-      data's classes): what logit distillation passes on is that distribution, and the \
-      likelihood sees a wrong or over-confident head that features do not. Both are \
-      reported either way. Inputs are normalised as `eval` does: --mean/--std, else each \
-      weights file's metadata, else the dataset's usual statistics.
+      it, so a folder sorted by class keeps every class). Two measures, both reported either \
+      way: the mean log-probability the candidate's own classifier gives the true labels \
+      (likelihood: what logit distillation passes on is that distribution, and the \
+      likelihood sees a wrong or over-confident head), and the leave-one-out accuracy of a \
+      k-nearest-neighbour classifier on its globally pooled penultimate features (knn: \
+      cosine similarity, --k neighbours, ties to the class met first; no head is used, so a \
+      teacher trained on other classes is ranked like any other, and its note says so). \
+      --measure auto (the default) ranks by likelihood when every candidate has the data's \
+      classes, else by knn. Higher is better. Inputs are normalised as `eval` does: \
+      --mean/--std, else each weights file's metadata, else the dataset's usual statistics.
       """,
     options: [
       .value("data", valueName: "spec", help: "Target data: cifar10:DIR, cifar100:DIR, mnist:DIR or folder:DIR."),
       .value("candidates", valueName: "a,b,…", help: "Weights files of the candidate teachers (safetensors), comma-separated."),
       .value("split", valueName: "train|test", default: "train", help: "Which split's images to score on."),
-      .value("limit", valueName: "n", default: "1000", help: "Images to score on (all of the split if it has fewer)."),
+      .value("limit", valueName: "n", default: "256", help: "Images to score on (all of the split if it has fewer)."),
       .value("k", valueName: "n", default: "10", help: "Neighbours voting for each image's class."),
-      .value("measure", valueName: "knn|likelihood", default: "knn", help: "What ranks the candidates: kNN accuracy of their features, or their heads' label log-likelihood."),
+      .value("measure", valueName: "auto|likelihood|knn", default: "auto", help: "What ranks the candidates: their heads' label log-likelihood, kNN accuracy of their features, or auto (likelihood when every head has the data's classes)."),
       .value("image-size", valueName: "n", help: "Input height and width (default: the data's own; 224 for folders)."),
       .value("batch", valueName: "n", default: "128", help: "Images per forward pass."),
       .value("mean", valueName: "m1,m2,m3", help: "Per-channel mean for normalisation (every candidate)."),
@@ -56,7 +56,7 @@ enum TeachersCommand {
     spec.mean = args.string("mean")
     spec.std = args.string("std")
     let measure = args.string("measure", default: spec.measure.rawValue)
-    guard let parsed = TeacherRankingMeasure(rawValue: measure) else { throw args.usageError("--measure must be knn or likelihood, not '\(measure)'") }
+    guard let parsed = TeacherRankingMeasure(rawValue: measure) else { throw args.usageError("--measure must be auto, likelihood or knn, not '\(measure)'") }
     spec.measure = parsed
     do { try spec.validate() } catch { throw args.usageError("\(error)") }
     return spec

@@ -44,7 +44,7 @@ enum TrainCommand {
     .value("arch", valueName: "json", help: "The student's architecture in --space."),
     .value("teacher", valueName: "model", help: "Expected teacher architecture, a model name (checked against the weights, which name it otherwise)."),
     .value("teacher-weights", valueName: "file[,file…]", help: "Teacher weights (safetensors); several, comma-separated, for multi-teacher KD; omit to train without a teacher."),
-    .value("teacher-mix", valueName: "w1,w2,…|ranked[:T]", help: "Several teachers' weights in the KD term: given (normalised to sum 1), or ranked: softmax of 'diswot teachers' scores / T (T 0.05); default equal."),
+    .value("teacher-mix", valueName: "w1,w2,…|ranked[:T]", help: "Several teachers' weights in the KD term: given (normalised to sum 1), or ranked: softmax of 'diswot teachers' scores / T (T 1 for log-likelihoods, 0.05 for kNN accuracies); default equal."),
     .value("data", valueName: "spec", help: "Dataset: cifar10:DIR, cifar100:DIR, mnist:DIR or folder:DIR (DIR/train/<class>/*.jpg, DIR/val/…)."),
     .value("image-size", valueName: "n", help: "Folders: input height and width (default: the student's: 224 for torchvision's ResNets, 32 for the CIFAR models)."),
     .value("resize", valueName: "n", help: "Folders: test images' (and --unlabelled images', when labelled) shorter side before the centre crop (default round(size·8/7))."),

@@ -56,7 +56,8 @@ final class TeacherRankingDaemonTests: XCTestCase {
     for body in [page.body, try String(contentsOfFile: out, encoding: .utf8)] {
       XCTAssertTrue(body.contains("<h1>Teacher ranking \(id)</h1>"), body)
       XCTAssertTrue(body.contains("<code>resnet14</code>"), body)
-      XCTAssertTrue(body.contains("leave-one-out 3-nearest-neighbour accuracy"), body)
+      // Both candidates have the data's classes: the default measure (auto) is their heads' likelihood.
+      XCTAssertTrue(body.contains("the mean log-likelihood each candidate&#39;s own classifier gives the true labels"), body)
       XCTAssertTrue(body.contains("<code>k</code></td><td><code>3</code>"), body)
       XCTAssertFalse(body.contains("epoch"), body)
       XCTAssertFalse(body.contains("http-equiv=\"refresh\""), "a finished ranking does not reload")
@@ -76,7 +77,7 @@ final class TeacherRankingDaemonTests: XCTestCase {
     XCTAssertEqual(status.json?["result"], ranking)
     let table = try runCommand("diswot", ["teachers", "status", id, "--daemon", daemon.client])
     XCTAssertEqual(table.status, 0, table.stderr)
-    XCTAssertTrue(table.stdout.contains("leave-one-out 3-NN accuracy"), table.stdout)
+    XCTAssertTrue(table.stdout.contains("mean log-likelihood of the true labels under each head"), table.stdout)
     XCTAssertTrue(table.stdout.contains("resnet14"), table.stdout)
   }
 
@@ -124,7 +125,7 @@ final class TeacherRankingDaemonTests: XCTestCase {
       (["split": "validation"], "split must be train or test"),
       (["mean": "0.5,0.5,0.5"], "mean and std go together"),
       (["threads": 2], "unknown field"),
-      (["measure": "vibes"], "measure must be knn or likelihood"),
+      (["measure": "vibes"], "measure must be auto, likelihood or knn"),
       (["measure": "likelihood", "candidates": .array([.string(candidates[0]), .string(hundred)])], "has 100 classes"),
     ] as [([String: JSONValue], String)] {
       let spec = base.merging(change) { $1 }

@@ -86,15 +86,19 @@ final class MultiTeacherTrainCommandTests: XCTestCase {
     }
   }
 
-  /// `ranked`: the mix is the softmax, at T = 0.05, of `diswot teachers`' scores on the
-  /// training images.
+  /// `ranked`: the mix is the softmax of `diswot teachers`' scores on the training images;
+  /// both teachers have the data's classes, so the scores are label log-likelihoods and T
+  /// is 1 nat.
   func testRankedMixIsTheSoftmaxOfTheTeachersScores() throws {
     let teachers = [try FormulaTeacher.trained, untrained!]
     let ranking = try Executables.run("diswot", ["teachers", "--json", "--data", "cifar10:\(data.path)", "--candidates", teachers.joined(separator: ",")])
     XCTAssertEqual(ranking.status, 0, ranking.standardError)
-    let candidates = try XCTUnwrap(try json(ranking.standardOutput)["candidates"] as? [[String: Any]])
+    let report = try json(ranking.standardOutput)
+    XCTAssertEqual(report["measure"] as? String, "label-log-likelihood")
+    let candidates = try XCTUnwrap(report["candidates"] as? [[String: Any]])
     let scores = try teachers.map { file in try XCTUnwrap(candidates.first { $0["weights"] as? String == file }?["score"] as? Double) }
-    let exponentials = scores.map { exp($0 / 0.05) }
+    XCTAssertNotEqual(scores[0], scores[1])
+    let exponentials = scores.map { exp($0 / 1) }
     let expected = exponentials.map { $0 / exponentials.reduce(0, +) }
     let run = root.appendingPathComponent("ranked").path
     let result = try Executables.run("diswot", ["train", "--out", run, "--teacher-mix", "ranked", "--epochs", "1"] + settings(teachers))

@@ -30,7 +30,8 @@ final class TeachersCommandTests: XCTestCase {
   }
 
   /// Every candidate gets a rank, a score in [0, 1], its cost, and a note (and no head
-  /// accuracy) when its classes are not the data's.
+  /// accuracy) when its classes are not the data's; one candidate without the data's
+  /// classes makes the default measure (auto) kNN for all.
   func testReportsEveryCandidateWithItsCostAndClassNote() throws {
     let data = try SyntheticCIFAR.write(train: 30, test: 1)
     defer { try? FileManager.default.removeItem(at: data) }
@@ -101,6 +102,10 @@ final class TeachersCommandTests: XCTestCase {
       XCTAssertEqual(try XCTUnwrap(candidate["knn_accuracy"] as? Double), Double(try XCTUnwrap(candidate["correct"] as? Int)) / 30, accuracy: 1e-12)
     }
     XCTAssertGreaterThanOrEqual(try XCTUnwrap(candidates[0]["score"] as? Double), try XCTUnwrap(candidates[1]["score"] as? Double))
+    // Every head has the data's classes, so the default measure (auto) is this one.
+    let auto = try rank(["--data", "cifar10:\(data.path)", "--candidates", teachers.joined(separator: ","), "--k", "3"])
+    XCTAssertEqual(auto["measure"] as? String, "label-log-likelihood")
+    XCTAssertEqual((auto["candidates"] as? [[String: Any]])?.map { $0["score"] as? Double }, candidates.map { $0["score"] as? Double })
 
     let refused = try Executables.run("diswot", [
       "teachers", "--data", "cifar10:\(data.path)", "--candidates", try untrainedHundredClassTeacher(), "--k", "3", "--measure", "likelihood",
