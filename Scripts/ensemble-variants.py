@@ -70,10 +70,12 @@ def main(run, truth_file):
         rho, tau, top = np.mean(per_seed, axis=0)
         stability = np.mean([spearmanr(a, b)[0] for a, b in itertools.combinations(scores, 2)]) if len(scores) > 1 else float("nan")
         seeds_rho = " / ".join(f"{p[0]:.3f}" for p in per_seed)
-        print(f"| {name} | {tau:.3f} | {rho:.3f} | {top:.3f} | {stability:.3f} | {seeds_rho} |")
+        picks = " / ".join(f"{y[np.argmax(s)]:.2f}" for s in scores)
+        print(f"| {name} | {tau:.3f} | {rho:.3f} | {top:.3f} | {stability:.3f} | {seeds_rho} | {picks} |")
 
     print(f"{len(keys)} architectures, probe seeds {seeds}")
-    print("| variant | Kendall τ | Spearman ρ | top-10 % | stability ρ | ρ per probe seed |\n|---|---|---|---|---|---|")
+    print(f"sample's best: {y.max():.2f} %")
+    print("| variant | Kendall τ | Spearman ρ | top-10 % | stability ρ | ρ per probe seed | accuracy of its pick per probe seed |\n|---|---|---|---|---|---|---|")
     single = {s: {c: transformed(c, raw(c, s)) for c in RELIABILITY} for s in seeds}
     report("ensemble as built (relation, meco, jacob_cov, log_synflow)", [ensemble({c: single[s][c] for c in ENSEMBLE}) for s in seeds])
     report("relation_stages as the teacher component",
