@@ -42,11 +42,11 @@ public struct TeacherRankingReport {
         ? "the mean log-likelihood each candidate's own classifier gives the true labels"
         : "the leave-one-out \(k)-nearest-neighbour accuracy of each candidate's pooled features"
       page.paragraph(
-        "Ranked by \(ranked) on \(samples) images (\(measure)); higher is better. kNN: that accuracy; head: the candidate's "
+        "Ranked by \(ranked) on \(samples) images (\(measure)); higher is better; ±se: the score's standard error over those images. kNN: that accuracy; head: the candidate's "
           + "own classifier's top-1 on the same images, and log-lik the mean log-probability it gives the true label, when "
           + "its classes are the data's.")
       page.table(
-        headers: ["rank", "score", "kNN", "head", "log-lik", "model", "classes", "seconds", "weights", "note"],
+        headers: ["rank", "score", "±se", "kNN", "head", "log-lik", "model", "classes", "seconds", "weights", "note"],
         rows: candidates.map { Self.row($0.objectValue ?? [:]) })
     } else if state == "queued" || state == "running" {
       page.paragraph("The ranking appears here when every candidate has been scored.", cssClass: "note")
@@ -62,7 +62,7 @@ public struct TeacherRankingReport {
     let classes = c["classes"]?.intValue.map(String.init) ?? "?"
     let seconds = c["seconds"]?.doubleValue.map { format($0, digits: 1) } ?? "-"
     return [
-      Cell(rank, numeric: true), Cell(fixed(c["score"]?.doubleValue), numeric: true),
+      Cell(rank, numeric: true), Cell(fixed(c["score"]?.doubleValue), numeric: true), Cell(fixed(c["score_se"]?.doubleValue), numeric: true),
       Cell(fixed(c["knn_accuracy"]?.doubleValue), numeric: true), Cell(fixed(c["head_accuracy"]?.doubleValue), numeric: true),
       Cell(fixed(c["label_log_likelihood"]?.doubleValue), numeric: true), Cell(c["model"]?.stringValue ?? "?", code: true),
       Cell(classes, numeric: true), Cell(seconds, numeric: true), Cell(c["weights"]?.stringValue ?? "?", code: true),

@@ -214,7 +214,11 @@ public struct TeacherRanking {
     }
     let measure: TeacherRankingMeasure =
       spec.measure != .auto ? spec.measure : results.allSatisfy({ $0.labelLogLikelihood != nil }) ? .likelihood : .knn
-    for i in results.indices { results[i].score = measure == .knn ? results[i].knnAccuracy : results[i].labelLogLikelihood! }
+    for i in results.indices {
+      let c = results[i]
+      (results[i].score, results[i].scoreError) =
+        measure == .knn ? (c.knnAccuracy, c.knnError) : (c.labelLogLikelihood!, c.labelLogLikelihoodError!)
+    }
     results = results.enumerated().sorted { a, b in
       a.element.score != b.element.score ? a.element.score > b.element.score : a.offset < b.offset
     }.map(\.element)
@@ -252,7 +256,7 @@ public struct TeacherRanking {
     let normalization = try normalization(for: file, channels: model.inputChannels)
     let sameClasses = model.classCount == data.classCount
     guard sameClasses || spec.measure != .likelihood else { throw Self.needsTheDataClasses(path, classes: model.classCount, dataSpec, data.classCount) }
-    var logLikelihood = 0.0
+    var logLikelihood = 0.0, logLikelihoodSquares = 0.0
     var features: [Float] = []
     var labels: [Int] = []
     var headCorrect = 0
@@ -268,16 +272,26 @@ public struct TeacherRanking {
       labels += loaded.dataset.labels
       if sameClasses {
         headCorrect += top1Correct(logits: output.logits, labels: loaded.dataset.labels)
-        logLikelihood += labelLogLikelihood(logits: output.logits, labels: loaded.dataset.labels)
+        for value in labelLogLikelihoods(logits: output.logits, labels: loaded.dataset.labels) {
+          logLikelihood += value
+          logLikelihoodSquares += value * value
+        }
       }
       progress(labels.count)
     }
     let (knn, correct) = try NearestNeighbourTransfer.accuracy(
       features: features, rows: labels.count, labels: labels, classCount: data.classCount, k: spec.k)
-    let likelihood = sameClasses ? logLikelihood / Double(labels.count) : nil
+    let n = Double(labels.count)
+    let likelihood = sameClasses ? logLikelihood / n : nil
+    // Standard errors of the two means: the sample standard deviation of the per-image
+    // values over √n (for the kNN accuracy, a mean of 0/1 values, √(p(1−p)/(n−1))).
+    let knnError = (knn * (1 - knn) / (n - 1)).squareRoot()
+    let likelihoodError = likelihood.map { mean in
+      (max(0, logLikelihoodSquares - n * mean * mean) / (n - 1) / n).squareRoot()
+    }
     return TeacherRankingReport.Candidate(
-      rank: 0, weights: path, model: name, score: .nan, knnAccuracy: knn, correct: correct,
-      headAccuracy: sameClasses ? Double(headCorrect) / Double(labels.count) : nil, labelLogLikelihood: likelihood,
+      rank: 0, weights: path, model: name, score: .nan, scoreError: .nan, knnAccuracy: knn, knnError: knnError, correct: correct,
+      headAccuracy: sameClasses ? Double(headCorrect) / Double(labels.count) : nil, labelLogLikelihood: likelihood, labelLogLikelihoodError: likelihoodError,
       classes: model.classCount, features: featureWidth, seconds: Date().timeIntervalSince(began),
       note: sameClasses ? nil : "\(model.classCount) classes, the data has \(data.classCount): ranked by its features only")
   }
@@ -301,14 +315,20 @@ public struct TeacherRankingReport: Codable, Equatable, Sendable {
     public var model: String
     /// The measure's value (`knnAccuracy` or `labelLogLikelihood`); higher is better.
     public var score: Double
-    /// Leave-one-out kNN accuracy of the pooled features, and how many images it got right.
+    /// The standard error of `score` over the images scored: two candidates whose scores
+    /// differ by less than about twice it are not told apart by this many images.
+    public var scoreError: Double
+    /// Leave-one-out kNN accuracy of the pooled features, its standard error, and how many
+    /// images it got right.
     public var knnAccuracy: Double
+    public var knnError: Double
     public var correct: Int
     /// Top-1 of the teacher's own classifier on the same images, when its classes are the target's.
     public var headAccuracy: Double?
     /// Mean natural-log probability its classifier gives the true label (when its classes
     /// are the target's).
     public var labelLogLikelihood: Double?
+    public var labelLogLikelihoodError: Double?
     public var classes: Int
     public var features: Int
     public var seconds: Double
@@ -316,25 +336,26 @@ public struct TeacherRankingReport: Codable, Equatable, Sendable {
 
     enum CodingKeys: String, CodingKey {
       case rank, weights, model, score, correct, classes, features, seconds, note
+      case scoreError = "score_se"
       case knnAccuracy = "knn_accuracy"
+      case knnError = "knn_se"
       case headAccuracy = "head_accuracy"
       case labelLogLikelihood = "label_log_likelihood"
+      case labelLogLikelihoodError = "label_log_likelihood_se"
     }
   }
 }
 
-/// Σ over the rows of log softmax(logits)[label], in Double (log-sum-exp shifted by the
-/// row's largest logit, so no row overflows). logits: [N, K], labels: N classes.
-func labelLogLikelihood(logits: Tensor, labels: [Int]) -> Double {
+/// log softmax(logits)[label] of each row, in Double (log-sum-exp shifted by the row's
+/// largest logit, so no row overflows). logits: [N, K], labels: N classes.
+func labelLogLikelihoods(logits: Tensor, labels: [Int]) -> [Double] {
   let k = logits.shape[1]
-  var total = 0.0
-  for (row, label) in labels.enumerated() {
+  return labels.enumerated().map { row, label in
     let base = row * k
     var top = -Double.infinity
     for c in 0..<k { top = max(top, Double(logits.storage[base + c])) }
     var sum = 0.0
     for c in 0..<k { sum += exp(Double(logits.storage[base + c]) - top) }
-    total += Double(logits.storage[base + label]) - top - log(sum)
+    return Double(logits.storage[base + label]) - top - log(sum)
   }
-  return total
 }

@@ -84,10 +84,10 @@ enum TeachersCommand {
       ? "mean log-likelihood of the true labels under each head"
       : "leave-one-out \(report.k)-NN accuracy of the pooled features, cosine"
     print("teachers for \(report.data) (\(report.split), \(report.samples) images): \(measure); higher is better")
-    var table = Table(headers: ["rank", "score", "knn", "head", "log-lik", "model", "classes", "s", "weights"])
+    var table = Table(headers: ["rank", "score", "±se", "knn", "head", "log-lik", "model", "classes", "s", "weights"])
     for c in report.candidates {
       table.append([
-        "\(c.rank)", String(format: "%.4f", c.score), String(format: "%.4f", c.knnAccuracy),
+        "\(c.rank)", String(format: "%.4f", c.score), String(format: "%.4f", c.scoreError), String(format: "%.4f", c.knnAccuracy),
         c.headAccuracy.map { String(format: "%.4f", $0) } ?? "-", c.labelLogLikelihood.map { String(format: "%.4f", $0) } ?? "-",
         c.model, "\(c.classes)", String(format: "%.1f", c.seconds), c.weights + (c.note.map { "  (\($0))" } ?? ""),
       ])

@@ -13,7 +13,7 @@ final class TeacherRankingSpecTests: XCTestCase {
   func testAbsentMembersTakeTheCommandsDefaultsAndSurviveARoundTrip() throws {
     let spec = try decode(#"{"data": "cifar10:/d", "candidates": ["/a", "/b"]}"#)
     XCTAssertEqual(spec, TeacherRankingSpec(data: "cifar10:/d", candidates: ["/a", "/b"]))
-    XCTAssertEqual([spec.split, "\(spec.limit)", "\(spec.k)", "\(spec.batch)"], ["train", "1000", "10", "128"])
+    XCTAssertEqual([spec.split, "\(spec.limit)", "\(spec.k)", "\(spec.batch)", spec.measure.rawValue], ["train", "256", "10", "128", "auto"])
     XCTAssertNil(spec.imageSize)
     var full = spec
     (full.imageSize, full.mean, full.std, full.split) = (64, "0.5,0.5,0.5", "0.2,0.2,0.2", "test")

@@ -47,6 +47,9 @@ final class TeachersCommandTests: XCTestCase {
       let score = try XCTUnwrap(candidate["score"] as? Double)
       XCTAssertTrue((0...1).contains(score))
       XCTAssertEqual(score, Double(try XCTUnwrap(candidate["correct"] as? Int)) / 30, accuracy: 1e-12)
+      // The standard error of a mean of 30 zeros and ones: √(p(1 − p)/29).
+      XCTAssertEqual(try XCTUnwrap(candidate["score_se"] as? Double), (score * (1 - score) / 29).squareRoot(), accuracy: 1e-12)
+      XCTAssertEqual(candidate["knn_se"] as? Double, candidate["score_se"] as? Double)
       XCTAssertGreaterThan(try XCTUnwrap(candidate["seconds"] as? Double), 0)
       XCTAssertEqual(candidate["features"] as? Int, 64)
       XCTAssertEqual(candidate["model"] as? String, "resnet20")
@@ -92,12 +95,18 @@ final class TeachersCommandTests: XCTestCase {
       let file = try SafetensorsFile.read(path: logitsPath)
       let logits = try XCTUnwrap(file.tensors["logits"]), labels = try XCTUnwrap(file.tensors["labels"]).storage.map { Int($0) }
       let k = logits.shape[1]
-      let expected = labels.enumerated().map { n, label -> Double in
+      let perImage = labels.enumerated().map { n, label -> Double in
         let row = logits.storage[(n * k)..<((n + 1) * k)].map(Double.init)
         return row[label] - log(row.map { exp($0) }.reduce(0, +))
-      }.reduce(0, +) / Double(labels.count)
+      }
+      let expected = perImage.reduce(0, +) / Double(labels.count)
+      // Its standard error, from the deviations (the product sums squares instead).
+      let variance = perImage.map { ($0 - expected) * ($0 - expected) }.reduce(0, +) / Double(labels.count - 1)
       let candidate = try XCTUnwrap(candidates.first { $0["weights"] as? String == teacher })
       XCTAssertEqual(try XCTUnwrap(candidate["score"] as? Double), expected, accuracy: 1e-6 * max(1, abs(expected)))
+      let error = (variance / Double(labels.count)).squareRoot()
+      XCTAssertEqual(try XCTUnwrap(candidate["score_se"] as? Double), error, accuracy: 1e-5 * max(1e-3, error))
+      XCTAssertEqual(candidate["label_log_likelihood_se"] as? Double, candidate["score_se"] as? Double)
       XCTAssertEqual(candidate["label_log_likelihood"] as? Double, candidate["score"] as? Double)
       XCTAssertEqual(try XCTUnwrap(candidate["knn_accuracy"] as? Double), Double(try XCTUnwrap(candidate["correct"] as? Int)) / 30, accuracy: 1e-12)
     }
