@@ -267,6 +267,10 @@ public struct TeacherRanking {
       var loaded = try data.load(Array(indices[lo..<min(lo + spec.batch, total)]), height: height, width: width, skipBadImages: false)
       try loaded.dataset.normalize(normalization)
       let output = try model.classify(loaded.dataset.images, mode: .inference)
+      // Finite weights can still overflow (absurd scales): a NaN would sort anywhere.
+      guard output.pooled.storage.allSatisfy(\.isFinite), output.logits.storage.allSatisfy(\.isFinite) else {
+        throw TeacherRankingError.data("\(path): its outputs on \(dataSpec) are not finite (the weights overflow Float); it cannot be ranked")
+      }
       featureWidth = output.pooled.shape[1]
       features += output.pooled.storage
       labels += loaded.dataset.labels

@@ -125,6 +125,23 @@ final class TeachersCommandTests: XCTestCase {
     XCTAssertEqual(unknown.status, 2, unknown.standardError)
   }
 
+  /// Finite weights whose outputs overflow Float cannot be ranked: an error naming the
+  /// file, not a NaN score sorted anywhere.
+  func testATeacherWhoseOutputsOverflowIsADataError() throws {
+    let data = try SyntheticCIFAR.write(train: 12, test: 1)
+    defer { try? FileManager.default.removeItem(at: data) }
+    let file = try SafetensorsFile.read(path: try trained)
+    let huge = directory.appendingPathComponent("overflowing.safetensors").path
+    try SafetensorsFile.write(path: huge, tensors: file.names.map { name in
+      let t = file.tensors[name]!
+      return (name, name == "linear.weight" ? try Tensor(shape: t.shape, storage: t.storage.map { $0 < 0 ? -3e38 : 3e38 }) : t)
+    }, metadata: file.metadata)
+    let result = try Executables.run("diswot", ["teachers", "--json", "--data", "cifar10:\(data.path)", "--candidates", "\(try trained),\(huge)", "--k", "3"])
+    XCTAssertEqual(result.status, 3, result.standardError)
+    XCTAssertTrue(result.standardOutput.contains("overflowing.safetensors: its outputs on"), result.standardOutput)
+    XCTAssertTrue(result.standardOutput.contains("are not finite"), result.standardOutput)
+  }
+
   func testBadRequestsAreUsageErrors() throws {
     let data = try SyntheticCIFAR.write(train: 5, test: 1)
     defer { try? FileManager.default.removeItem(at: data) }
