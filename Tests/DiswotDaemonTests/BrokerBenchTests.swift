@@ -1,5 +1,6 @@
 import DiswotJSON
 import DiswotStore
+import DiswotTestSupport
 import Foundation
 import XCTest
 

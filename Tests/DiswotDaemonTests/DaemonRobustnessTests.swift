@@ -1,5 +1,6 @@
 import DiswotJSON
 import DiswotTensor
+import DiswotTestSupport
 import DiswotWire
 import Foundation
 import XCTest

@@ -1,6 +1,7 @@
 import DiswotJSON
 import DiswotSearch
 import DiswotStore
+import DiswotTestSupport
 import DiswotWire
 import Foundation
 import XCTest

@@ -1,6 +1,7 @@
 import DiswotJSON
 import DiswotModels
 import DiswotSearch
+import DiswotTestSupport
 import DiswotWire
 import Foundation
 import XCTest

@@ -1,4 +1,5 @@
 import DiswotJSON
+import DiswotTestSupport
 import DiswotWire
 import Foundation
 import XCTest

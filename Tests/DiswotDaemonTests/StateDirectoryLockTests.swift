@@ -1,3 +1,4 @@
+import DiswotTestSupport
 import Foundation
 import XCTest
 

@@ -15,14 +15,6 @@ import Glibc
 /// The build directory: the test bundle and every executable product side by side.
 let buildDirectory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
 
-/// A fresh directory removed when the test ends.
-func scratchDirectory(_ test: XCTestCase) throws -> URL {
-  let url = FileManager.default.temporaryDirectory.appendingPathComponent("diswot-daemon-\(UUID().uuidString)")
-  try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-  test.addTeardownBlock { try? FileManager.default.removeItem(at: url) }
-  return url
-}
-
 /// A long-running child process (the daemon, a worker) whose standard error goes to a file.
 final class Child {
   let process = Process()

@@ -1,5 +1,6 @@
 import DiswotJSON
 import DiswotStore
+import DiswotTestSupport
 import DiswotWire
 import Foundation
 import XCTest

@@ -1,4 +1,5 @@
 import DiswotData
+import DiswotTestSupport
 import Foundation
 import XCTest
 
@@ -8,12 +9,7 @@ final class UnlabelledImagesTests: XCTestCase {
   private var root: URL!
 
   override func setUpWithError() throws {
-    root = FileManager.default.temporaryDirectory.appendingPathComponent("diswot-unlabelled-images-\(UUID())")
-    try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
-  }
-
-  override func tearDownWithError() throws {
-    try? FileManager.default.removeItem(at: root)
+    root = try scratchDirectory(self)
   }
 
   private func touch(_ relative: String) throws {

@@ -47,3 +47,11 @@ public enum SearchSpaces {
       .appendingPathComponent("SearchSpaces/\(name).json").path
   }
 }
+
+/// A fresh directory removed when `test` ends (from a test or from its set-up).
+public func scratchDirectory(_ test: XCTestCase) throws -> URL {
+  let url = FileManager.default.temporaryDirectory.appendingPathComponent("diswot-test-\(UUID().uuidString)")
+  try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+  test.addTeardownBlock { try? FileManager.default.removeItem(at: url) }
+  return url
+}

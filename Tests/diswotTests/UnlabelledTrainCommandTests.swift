@@ -16,8 +16,7 @@ final class UnlabelledTrainCommandTests: XCTestCase {
   private var teacher: String!
 
   override func setUpWithError() throws {
-    root = FileManager.default.temporaryDirectory.appendingPathComponent("diswot-unlabelled-\(UUID())")
-    try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+    root = try scratchDirectory(self)
     data = try SyntheticCIFAR.write(train: 64, test: 16)
     unlabelled = root.appendingPathComponent("unlabelled")
     XCTAssertEqual(try SyntheticImageFolder.writeImages(copying: data, to: unlabelled), 64)
@@ -29,7 +28,6 @@ final class UnlabelledTrainCommandTests: XCTestCase {
   }
 
   override func tearDownWithError() throws {
-    try? FileManager.default.removeItem(at: root)
     try? FileManager.default.removeItem(at: data)
   }
 

@@ -149,7 +149,10 @@ enum PseudoLabels {
     /// Labels the normalised `batch` of images, which are `records` (the positions
     /// reported as kept), with their true labels when there are any.
     mutating func add(_ batch: Tensor, records: [Int], truth: [Int]?) throws {
-      let probabilities = try teachers.map { softmax(try $0.classify(batch, mode: .inference).logits, classes: k) }
+      let probabilities = try teachers.map { teacher in
+        let logits = try teacher.classify(batch, mode: .inference).logits
+        return LossMath.softmaxRows(LossMath.doubles(logits), rows: logits.shape[0], columns: k).probabilities
+      }
       if truth == nil { correct = nil }
       for i in records.indices {
         // The mixed distribution; agreement as "every teacher's top class is the first teacher's".
@@ -191,18 +194,6 @@ enum PseudoLabels {
         accuracy: correct.map { Double($0) / Double(max(images, 1)) },
         keptAccuracy: correct == nil ? nil : Double(keptCorrect) / Double(kept.count))
       return (kept, labels, report)
-    }
-
-    /// Row-wise softmax of [N, K] logits, in Double.
-    private func softmax(_ logits: Tensor, classes k: Int) -> [Double] {
-      var out = logits.storage.map(Double.init)
-      for start in stride(from: 0, to: out.count, by: k) {
-        let top = out[start..<(start + k)].max()!
-        var sum = 0.0
-        for c in start..<(start + k) { out[c] = exp(out[c] - top); sum += out[c] }
-        for c in start..<(start + k) { out[c] /= sum }
-      }
-      return out
     }
   }
 

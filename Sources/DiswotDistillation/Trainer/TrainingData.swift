@@ -62,12 +62,9 @@ extension TrainingData {
       let test = try DataSplit(data, .test)
       let n = try normalization(train.channels)
       let side = try size()
-      func streamed(_ split: DataSplit, limit: Int?) throws -> TrainingData {
-        .streamed(try StreamedImages(
-          split: split, count: min(split.count, limit ?? .max), size: side, resize: spec.resize, randomCrops: false,
-          normalization: n, skipBadImages: spec.skipsBadImages))
-      }
-      return (try streamed(train, limit: spec.trainLimit), try streamed(test, limit: spec.testLimit), train.classCount, n)
+      return (
+        .streamed(try streamed(train, limit: spec.trainLimit, spec, side: side, n)),
+        .streamed(try streamed(test, limit: spec.testLimit, spec, side: side, n)), train.classCount, n)
     }
     var train = try data.load(.train, limit: spec.trainLimit)
     var test = try data.load(.test, limit: spec.testLimit)
@@ -91,9 +88,7 @@ extension TrainingData {
     if case .folder = data {
       let split = try DataSplit(data, .test)
       (n, side, classCount) = (try normalization(split.channels), try size(), split.classCount)
-      test = .streamed(try StreamedImages(
-        split: split, count: min(split.count, spec.testLimit ?? .max), size: side, resize: spec.resize, randomCrops: false,
-        normalization: n, skipBadImages: spec.skipsBadImages))
+      test = .streamed(try streamed(split, limit: spec.testLimit, spec, side: side, n))
     } else {
       var loaded = try data.load(.test, limit: spec.testLimit)
       guard loaded.imageShape[0] == 3 else {
@@ -109,9 +104,17 @@ extension TrainingData {
           + "give that size as image_size (--image-size)")
     }
     let folder = try ImageFolder(unlabelled: directory, classCount: classCount)
-    let train = try StreamedImages(
-      split: DataSplit(folder: folder, split: .train), count: min(folder.count, spec.trainLimit ?? .max), size: side,
-      resize: spec.resize, randomCrops: false, normalization: n, skipBadImages: spec.skipsBadImages)
+    let train = try streamed(DataSplit(folder: folder, split: .train), limit: spec.trainLimit, spec, side: side, n)
     return (.streamed(train), test, classCount, n)
+  }
+
+  /// The first `limit` images of an image folder's `split` (all of it without one),
+  /// decoded at `side`×`side` as `spec` says (resize, bad images) and normalised by `n`.
+  private static func streamed(
+    _ split: DataSplit, limit: Int?, _ spec: TrainingSpec, side: Int, _ n: Normalization
+  ) throws -> StreamedImages {
+    try StreamedImages(
+      split: split, count: min(split.count, limit ?? .max), size: side, resize: spec.resize, randomCrops: false,
+      normalization: n, skipBadImages: spec.skipsBadImages)
   }
 }
