@@ -108,19 +108,20 @@ public final class ScoringSession {
     guard spec.proxies.contains(.ensemble), calibration == nil else { return }
     // The retest replica: the same reference architectures on other probe batches with
     // other initialisations, to measure how reliable each component is.
+    // Both are single draws (one probe batch, one initialisation): the calibration
+    // standardises and weighs the components of one draw, which is what the ensemble
+    // aggregates, however many draws a candidate's score then averages (`evaluate`).
     var retestSpec = spec
-    retestSpec.seed = spec.seed ^ Self.retestSeed
-    let retestProbes = try Self.makeProbes(retestSpec, space: space, classCount: classCount, metadata: teacherMetadata)
-    let retestScorers = try retestProbes.map {
-      try CandidateScorer(
-        teacher: teacher, probe: $0, proxies: Proxy.ensembleComponents, forceClassGram: spec.forceClassGram,
-        studentChannelOptions: channelOptions)
-    }
+    (retestSpec.seed, retestSpec.probes) = (spec.seed ^ Self.retestSeed, 1)
+    let retestProbe = try Self.makeProbes(retestSpec, space: space, classCount: classCount, metadata: teacherMetadata)[0]
+    let retestScorer = try CandidateScorer(
+      teacher: teacher, probe: retestProbe, proxies: Proxy.ensembleComponents, forceClassGram: spec.forceClassGram,
+      studentChannelOptions: channelOptions)
     let sample = Self.referenceSample(space: space, reference: spec.reference)
     var test: [[String: Double]] = [], retest: [[String: Double]] = []
     for (i, g) in sample.enumerated() {
-      test.append(try measure(g, studentWeights: nil, scorers: scorers, seed: spec.seed).scores)
-      retest.append(try measure(g, studentWeights: nil, scorers: retestScorers, seed: retestSpec.seed).scores)
+      test.append(try measure(g, studentWeights: nil, scorers: [scorers[0]], seed: spec.seed, repeats: 1).draws[0])
+      retest.append(try measure(g, studentWeights: nil, scorers: [retestScorer], seed: retestSpec.seed, repeats: 1).draws[0])
       if i + 1 < sample.count { progress?(i + 1, sample.count) }
     }
     calibration = try EnsembleCalibration(components: Proxy.ensembleComponents, reference: test, retest: retest)
@@ -140,11 +141,20 @@ public final class ScoringSession {
 
   /// Scores one architecture of the space: averages `repeats` freshly initialised
   /// students on each of the `probes` batches, or scores the given weights once per batch.
+  ///
+  /// The ensemble is the mean of the draws' ensemble scores, not the ensemble of the
+  /// draws' mean components: one draw's score is what the calibration describes, and
+  /// averaging draws then estimates its expectation over probe batches and
+  /// initialisations with less variance, without changing what is estimated. (The
+  /// ensemble of averaged components would be another score, whose components are more
+  /// reliable than the calibration says, so shrunk and weighted wrongly.)
   public func evaluate(_ g: Genotype, studentWeights: SafetensorsFile? = nil) throws -> Evaluation {
     try calibrate()
     let start = ContinuousClock.now
-    var evaluation = try measure(g, studentWeights: studentWeights, scorers: scorers, seed: spec.seed)
-    if let calibration { evaluation.scores[Proxy.ensemble.rawValue] = calibration.score(evaluation.scores) }
+    var (evaluation, draws) = try measure(g, studentWeights: studentWeights, scorers: scorers, seed: spec.seed)
+    if let calibration {
+      evaluation.scores[Proxy.ensemble.rawValue] = draws.reduce(0) { $0 + calibration.score($1) } / Double(draws.count)
+    }
     evaluation.scores = evaluation.scores.filter { name, _ in spec.proxies.contains { $0.rawValue == name } }
     evaluation.unscorable = spec.proxies[0].unscorableReason(in: evaluation.scores)
     let elapsed = ContinuousClock.now - start
@@ -152,17 +162,19 @@ public final class ScoringSession {
     return evaluation
   }
 
-  /// Every measured proxy of one candidate, averaged over initialisations and the probe
-  /// batches of `scorers` (the session's own, or the calibration's retest replica);
+  /// Every measured proxy of one candidate, averaged over initialisations (`repeats`,
+  /// default the spec's) and the probe batches of `scorers` (the session's own, or the
+  /// calibration's retest replica), and each draw's values (initialisation-major);
   /// `seed` seeds the students.
   private func measure(
-    _ g: Genotype, studentWeights: SafetensorsFile?, scorers: [CandidateScorer], seed: UInt64
-  ) throws -> Evaluation {
+    _ g: Genotype, studentWeights: SafetensorsFile?, scorers: [CandidateScorer], seed: UInt64, repeats: Int? = nil
+  ) throws -> (evaluation: Evaluation, draws: [[String: Double]]) {
     let key = space.key(of: g)
     var sums: [String: Double] = [:]
+    var draws: [[String: Double]] = []
     var form: SemanticForm?
     var params = 0, macs = 0
-    let repeats = studentWeights == nil ? spec.repeats : 1
+    let repeats = studentWeights == nil ? repeats ?? spec.repeats : 1
     if let why = memory.refusal(of: g, in: space) { throw ScoringError.tooLarge(why) }
     for r in 0..<repeats {
       let student = try space.build(g, classCount: classCount)
@@ -175,15 +187,17 @@ public final class ScoringSession {
       for scorer in scorers {
         let result = try scorer.score(student, zenSeed: Self.studentSeed(seed: seed ^ 0x5A45_4E, key: key, repeat: r))
         for (name, value) in result.scores { sums[name, default: 0] += value }
+        draws.append(result.scores)
         form = result.semanticForm
       }
       params = student.parameterCount
       macs = try student.macs(height: space.inputShape[1], width: space.inputShape[2])
     }
     let count = Double(repeats * scorers.count)
-    return Evaluation(
+    let evaluation = Evaluation(
       arch: space.json(of: g), key: key, scores: sums.mapValues { $0 / count }, params: params, macs: macs,
       semanticForm: form?.rawValue, seconds: 0)
+    return (evaluation, draws)
   }
 
   /// The seed of a student's weights: a function of the run's seed, the architecture and

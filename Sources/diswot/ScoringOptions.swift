@@ -22,7 +22,7 @@ enum ScoringOptions {
     .value("batch", valueName: "n", default: "64", help: "Probe batch size."),
     .value("classes", valueName: "k", help: "Number of classes (default: the teacher weights' or the space's)."),
     .value("seed", valueName: "n", default: "0", help: "Seed for the probe batch, initialisations and sampling."),
-    .value("repeats", valueName: "r", default: "1", help: "Average each score over r student initialisations."),
+    .value("repeats", valueName: "r", default: "1", help: "Average each score over r student initialisations (the ensemble: each draw's score)."),
     .value("probes", valueName: "k", default: "1", help: "Average each score over k probe batches (seeds derived from --seed)."),
     .value("reference-size", valueName: "n", default: "64", help: "Architectures in the ensemble's calibration sample."),
     .value("reference-seed", valueName: "n", default: "0", help: "Seed of the ensemble's calibration sample."),

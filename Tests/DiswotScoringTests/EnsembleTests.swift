@@ -130,6 +130,41 @@ final class EnsembleTests: XCTestCase {
     XCTAssertNotEqual(perBatch[0], perBatch[1])
   }
 
+  /// With several draws (probe batches × initialisations) the ensemble is the mean of the
+  /// draws' ensemble scores under a single-draw calibration — the same calibration a
+  /// one-draw session of the same seed makes — not the ensemble of averaged components.
+  func testEnsembleAveragesDrawsScoresUnderASingleDrawCalibration() throws {
+    var spec = ScoringSpec(
+      space: SearchSpaces.path("resnet-cifar-depth"), teacher: .init(name: "resnet20"), batch: 8,
+      proxies: [.ensemble] + Proxy.ensembleComponents, seed: 7, repeats: 2, probes: 2, reference: .init(size: 8, seed: 1))
+    let session = try ScoringSession(spec: spec)
+    spec.probes = 1
+    spec.repeats = 1
+    let single = try ScoringSession(spec: spec)
+    try session.calibrate()
+    try single.calibrate()
+    XCTAssertEqual(session.calibration, single.calibration, "the calibration is of one draw")
+    let calibration = try XCTUnwrap(session.calibration)
+
+    var rng = SeededGenerator(seed: 3)
+    let g = session.space.sample(using: &rng)
+    let evaluation = try session.evaluate(g)
+    var draws: [[String: Double]] = []
+    for r in 0..<2 {
+      let student = try session.space.build(g, classCount: 10)
+      var weights = SeededGenerator(seed: ScoringSession.studentSeed(seed: 7, key: session.space.key(of: g), repeat: r))
+      student.initialize(InitializationScheme.kaimingNormalFanOut, using: &weights)
+      for scorer in session.scorers { draws.append(try scorer.score(student).scores) }
+    }
+    let meanOfScores = draws.map(calibration.score).reduce(0, +) / 4
+    XCTAssertEqual(evaluation.scores["ensemble"]!, meanOfScores, accuracy: 1e-12 * abs(meanOfScores))
+    let meanComponents = Dictionary(uniqueKeysWithValues: Proxy.ensembleComponents.map { c in
+      (c.rawValue, draws.map { $0[c.rawValue]! }.reduce(0, +) / 4)
+    })
+    XCTAssertNotEqual(evaluation.scores["ensemble"]!, calibration.score(meanComponents), "not the score of the mean")
+    XCTAssertEqual(try single.evaluate(g).scores["ensemble"]!, calibration.score(draws[0]), accuracy: 1e-12)
+  }
+
   /// Specs stored before `probes` and `reference` existed still decode, with the values
   /// they ran with; the checks name the field that is out of range.
   func testSpecDecodingAndValidation() throws {
