@@ -70,10 +70,15 @@ public final class CandidateScorer {
     let meco = proxies.contains(.meco) ? MeCoObserver(samples: Self.mecoSamples) : nil
     let stages = proxies.contains(.relationStages) ? StageFeatureObserver() : nil
     let observers: [ForwardObserver] = [naswot as ForwardObserver?, meco, stages].compactMap { $0 }
+    // When backward passes on the probe batch are wanted too, this forward pass records
+    // for them (the same batch statistics, so the same values) and they start from it.
+    let gradientForward = gradientForwardMode(proxies)
+    var recorded: (logits: Tensor, fisher: FisherObserver?)?
     if needsDisWOT || !observers.isEmpty {
-      var mode = Self.scoringMode
+      var mode = gradientForward?.mode ?? Self.scoringMode
       mode.observer = observers.count > 1 ? ForwardObservers(observers) : observers.first
       let output = try student.classify(probe.images, mode: mode)
+      recorded = gradientForward.map { (output.logits, $0.fisher) }
       if needsDisWOT {
         let d = try diswotScore(student: output, teacher: teacher, forceClassGram: forceClassGram)
         form = d.form
@@ -94,6 +99,12 @@ public final class CandidateScorer {
           ?? relationDistance(student: relationMatrix(features: output.features), teacher: teacher.relation)
       }
     }
+    // Before Zen's forward passes, which would replace the record.
+    if proxies.contains(where: \.isGradientBased) {
+      let values = try gradientProxyScores(
+        proxies, model: student, images: probe.images, labels: probe.labels, recorded: recorded)
+      for (proxy, value) in values { scores[proxy.rawValue] = value }
+    }
     let shape = probe.images.shape
     if proxies.contains(.params) { scores[Proxy.params.rawValue] = Double(student.parameterCount) }
     if proxies.contains(.macs) { scores[Proxy.macs.rawValue] = Double(try student.macs(height: shape[2], width: shape[3])) }
@@ -101,10 +112,6 @@ public final class CandidateScorer {
       var rng = SeededGenerator(seed: zenSeed)
       scores[Proxy.zen.rawValue] = try zenScore(
         forward: { x, mode in try student.classify(x, mode: mode) }, inputShape: shape, repeats: 1, rng: &rng)
-    }
-    if proxies.contains(where: \.isGradientBased) {
-      let values = try gradientProxyScores(proxies, model: student, images: probe.images, labels: probe.labels)
-      for (proxy, value) in values { scores[proxy.rawValue] = value }
     }
     return Result(scores: scores, semanticForm: form)
   }

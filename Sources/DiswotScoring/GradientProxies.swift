@@ -40,10 +40,34 @@ import DiswotTensor
 // exist), and layers keep the records of the last recording forward pass (synflow's
 // batch-1 pass when it was requested) until their next forward pass.
 
+/// The recording forward pass the probe batch's backward passes (grad_norm, snip, fisher,
+/// jacob_cov) start from: batch norm on batch statistics without updating the running
+/// ones, recorded, with Fisher's observer when it is wanted; nil when none of `proxies`
+/// needs one. A caller that runs this pass anyway (`CandidateScorer`, for its own
+/// proxies) hands its logits to `gradientProxyScores` and saves a forward pass.
+func gradientForwardMode(_ proxies: [Proxy]) -> (mode: ForwardMode, fisher: FisherObserver?)? {
+  let wanted = Set(proxies)
+  guard !wanted.isDisjoint(with: [.gradNorm, .snip, .fisher, .jacobCov]) else { return nil }
+  let fisher = wanted.contains(.fisher) ? FisherObserver() : nil
+  let mode = ForwardMode(
+    batchNorm: .training(updateRunningStatistics: false), recordsForBackward: true, backwardObserver: fisher)
+  return (mode, fisher)
+}
+
 /// The gradient-based proxies among `proxies` of one network on one probe batch.
 /// images: [B, C, H, W], labels: B values in 0..<model.classCount
 public func gradientProxyScores(
   _ proxies: [Proxy], model: any Classifier, images: Tensor, labels: [Int]
+) throws -> [Proxy: Double] {
+  try gradientProxyScores(proxies, model: model, images: images, labels: labels, recorded: nil)
+}
+
+/// `gradientProxyScores`, from the logits of the pass `gradientForwardMode(proxies)`
+/// describes when the caller made it on `images` as the model's last forward pass
+/// (`recorded`, with its Fisher observer); nil runs that pass here.
+func gradientProxyScores(
+  _ proxies: [Proxy], model: any Classifier, images: Tensor, labels: [Int],
+  recorded: (logits: Tensor, fisher: FisherObserver?)?
 ) throws -> [Proxy: Double] {
   let wanted = Set(proxies.filter(\.isGradientBased))
   guard !wanted.isEmpty else { return [:] }
@@ -60,13 +84,10 @@ public func gradientProxyScores(
   model.zeroGradients()
   defer { model.zeroGradients() }
   let lossProxies = wanted.intersection([.gradNorm, .snip, .fisher])
-  if !lossProxies.isEmpty || wanted.contains(.jacobCov) {
+  if let forward = gradientForwardMode(proxies) {
     // One recording forward pass serves both backward passes (a backward pass leaves the
     // record as it is); the reference's separate copies would each compute the same one.
-    let fisher = wanted.contains(.fisher) ? FisherObserver() : nil
-    let mode = ForwardMode(
-      batchNorm: .training(updateRunningStatistics: false), recordsForBackward: true, backwardObserver: fisher)
-    let logits = try model.classify(images, mode: mode).logits
+    let (logits, fisher) = try recorded ?? (model.classify(images, mode: forward.mode).logits, forward.fisher)
     if !lossProxies.isEmpty {
       let dLogits = try meanCrossEntropyGradient(logits: logits, labels: labels)
       _ = try model.backward(dLogits: dLogits, dFeatures: nil, computeInputGradient: false)

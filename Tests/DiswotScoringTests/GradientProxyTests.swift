@@ -472,6 +472,21 @@ final class GradientProxyTests: XCTestCase {
     }
   }
 
+  /// The candidate scorer's own forward pass (with NASWOT's and MeCo's observers, for the
+  /// DisWOT terms) records for the gradient proxies' backward passes, and Zen's forward
+  /// passes come after them: every gradient proxy is bit-identical to computing it alone.
+  func testScorersSharedForwardGivesTheProxiesComputedAlone() throws {
+    let probe = try ProbeBatch.gaussian(batch: 6, shape: [3, 16, 16], classCount: 10, seed: 22)
+    let teacher = randomResNet(ResNetDescription(blocksPerStage: [1, 1, 1], widths: [8, 16, 16], shortcut: .b), seed: 3)
+    let student = randomResNet(ResNetDescription(blocksPerStage: [2, 1, 1], widths: [4, 8, 12], shortcut: .b), seed: 4)
+    let scorer = try CandidateScorer(teacher: teacher, probe: probe, proxies: gradientProxies + [.relation, .meco, .nwot, .zen])
+    let shared = try scorer.score(student).scores
+    let alone = try gradientProxyScores(gradientProxies, model: student, images: probe.images, labels: probe.labels)
+    for proxy in gradientProxies {
+      XCTAssertEqual(shared[proxy.rawValue]!.bitPattern, alone[proxy]!.bitPattern, "\(proxy)")
+    }
+  }
+
   func testResNet20GivesFiniteValues() throws {
     let model = randomResNet(try ModelZoo.description(named: "resnet20"), seed: 7)
     var rng = SeededGenerator(seed: 8)
