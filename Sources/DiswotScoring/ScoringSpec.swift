@@ -75,9 +75,24 @@ public struct ScoringSpec: Sendable, Codable, Equatable {
   /// `resize`'s accepted values (a folder's shorter side before the crop).
   public static let resizeRange = 8...8192
 
+  /// Student initialisations per candidate when none are asked for: 2 when the ensemble
+  /// is among `proxies` (every proxy of the run then averages two), 1 otherwise (the
+  /// faithful `diswot` score and the single proxies score one initialisation, as published).
+  ///
+  /// Why two for the ensemble: a candidate's initialisation is its own (seeded by its key),
+  /// so initialisation noise is independent from candidate to candidate and reorders them,
+  /// while the probe batch is common to every candidate of a run (common random numbers:
+  /// much of its effect shifts all of them alike). Averaging initialisations therefore
+  /// removes the noise that matters for the ranking, at the cost of one more scoring per
+  /// draw; two is what a 1,000-evaluation search can afford on two cores (Docs/benchmarks.md).
+  public static func defaultRepeats(proxies: [Proxy]) -> Int {
+    proxies.contains(.ensemble) ? 2 : 1
+  }
+
+  /// `repeats` nil takes `defaultRepeats(proxies:)`.
   public init(
     space: String, teacher: Teacher, data: String = "gaussian", batch: Int = 64, classes: Int? = nil,
-    proxies: [Proxy] = [.ensemble], seed: UInt64 = 0, repeats: Int = 1, probes: Int = 1,
+    proxies: [Proxy] = [.ensemble], seed: UInt64 = 0, repeats: Int? = nil, probes: Int = 1,
     initialization: String = "kaiming-fan-out", forceClassGram: Bool = false, reference: Reference = Reference(),
     resize: Int? = nil, skipBadImages: Bool = false
   ) {
@@ -88,7 +103,7 @@ public struct ScoringSpec: Sendable, Codable, Equatable {
     self.classes = classes
     self.proxies = proxies
     self.seed = seed
-    self.repeats = repeats
+    self.repeats = repeats ?? Self.defaultRepeats(proxies: proxies)
     self.probes = probes
     self.initialization = initialization
     self.forceClassGram = forceClassGram

@@ -22,7 +22,7 @@ enum ScoringOptions {
     .value("batch", valueName: "n", default: "64", help: "Probe batch size."),
     .value("classes", valueName: "k", help: "Number of classes (default: the teacher weights' or the space's)."),
     .value("seed", valueName: "n", default: "0", help: "Seed for the probe batch, initialisations and sampling."),
-    .value("repeats", valueName: "r", default: "1", help: "Average each score over r student initialisations (the ensemble: each draw's score)."),
+    .value("repeats", valueName: "r", help: "Average each score over r student initialisations (default 2 when the ensemble is measured, 1 otherwise)."),
     .value("probes", valueName: "k", default: "1", help: "Average each score over k probe batches (seeds derived from --seed)."),
     .value("reference-size", valueName: "n", default: "64", help: "Architectures in the ensemble's calibration sample."),
     .value("reference-seed", valueName: "n", default: "0", help: "Seed of the ensemble's calibration sample."),
@@ -64,7 +64,7 @@ enum ScoringOptions {
         weights: args.string("teacher-weights"), shortcut: args.string("teacher-shortcut")),
       data: args.string("data", default: "gaussian"), batch: try args.int("batch", range: 2...ProbeBatch.maxBatch)!,
       classes: try args.int("classes", range: 2...100_000), proxies: proxies, seed: try seed ?? Self.seed(args),
-      repeats: try args.int("repeats", range: ScoringSpec.repeatsRange)!, probes: try args.int("probes", range: ScoringSpec.probesRange)!,
+      repeats: try args.int("repeats", range: ScoringSpec.repeatsRange), probes: try args.int("probes", range: ScoringSpec.probesRange)!,
       initialization: args.string("init", default: "kaiming-fan-out"), forceClassGram: args.flag("class-gram"),
       reference: ScoringSpec.Reference(
         size: try args.int("reference-size", range: ScoringSpec.Reference.sizes)!,

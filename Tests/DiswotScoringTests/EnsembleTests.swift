@@ -91,7 +91,7 @@ final class EnsembleTests: XCTestCase {
   func testSessionIsPureAndAveragesProbeBatches() throws {
     let spec = ScoringSpec(
       space: SearchSpaces.path("resnet-cifar-depth"), teacher: .init(name: "resnet20"), batch: 8,
-      proxies: [.ensemble, .nwot, .params], seed: 5, probes: 2, reference: .init(size: 8, seed: 1))
+      proxies: [.ensemble, .nwot, .params], seed: 5, repeats: 1, probes: 2, reference: .init(size: 8, seed: 1))
     // The progress listener sees every reference architecture, and at the last one the
     // calibration already exists (the command line logs its weights then).
     nonisolated(unsafe) var reports: [(Int, Int, Bool)] = []
@@ -184,5 +184,9 @@ final class EnsembleTests: XCTestCase {
     bad.proxies = [.nwot, .nwot]
     XCTAssertThrowsError(try bad.validate())
     XCTAssertEqual(ScoringSpec(space: "s", teacher: .init()).proxies, [.ensemble], "the ensemble is the default")
+    XCTAssertEqual(ScoringSpec(space: "s", teacher: .init()).repeats, 2, "two initialisations when the ensemble is measured")
+    XCTAssertEqual(ScoringSpec(space: "s", teacher: .init(), proxies: [.meco, .ensemble]).repeats, 2)
+    XCTAssertEqual(ScoringSpec(space: "s", teacher: .init(), proxies: [.diswot, .meco]).repeats, 1, "one, as published, otherwise")
+    XCTAssertEqual(ScoringSpec(space: "s", teacher: .init(), repeats: 3).repeats, 3)
   }
 }

@@ -41,6 +41,20 @@ final class ScoreCommandTests: XCTestCase {
     }
   }
 
+  /// Without --repeats, the spec the result carries averages two initialisations when the
+  /// ensemble is measured and one for the published proxies (the faithful DisWOT score).
+  func testDefaultRepeatsFollowTheProxies() throws {
+    for (proxies, repeats) in [("ensemble", 2), ("diswot,nwot", 1)] {
+      let result = try Executables.run("diswot", [
+        "score", "--space", "resnet-cifar-depth", "--arch", arch, "--teacher", "resnet20", "--batch", "8",
+        "--reference-size", "8", "--proxies", proxies, "--json"])
+      XCTAssertEqual(result.status, 0, result.standardError)
+      let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(result.standardOutput.utf8)) as? [String: Any])
+      let spec = try XCTUnwrap(json["spec"] as? [String: Any])
+      XCTAssertEqual(spec["repeats"] as? Int, repeats, proxies)
+    }
+  }
+
   func testBadInputIsAClearErrorNotACrash() throws {
     let cases: [([String], Int32, String)] = [
       (["--arch", #"{"depths":[3,1,5],"widths":[16,1000000000,64]}"#], 3, "is not one of"),
