@@ -4,17 +4,17 @@
 # diswotd with two local single-threaded workers, one search per seed; each search's best
 # architecture is looked up in the NAS-Bench-201 CIFAR-10 table. Needs ../shared.
 #
-# Usage: Scripts/bench-search.sh [--seeds "0 1 … 9"] [--budget 1000] [--proxy ensemble] [--repeats 1]
+# Usage: Scripts/bench-search.sh [--seeds "0 1 … 9"] [--budget 1000] [--proxy ensemble] [--repeats R]
 # Prints one line per seed (best key, its test accuracy, evaluations, seconds) and the median.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-seeds="0 1 2 3 4 5 6 7 8 9" budget=1000 proxy=ensemble repeats=1
+seeds="0 1 2 3 4 5 6 7 8 9" budget=1000 proxy=ensemble repeats=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --seeds) seeds="$2"; shift 2 ;;
     --budget) budget="$2"; shift 2 ;;
     --proxy) proxy="$2"; shift 2 ;;
-    --repeats) repeats="$2"; shift 2 ;;
+    --repeats) repeats=(--repeats "$2"); shift 2 ;;
     -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
     *) echo "bench-search.sh: unknown argument '$1'" >&2; exit 2 ;;
   esac
@@ -42,7 +42,7 @@ printf "%-5s %-100s %8s %6s %8s\n" seed best accuracy evals seconds
 accuracies=()
 for seed in $seeds; do
   start=$SECONDS
-  "$bin/diswot" search start --daemon "$client" --space nas-bench-201 --budget "$budget" --proxy "$proxy" --repeats "$repeats" \
+  "$bin/diswot" search start --daemon "$client" --space nas-bench-201 --budget "$budget" --proxy "$proxy" ${repeats[@]+"${repeats[@]}"} \
     --population 20 --tournament 5 --seed "$seed" --teacher-weights "$shared/teachers/cifar10-resnet56.safetensors" \
     --data "cifar10:$shared/datasets/cifar10-subset" --wait --json --quiet > "$state/search-$seed.json"
   seconds=$((SECONDS - start))
