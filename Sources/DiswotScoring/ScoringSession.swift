@@ -170,7 +170,6 @@ public final class ScoringSession {
     _ g: Genotype, studentWeights: SafetensorsFile?, scorers: [CandidateScorer], seed: UInt64, repeats: Int? = nil
   ) throws -> (evaluation: Evaluation, draws: [[String: Double]]) {
     let key = space.key(of: g)
-    var sums: [String: Double] = [:]
     var draws: [[String: Double]] = []
     var form: SemanticForm?
     var params = 0, macs = 0
@@ -186,14 +185,18 @@ public final class ScoringSession {
       }
       for scorer in scorers {
         let result = try scorer.score(student, zenSeed: Self.studentSeed(seed: seed ^ 0x5A45_4E, key: key, repeat: r))
-        for (name, value) in result.scores { sums[name, default: 0] += value }
         draws.append(result.scores)
         form = result.semanticForm
       }
       params = student.parameterCount
       macs = try student.macs(height: space.inputShape[1], width: space.inputShape[2])
     }
-    let count = Double(repeats * scorers.count)
+    // Summed in draw order, as the draws were scored.
+    var sums: [String: Double] = [:]
+    for draw in draws {
+      for (name, value) in draw { sums[name, default: 0] += value }
+    }
+    let count = Double(draws.count)
     let evaluation = Evaluation(
       arch: space.json(of: g), key: key, scores: sums.mapValues { $0 / count }, params: params, macs: macs,
       semanticForm: form?.rawValue, seconds: 0)
