@@ -86,32 +86,47 @@ public func maxpool2d_backward(
 
 /// Each output's gradient spread evenly over its window: divided by kernel² with
 /// `countIncludePad`, by the number of in-image positions without (as the forward pass).
+///
+/// Separable like the forward pass: for each output row, its gradients are scaled by
+/// their divisors' inverses, spread along a row of width W one window tap at a time (each tap a
+/// contiguous add over the whole row for stride 1), and that row is added to every input
+/// row the window covers. The naive scatter is `avgpool2d_backward_reference`; results
+/// agree with it to rounding.
 /// dOutput: [N, C, OH, OW], inputShape: [N, C, H, W] -> dInput: [N, C, H, W]
 public func avgpool2d_backward(
   _ dOutput: Tensor, inputShape: [Int], geometry g: Pool2dGeometry, countIncludePad: Bool = true
 ) throws(TensorError) -> Tensor {
-  try checkPoolGradientShapes(dOutput, inputShape: inputShape)
-  let (h, w) = (inputShape[2], inputShape[3])
-  let (oh, ow) = (try g.outputSize(h), try g.outputSize(w))
-  guard dOutput.h == oh, dOutput.w == ow else {
-    throw .shapeMismatch("average pooling of \(inputShape) gives [\(oh), \(ow)] planes, gradient is \(dOutput.shape)")
-  }
-  let inv = 1 / Float(g.kernel * g.kernel)
+  let (h, w, oh, ow) = try avgPoolGradientExtents(dOutput, inputShape: inputShape, geometry: g)
+  let inverses = try g.inverseDivisors(height: h, width: w, countIncludePad: countIncludePad)
+  let taps = (0..<g.kernel).map { g.outputs(tap: $0, count: ow, extent: w) }
   var dx = Tensor(zeros: inputShape)
   dOutput.withUnsafeBufferPointer { dyp in
     dx.withUnsafeMutableBufferPointer { dxp in
       let (dyb, dxb) = (dyp.baseAddress!, dxp.baseAddress!)
       Parallel.forEach(dOutput.n * dOutput.c) { plane in
-        let src = dyb + plane * oh * ow, dst = dxb + plane * h * w
-        for oy in 0..<oh {
-          let y0 = oy * g.stride - g.padding
-          let (ys, ye) = (max(y0, 0), min(y0 + g.kernel, h))
-          for ox in 0..<ow {
-            let x0 = ox * g.stride - g.padding
-            let (xs, xe) = (max(x0, 0), min(x0 + g.kernel, w))
-            let share = src[oy * ow + ox] * (countIncludePad ? inv : 1 / Float((ye - ys) * (xe - xs)))
+        let dst = dxb + plane * h * w
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: w + ow) { buffer in
+          let spread = buffer.baseAddress!, shares = spread + w
+          for oy in 0..<oh {
+            let (ys, ye) = g.window(oy, extent: h)
+            let dy = dyb + (plane * oh + oy) * ow
+            inverses.withUnsafeBufferPointer { d in
+              let row = d.baseAddress! + oy * ow
+              for ox in 0..<ow { shares[ox] = dy[ox] * row[ox] }
+            }
+            // spread[ix] = Σ over the outputs whose window covers column ix of their share
+            spread.update(repeating: 0, count: w)
+            for (j, range) in taps.enumerated() {
+              let shift = j - g.padding
+              if g.stride == 1 {
+                for ox in range { spread[ox + shift] += shares[ox] }
+              } else {
+                for ox in range { spread[ox * g.stride + shift] += shares[ox] }
+              }
+            }
             for iy in ys..<ye {
-              for ix in xs..<xe { dst[iy * w + ix] += share }
+              let row = dst + iy * w
+              for ix in 0..<w { row[ix] += spread[ix] }
             }
           }
         }
@@ -119,6 +134,20 @@ public func avgpool2d_backward(
     }
   }
   return dx
+}
+
+/// Checks an average-pooling gradient against the input it pools and returns the
+/// planes' extents: input (H, W) and output (OH, OW).
+func avgPoolGradientExtents(
+  _ dOutput: Tensor, inputShape: [Int], geometry g: Pool2dGeometry
+) throws(TensorError) -> (h: Int, w: Int, oh: Int, ow: Int) {
+  try checkPoolGradientShapes(dOutput, inputShape: inputShape)
+  let (h, w) = (inputShape[2], inputShape[3])
+  let (oh, ow) = (try g.outputSize(h), try g.outputSize(w))
+  guard dOutput.h == oh, dOutput.w == ow else {
+    throw .shapeMismatch("average pooling of \(inputShape) gives [\(oh), \(ow)] planes, gradient is \(dOutput.shape)")
+  }
+  return (h, w, oh, ow)
 }
 
 /// dx[n, c, :, :] = dy[n, c] / (H·W).

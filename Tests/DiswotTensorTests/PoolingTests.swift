@@ -59,4 +59,56 @@ final class PoolingTests: XCTestCase {
       try avgpool2d_forward(plane, geometry: geometry).storage)
     XCTAssertEqual(try avgpool2d_forward(plane, geometry: geometry).storage, [2.5, 4.5, 10.5, 12.5])
   }
+
+  /// The separable kernels against the one-window-at-a-time references, on every geometry
+  /// `outputSize` accepts for kernels 1–4 and strides 1–3, both divisor rules, on planes
+  /// of odd, even and kernel-sized extents (several planes, so the per-plane offsets are
+  /// exercised too). Sums are taken in different orders, so they agree to rounding.
+  func testSeparableKernelsMatchTheReferences() throws {
+    var rng = SeededGenerator(seed: 7)
+    var checked = 0
+    for kernel in 1...4 {
+      for stride in 1...3 {
+        for padding in 0...(kernel / 2) {
+          let g = Pool2dGeometry(kernel: kernel, stride: stride, padding: padding)
+          for (h, w) in [(kernel, kernel), (5, 7), (8, 6), (9, 9)] {
+            let x = Tensor.normal([2, 3, h, w], mean: 0, std: 1, using: &rng)
+            for includePad in [false, true] {
+              let label = "\(g) \(h)x\(w) countIncludePad \(includePad)"
+              let y = try avgpool2d_forward(x, geometry: g, countIncludePad: includePad)
+              let expected = try avgpool2d_forward_reference(x, geometry: g, countIncludePad: includePad)
+              XCTAssertEqual(y.shape, expected.shape, label)
+              assertClose(y, expected, abs: 1e-6, rel: 1e-5, label)
+              let dy = Tensor.normal(y.shape, mean: 0, std: 1, using: &rng)
+              assertClose(
+                try avgpool2d_backward(dy, inputShape: x.shape, geometry: g, countIncludePad: includePad),
+                try avgpool2d_backward_reference(dy, inputShape: x.shape, geometry: g, countIncludePad: includePad),
+                abs: 1e-6, rel: 1e-5, label)
+              checked += 1
+            }
+          }
+        }
+      }
+    }
+    XCTAssertEqual(checked, 2 * 4 * 3 * (1 + 2 + 2 + 3))
+  }
+
+  /// The references on the hand-worked plane above: they are the independent computation
+  /// the separable kernels are held to, so they are held to hand-worked values themselves.
+  func testReferencesGiveTheHandWorkedValues() throws {
+    let g = Pool2dGeometry(kernel: 3, stride: 1, padding: 1)
+    let m: [Float] = [0.5, 1, 2, 2.5]
+    assertClose(
+      try avgpool2d_forward_reference(plane, geometry: g, countIncludePad: false).storage,
+      (0..<16).map { 4 * m[$0 / 4] + m[$0 % 4] })
+    // A unit gradient at output (0, 0), whose window is the 2×2 corner, gives each of the
+    // four positions 1/4 without padding counted, 1/9 with it.
+    var dy = Tensor(zeros: [1, 1, 4, 4])
+    dy.storage[0] = 1
+    let corner = [0, 1, 4, 5]
+    for (includePad, share) in [(false, Float(0.25)), (true, Float(1) / 9)] {
+      let dx = try avgpool2d_backward_reference(dy, inputShape: plane.shape, geometry: g, countIncludePad: includePad)
+      assertClose(dx.storage, (0..<16).map { corner.contains($0) ? share : 0 })
+    }
+  }
 }
