@@ -44,15 +44,22 @@ public struct ForwardMode {
   /// reports to it from every `backward` of that record. Ignored without
   /// `recordsForBackward`; nil on every hot path (training keeps nothing extra).
   public var backwardObserver: BackwardObserver?
+  /// Whether the backward passes of this (recording) forward pass accumulate parameter
+  /// gradients. On by default (training, grad_norm, snip); off for a record whose
+  /// backward passes only want dL/d(input), such as jacob_cov's Jacobian, where the
+  /// convolutions' weight gradients would cost as much as the input gradients and be
+  /// thrown away. Ignored without `recordsForBackward`.
+  public var parameterGradients: Bool
 
   public init(
     batchNorm: BatchNormMode, observer: ForwardObserver? = nil, recordsForBackward: Bool = false,
-    backwardObserver: BackwardObserver? = nil
+    backwardObserver: BackwardObserver? = nil, parameterGradients: Bool = true
   ) {
     self.batchNorm = batchNorm
     self.observer = observer
     self.recordsForBackward = recordsForBackward
     self.backwardObserver = backwardObserver
+    self.parameterGradients = parameterGradients
   }
 
   /// Running batch-norm statistics, no observer.
@@ -105,8 +112,9 @@ public enum StateKind: Sendable, Equatable {
 /// - `backward(dy)` takes dL/d(output) of that recorded pass and returns dL/d(input). It
 ///   ADDS each parameter's gradient into the parameter's gradient buffer and changes
 ///   nothing else (no weights, no running statistics, not the record), so calling it
-///   twice doubles the gradients. Without a recorded pass it throws
-///   `TensorError.invalidArgument` naming the layer.
+///   twice doubles the gradients; when the recording pass had
+///   `ForwardMode.parameterGradients` off, it leaves the gradient buffers untouched too.
+///   Without a recorded pass it throws `TensorError.invalidArgument` naming the layer.
 /// - `visitParameters` visits every learned parameter with its gradient buffer, in the
 ///   same order and under the same names as `visitState` visits its `.parameter`
 ///   entries. A gradient has its value's shape; buffers are allocated (zeroed) on first

@@ -43,14 +43,18 @@ import DiswotTensor
 /// The recording forward pass the probe batch's backward passes (grad_norm, snip, fisher,
 /// jacob_cov) start from: batch norm on batch statistics without updating the running
 /// ones, recorded, with Fisher's observer when it is wanted; nil when none of `proxies`
-/// needs one. A caller that runs this pass anyway (`CandidateScorer`, for its own
-/// proxies) hands its logits to `gradientProxyScores` and saves a forward pass.
+/// needs one. Its backward passes accumulate parameter gradients only when grad_norm or
+/// snip reads them: fisher reads the observed activations' gradients and jacob_cov the
+/// input's, so without those two the weight gradients, as costly as the input's, are
+/// skipped. A caller that runs this pass anyway (`CandidateScorer`, for its own proxies)
+/// hands its logits to `gradientProxyScores` and saves a forward pass.
 func gradientForwardMode(_ proxies: [Proxy]) -> (mode: ForwardMode, fisher: FisherObserver?)? {
   let wanted = Set(proxies)
   guard !wanted.isDisjoint(with: [.gradNorm, .snip, .fisher, .jacobCov]) else { return nil }
   let fisher = wanted.contains(.fisher) ? FisherObserver() : nil
   let mode = ForwardMode(
-    batchNorm: .training(updateRunningStatistics: false), recordsForBackward: true, backwardObserver: fisher)
+    batchNorm: .training(updateRunningStatistics: false), recordsForBackward: true, backwardObserver: fisher,
+    parameterGradients: !wanted.isDisjoint(with: [.gradNorm, .snip]))
   return (mode, fisher)
 }
 

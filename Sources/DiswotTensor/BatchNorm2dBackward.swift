@@ -10,10 +10,11 @@
 /// the forward input rather than storing it: one tensor fewer to keep per layer.
 
 /// x: the forward input [N, C, H, W], dOutput: [N, C, H, W]
-/// dWeight, dBias: [C] (+=) -> dInput: [N, C, H, W]
+/// dWeight, dBias: [C] (+=; untouched when `computeParameterGradients` is false, though
+/// dx needs the same sums) -> dInput: [N, C, H, W]
 public func batchnorm2d_backward_training(
   _ x: Tensor, dOutput: Tensor, state: BatchNormState, statistics: BatchNormBatchStatistics,
-  dWeight: inout Tensor, dBias: inout Tensor
+  dWeight: inout Tensor, dBias: inout Tensor, computeParameterGradients: Bool = true
 ) throws(TensorError) -> Tensor {
   try checkBatchNormGradientShapes(
     x, dOutput: dOutput, channels: state.channels, statistics: statistics, dWeight: dWeight,
@@ -30,7 +31,9 @@ public func batchnorm2d_backward_training(
     b[ch] = -a[ch] * invStd * Float(sumDyXhat[ch] / Double(count))
     shift[ch] = -a[ch] * Float(sumDy[ch] / Double(count))
   }
-  accumulateBatchNormParameterGradients(sumDy, sumDyXhat, dWeight: &dWeight, dBias: &dBias)
+  if computeParameterGradients {
+    accumulateBatchNormParameterGradients(sumDy, sumDyXhat, dWeight: &dWeight, dBias: &dBias)
+  }
   return try batchNormInputGradient(
     x, dOutput: dOutput, mean: statistics.mean, a: a, b: b, shift: shift)
 }
@@ -39,18 +42,21 @@ public func batchnorm2d_backward_training(
 /// affine map (frozen batch norm in a trained network).
 ///
 /// x: the forward input [N, C, H, W], dOutput: [N, C, H, W]
-/// dWeight, dBias: [C] (+=) -> dInput: [N, C, H, W]
+/// dWeight, dBias: [C] (+=; untouched when `computeParameterGradients` is false)
+/// -> dInput: [N, C, H, W]
 public func batchnorm2d_backward_inference(
   _ x: Tensor, dOutput: Tensor, state: BatchNormState, eps: Float = 1e-5,
-  dWeight: inout Tensor, dBias: inout Tensor
+  dWeight: inout Tensor, dBias: inout Tensor, computeParameterGradients: Bool = true
 ) throws(TensorError) -> Tensor {
   let statistics = BatchNormBatchStatistics(
     mean: state.runningMean.storage, invStd: state.runningVar.storage.map { 1 / ($0 + eps).squareRoot() })
   try checkBatchNormGradientShapes(
     x, dOutput: dOutput, channels: state.channels, statistics: statistics, dWeight: dWeight,
     dBias: dBias)
-  let (sumDy, sumDyXhat) = batchNormGradientSums(x, dOutput: dOutput, statistics: statistics)
-  accumulateBatchNormParameterGradients(sumDy, sumDyXhat, dWeight: &dWeight, dBias: &dBias)
+  if computeParameterGradients {
+    let (sumDy, sumDyXhat) = batchNormGradientSums(x, dOutput: dOutput, statistics: statistics)
+    accumulateBatchNormParameterGradients(sumDy, sumDyXhat, dWeight: &dWeight, dBias: &dBias)
+  }
   let a = (0..<x.c).map { state.weight.storage[$0] * statistics.invStd[$0] }
   let zeros = [Float](repeating: 0, count: x.c)
   return try batchNormInputGradient(x, dOutput: dOutput, mean: zeros, a: a, b: zeros, shift: zeros)

@@ -16,41 +16,45 @@
 // - depthwise convolutions: direct loops (`Conv2dDepthwiseBackward.swift`).
 //
 // Gradients of parameters ACCUMULATE (`+=`) into caller-owned tensors, so one buffer
-// serves every step and a layer applied twice sums both contributions; dx is returned
-// fresh (or skipped, for a network's first layer).
+// serves every step and a layer applied twice sums both contributions (or are skipped,
+// leaving those tensors untouched, for a pass that wants only dx: jacob_cov's Jacobian);
+// dx is returned fresh (or skipped, for a network's first layer).
 
 /// input: [N, C, H, W], weight: [O, C/groups, kH, kW], dOutput: [N, O, outH, outW]
-/// dWeight: [O, C/groups, kH, kW] (+=), dBias: [O] (+=) or nil -> dInput: [N, C, H, W],
-/// or nil when `computeInputGradient` is false
+/// dWeight: [O, C/groups, kH, kW] (+=), dBias: [O] (+=) or nil, both untouched when
+/// `computeParameterGradients` is false -> dInput: [N, C, H, W], or nil when
+/// `computeInputGradient` is false
 public func conv2d_backward(
   _ input: Tensor, weight: Tensor, dOutput: Tensor, geometry: Conv2dGeometry,
-  dWeight: inout Tensor, dBias: inout Tensor?, computeInputGradient: Bool = true
+  dWeight: inout Tensor, dBias: inout Tensor?, computeInputGradient: Bool = true,
+  computeParameterGradients: Bool = true
 ) throws(TensorError) -> Tensor? {
   let s = try Conv2dShapes(input: input, weight: weight, bias: nil, geometry: geometry)
   try checkConv2dGradientShapes(s, dOutput: dOutput, dWeight: dWeight, dBias: dBias)
-  if dBias != nil { conv2dBiasGradient(dOutput, into: &dBias!) }
+  if dBias != nil && computeParameterGradients { conv2dBiasGradient(dOutput, into: &dBias!) }
   guard s.batch > 0 else { return computeInputGradient ? Tensor(zeros: input.shape) : nil }
 
   let algorithm = Conv2dAlgorithm(geometry)
   if algorithm == .depthwise {
     return depthwiseConv2dBackward(
       input, weight: weight, dOutput: dOutput, shapes: s, dWeight: &dWeight,
-      computeInputGradient: computeInputGradient)
+      computeInputGradient: computeInputGradient, computeWeightGradient: computeParameterGradients)
   }
   // The weight gradient in the Winograd domain wherever the forward pass runs there; the
   // input gradient as a flipped-kernel forward convolution wherever that runs there.
   let winogradWeight = algorithm == .winograd
   let transposed = computeInputGradient ? transposedConv2dGeometry(geometry) : nil
   let winogradInput = transposed.map { Conv2dAlgorithm($0) == .winograd } ?? false
-  if winogradWeight {
+  if winogradWeight && computeParameterGradients {
     winogradConv2dWeightGradient(input, dOutput: dOutput, shapes: s, dWeight: &dWeight)
   }
   var dx: Tensor? = nil
-  if !winogradWeight || (computeInputGradient && !winogradInput) {
+  let im2colWeight = computeParameterGradients && !winogradWeight
+  let im2colInput = computeInputGradient && !winogradInput
+  if im2colWeight || im2colInput {
     dx = im2colConv2dBackward(
       input, weight: weight, dOutput: dOutput, shapes: s, dWeight: &dWeight,
-      computeWeightGradient: !winogradWeight,
-      computeInputGradient: computeInputGradient && !winogradInput)
+      computeWeightGradient: im2colWeight, computeInputGradient: im2colInput)
   }
   if winogradInput, let transposed {
     let flipped = transposedConv2dWeight(weight, geometry: geometry)

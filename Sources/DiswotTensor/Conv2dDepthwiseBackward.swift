@@ -7,7 +7,7 @@
 /// dWeight: [C, 1, kH, kW] (+=) -> dInput: [N, C, H, W] or nil
 func depthwiseConv2dBackward(
   _ input: Tensor, weight: Tensor, dOutput: Tensor, shapes s: Conv2dShapes,
-  dWeight: inout Tensor, computeInputGradient: Bool
+  dWeight: inout Tensor, computeInputGradient: Bool, computeWeightGradient: Bool
 ) -> Tensor? {
   let g = s.geometry
   let channels = g.inChannels
@@ -58,7 +58,11 @@ func depthwiseConv2dBackward(
                     }
                   }
                 }
-                for t in 0..<taps { dw[c * taps + t] += Float(totals[t]) }
+                // The kernel gradient comes out of the same loop as dx, so a pass that
+                // wants dx alone only skips adding it.
+                if computeWeightGradient {
+                  for t in 0..<taps { dw[c * taps + t] += Float(totals[t]) }
+                }
               }
             }
           }

@@ -28,11 +28,12 @@ public func linear_forward(_ x: Tensor, weight: Tensor, bias: Tensor?) throws(Te
 
 /// Gradients of `linear_forward`: dx = dy·W, dW += dyᵀ·x, db += Σ_rows dy (Double sums).
 /// x: [N, in], weight: [out, in], dOutput: [N, out]
-/// dWeight: [out, in] (+=), dBias: [out] (+=) or nil -> dInput: [N, in], or nil when
+/// dWeight: [out, in] (+=), dBias: [out] (+=) or nil, both untouched when
+/// `computeParameterGradients` is false -> dInput: [N, in], or nil when
 /// `computeInputGradient` is false
 public func linear_backward(
   _ x: Tensor, weight: Tensor, dOutput: Tensor, dWeight: inout Tensor, dBias: inout Tensor?,
-  computeInputGradient: Bool = true
+  computeInputGradient: Bool = true, computeParameterGradients: Bool = true
 ) throws(TensorError) -> Tensor? {
   guard x.rank == 2, weight.rank == 2, x.shape[1] == weight.shape[1] else {
     throw .shapeMismatch("linear layer with weight \(weight.shape) got input \(x.shape)")
@@ -50,7 +51,7 @@ public func linear_backward(
   guard n > 0, inFeatures > 0, outFeatures > 0 else {
     return computeInputGradient ? Tensor(zeros: x.shape) : nil
   }
-  if dBias != nil {
+  if dBias != nil && computeParameterGradients {
     dOutput.withUnsafeBufferPointer { dy in
       for o in 0..<outFeatures {
         var total = 0.0
@@ -63,12 +64,14 @@ public func linear_backward(
   x.withUnsafeBufferPointer { xp in
     weight.withUnsafeBufferPointer { wp in
       dOutput.withUnsafeBufferPointer { dyp in
-        dWeight.withUnsafeMutableBufferPointer { dwp in
-          // dW [out, in] += dyᵀ [out, N] · x [N, in]
-          gemm(
-            transposeA: true, transposeB: false, m: outFeatures, n: inFeatures, k: n,
-            a: dyp.baseAddress!, lda: outFeatures, b: xp.baseAddress!, ldb: inFeatures, beta: 1,
-            c: dwp.baseAddress!, ldc: inFeatures)
+        if computeParameterGradients {
+          dWeight.withUnsafeMutableBufferPointer { dwp in
+            // dW [out, in] += dyᵀ [out, N] · x [N, in]
+            gemm(
+              transposeA: true, transposeB: false, m: outFeatures, n: inFeatures, k: n,
+              a: dyp.baseAddress!, lda: outFeatures, b: xp.baseAddress!, ldb: inFeatures, beta: 1,
+              c: dwp.baseAddress!, ldc: inFeatures)
+          }
         }
         withOptionalMutablePointer(&dx) { dxp in
           guard let dxp else { return }

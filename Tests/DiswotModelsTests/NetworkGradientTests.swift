@@ -250,6 +250,36 @@ final class NetworkGradientTests: XCTestCase {
     XCTAssertThrowsError(try model.backward(dLogits: r, dFeatures: Tensor(zeros: [2, 8, 2, 2])))
   }
 
+  /// A record made with `parameterGradients` off (jacob_cov's) gives the same input
+  /// gradient as one with them on and leaves every gradient buffer at zero: convolutions
+  /// (depthwise and 1×1 included), batch norm and the classifier, in every family with
+  /// its own backward pass.
+  func testRecordWithoutParameterGradientsGivesTheSameInputGradientAndNoneElse() throws {
+    let inputOnly = ForwardMode(
+      batchNorm: .training(updateRunningStatistics: false), recordsForBackward: true, parameterGradients: false)
+    let models: [(String, any Classifier)] = [
+      ("resnet", try Self.resnet(.b)), ("nas-bench-201", try Self.nasBench201()),
+      ("mobilenetv2", try Self.mobileNetV2()), ("torchvision", try Self.torchvisionResNet(.bottleneck)),
+    ]
+    for (name, model) in models {
+      Self.prepare(model, seed: 12)
+      var rng = SeededGenerator(seed: 13)
+      let x = Tensor.normal([2, 3, 32, 32], using: &rng)
+      let r = Tensor.normal(try model.classify(x, mode: Self.evaluate).logits.shape, using: &rng)
+      model.zeroGradients()
+      _ = try model.classify(x, mode: Self.record)
+      let full = try XCTUnwrap(try model.backward(dLogits: r, dFeatures: nil, computeInputGradient: true), name)
+      XCTAssertTrue(model.gradientsByName().values.contains { $0.storage.contains { $0 != 0 } }, name)
+      model.zeroGradients()
+      _ = try model.classify(x, mode: inputOnly)
+      let dx = try XCTUnwrap(try model.backward(dLogits: r, dFeatures: nil, computeInputGradient: true), name)
+      XCTAssertEqual(dx.storage, full.storage, name)
+      for (parameter, gradient) in model.gradientsByName() {
+        XCTAssertTrue(gradient.storage.allSatisfy { $0 == 0 }, "\(name) \(parameter)")
+      }
+    }
+  }
+
   func testBackwardWithoutRecordingThrows() throws {
     let model = try Self.resnet(.a)
     let x = Tensor(zeros: [2, 3, 8, 8])

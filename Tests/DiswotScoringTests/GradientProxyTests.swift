@@ -461,7 +461,9 @@ final class GradientProxyTests: XCTestCase {
 
   /// One shared forward pass serves the loss's and the Jacobian's backward passes: each
   /// proxy is bit-identical whether computed alone or with the others (Fisher must not
-  /// count the Jacobian's backward pass, the Jacobian must not see the loss's gradients).
+  /// count the Jacobian's backward pass, the Jacobian must not see the loss's gradients;
+  /// alone, jacob_cov's and fisher's record skips the parameter gradients, together with
+  /// grad_norm and snip it computes them).
   func testProxiesAgreeAloneAndTogether() throws {
     let net = TinyConvNet(seed: 16)
     let x = images()

@@ -111,6 +111,41 @@ final class BackwardKernelTests: XCTestCase {
       Tensor(zeros: [2, 3, 3, 3]), dOutput: Tensor(zeros: [2, 3, 3, 3]), state: state, dWeight: &dWeight, dBias: &dBias))
   }
 
+  /// Without parameter gradients both batch-norm modes and the linear layer give the very
+  /// same dx and leave the parameter gradients as they were.
+  func testSkippingParameterGradientsKeepsDxAndLeavesThemUntouched() throws {
+    let x = normal([2, 3, 4, 4]), r = normal(x.shape)
+    var state = BatchNormState(channels: 3)
+    state.weight = normal([3], mean: 1, std: 0.5)
+    state.runningVar = tensor([3], [0.5, 1, 2])
+    let statistics = try batchnorm2d_forward_training(x, state: &state, updateRunningStatistics: false).statistics
+    var dWeight = Tensor(zeros: [3]), dBias = Tensor(zeros: [3])
+    var keptWeight = Tensor(zeros: [3], value: 7), keptBias = Tensor(zeros: [3], value: 7)
+    XCTAssertEqual(
+      try batchnorm2d_backward_training(
+        x, dOutput: r, state: state, statistics: statistics, dWeight: &keptWeight, dBias: &keptBias,
+        computeParameterGradients: false).storage,
+      try batchnorm2d_backward_training(
+        x, dOutput: r, state: state, statistics: statistics, dWeight: &dWeight, dBias: &dBias).storage)
+    XCTAssertEqual(
+      try batchnorm2d_backward_inference(
+        x, dOutput: r, state: state, dWeight: &keptWeight, dBias: &keptBias, computeParameterGradients: false).storage,
+      try batchnorm2d_backward_inference(x, dOutput: r, state: state, dWeight: &dWeight, dBias: &dBias).storage)
+    XCTAssertEqual(keptWeight.storage, [7, 7, 7])
+    XCTAssertEqual(keptBias.storage, [7, 7, 7])
+
+    let input = normal([4, 5]), w = normal([3, 5]), dy = normal([4, 3])
+    var linearWeight = Tensor(zeros: w.shape), linearBias: Tensor? = Tensor(zeros: [3])
+    var keptLinearWeight = Tensor(zeros: w.shape, value: 7), keptLinearBias: Tensor? = Tensor(zeros: [3], value: 7)
+    XCTAssertEqual(
+      try linear_backward(
+        input, weight: w, dOutput: dy, dWeight: &keptLinearWeight, dBias: &keptLinearBias,
+        computeParameterGradients: false)?.storage,
+      try linear_backward(input, weight: w, dOutput: dy, dWeight: &linearWeight, dBias: &linearBias)?.storage)
+    XCTAssertTrue(keptLinearWeight.storage.allSatisfy { $0 == 7 })
+    XCTAssertEqual(keptLinearBias?.storage, [7, 7, 7])
+  }
+
   // MARK: - Activations
 
   func testReLUBackwardMasksByOutput() throws {

@@ -83,6 +83,23 @@ final class Conv2dBackwardTests: XCTestCase {
     }
   }
 
+  /// Without parameter gradients (jacob_cov's backward pass) every kernel path gives the
+  /// very same dx and leaves dWeight and dBias as they were.
+  func testSkippingParameterGradientsKeepsDxAndLeavesThemUntouched() throws {
+    for c in Self.cases {
+      let (x, w, b, dy) = try c.operands(seed: 4)
+      var dWeight = Tensor(zeros: w.shape), dBias: Tensor? = Tensor(zeros: b.shape)
+      let full = try conv2d_backward(x, weight: w, dOutput: dy, geometry: c.geometry, dWeight: &dWeight, dBias: &dBias)
+      var untouchedWeight = Tensor(zeros: w.shape, value: 7), untouchedBias: Tensor? = Tensor(zeros: b.shape, value: 7)
+      let inputOnly = try conv2d_backward(
+        x, weight: w, dOutput: dy, geometry: c.geometry, dWeight: &untouchedWeight, dBias: &untouchedBias,
+        computeParameterGradients: false)
+      XCTAssertEqual(inputOnly?.storage, full?.storage, "dx \(c)")
+      XCTAssertTrue(untouchedWeight.storage.allSatisfy { $0 == 7 }, "dWeight \(c)")
+      XCTAssertTrue(untouchedBias!.storage.allSatisfy { $0 == 7 }, "dBias \(c)")
+    }
+  }
+
   /// The reference itself against finite differences of the reference forward pass
   /// (accurate in Double), on stride, groups and depthwise geometries.
   func testReferenceMatchesFiniteDifferences() throws {

@@ -11,6 +11,9 @@ public final class BatchNorm2d: Layer {
   /// The last recording forward pass: its input, and its batch statistics (nil when it
   /// used the running statistics, which are then constants of the pass).
   private var record: (input: Tensor, statistics: BatchNormBatchStatistics?)?
+  /// Whether backward passes of that record accumulate γ's and β's gradients
+  /// (`ForwardMode.parameterGradients`).
+  private var recordedParameterGradients = true
 
   public init(channels: Int, eps: Float = 1e-5, momentum: Float = 0.1) {
     state = BatchNormState(channels: channels)
@@ -20,6 +23,7 @@ public final class BatchNorm2d: Layer {
 
   public func forward(_ x: Tensor, mode: ForwardMode) throws(TensorError) -> Tensor {
     record = nil
+    recordedParameterGradients = mode.parameterGradients
     switch mode.batchNorm {
     case .inference:
       let y = try batchnorm2d_forward_inference(x, state: state, eps: eps)
@@ -43,10 +47,11 @@ public final class BatchNorm2d: Layer {
     if let statistics = record.statistics {
       return try batchnorm2d_backward_training(
         record.input, dOutput: dy, state: state, statistics: statistics, dWeight: &weightGradient!,
-        dBias: &biasGradient!)
+        dBias: &biasGradient!, computeParameterGradients: recordedParameterGradients)
     }
     return try batchnorm2d_backward_inference(
-      record.input, dOutput: dy, state: state, eps: eps, dWeight: &weightGradient!, dBias: &biasGradient!)
+      record.input, dOutput: dy, state: state, eps: eps, dWeight: &weightGradient!, dBias: &biasGradient!,
+      computeParameterGradients: recordedParameterGradients)
   }
 
   public func outputShapeAndMACs(input: [Int]) throws(TensorError) -> (shape: [Int], macs: Int) {

@@ -15,6 +15,9 @@ public final class Conv2d: Layer {
   public private(set) var biasGradient: Tensor?
   /// The input of the last recording forward pass.
   private var recordedInput: Tensor?
+  /// Whether backward passes of that record accumulate the weight and bias gradients
+  /// (`ForwardMode.parameterGradients`).
+  private var recordedParameterGradients = true
   /// The output of the last recording forward pass and who watches its gradient, kept
   /// only when that pass had a `ForwardMode.backwardObserver`.
   private var observedOutput: (output: Tensor, observer: BackwardObserver)?
@@ -28,6 +31,7 @@ public final class Conv2d: Layer {
 
   public func forward(_ x: Tensor, mode: ForwardMode) throws(TensorError) -> Tensor {
     recordedInput = mode.recordsForBackward ? x : nil
+    recordedParameterGradients = mode.parameterGradients
     observedOutput = nil
     let y: Tensor
     if Conv2dAlgorithm(geometry) == .winograd {
@@ -55,7 +59,7 @@ public final class Conv2d: Layer {
     if let bias { prepareGradient(&biasGradient, for: bias) }
     return try conv2d_backward(
       x, weight: weight, dOutput: dy, geometry: geometry, dWeight: &weightGradient!, dBias: &biasGradient,
-      computeInputGradient: computeInputGradient)
+      computeInputGradient: computeInputGradient, computeParameterGradients: recordedParameterGradients)
   }
 
   public func outputShapeAndMACs(input: [Int]) throws(TensorError) -> (shape: [Int], macs: Int) {

@@ -11,6 +11,9 @@ public final class Linear: Layer {
   public private(set) var biasGradient: Tensor?
   /// The input of the last recording forward pass.
   private var recordedInput: Tensor?
+  /// Whether backward passes of that record accumulate the weight and bias gradients
+  /// (`ForwardMode.parameterGradients`).
+  private var recordedParameterGradients = true
   /// The output of the last recording forward pass and who watches its gradient, kept
   /// only when that pass had a `ForwardMode.backwardObserver`.
   private var observedOutput: (output: Tensor, observer: BackwardObserver)?
@@ -25,6 +28,7 @@ public final class Linear: Layer {
 
   public func forward(_ x: Tensor, mode: ForwardMode) throws(TensorError) -> Tensor {
     recordedInput = mode.recordsForBackward ? x : nil
+    recordedParameterGradients = mode.parameterGradients
     observedOutput = nil
     let y = try linear_forward(x, weight: weight, bias: bias)
     if mode.recordsForBackward, let observer = mode.backwardObserver { observedOutput = (y, observer) }
@@ -38,7 +42,9 @@ public final class Linear: Layer {
     }
     prepareGradient(&weightGradient, for: weight)
     prepareGradient(&biasGradient, for: bias)
-    return try linear_backward(x, weight: weight, dOutput: dy, dWeight: &weightGradient!, dBias: &biasGradient)!
+    return try linear_backward(
+      x, weight: weight, dOutput: dy, dWeight: &weightGradient!, dBias: &biasGradient,
+      computeParameterGradients: recordedParameterGradients)!
   }
 
   public func outputShapeAndMACs(input: [Int]) throws(TensorError) -> (shape: [Int], macs: Int) {
