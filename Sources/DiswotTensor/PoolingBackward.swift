@@ -26,9 +26,9 @@ public func maxpool2d_forward_with_indices(
         Parallel.forEach(x.n * x.c) { plane in
           let src = xb + plane * h * w
           for oy in 0..<oh {
-            let (ys, ye) = (max(oy * g.stride - g.padding, 0), min(oy * g.stride - g.padding + g.kernel, h))
+            let (ys, ye) = g.window(oy, extent: h)
             for ox in 0..<ow {
-              let (xs, xe) = (max(ox * g.stride - g.padding, 0), min(ox * g.stride - g.padding + g.kernel, w))
+              let (xs, xe) = g.window(ox, extent: w)
               var best = -Float.infinity
               var position = ys * w + xs
               for iy in ys..<ye {
