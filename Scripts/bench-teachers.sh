@@ -8,7 +8,8 @@
 #             student was best in the rank step), mean of 3 seeds.
 #   pseudo  — KD with the labels withheld (--ignore-labels) unfiltered and filtered
 #             (confidence 0.9; 0.5 at the same epochs and at the same steps) vs labelled
-#             KD, mean of 3 seeds (teacher: PSEUDO_TEACHER, else make-teachers' few).
+#             KD, mean of 3 seeds (teacher: PSEUDO_TEACHER, else make-teachers' few;
+#             Docs/benchmarks.md's second table used PSEUDO_TEACHER=DIR/split.safetensors).
 # Usage: Scripts/bench-teachers.sh [rank|mix|pseudo|all] [--epochs E] [--teacher-epochs E] [--teachers DIR] [--out DIR]
 #   The teachers: the shared ResNet-20/56 plus those of Scripts/make-teachers.sh (made
 #   first, --teacher-epochs 15 by default, if DIR lacks them). E: each student's KD

@@ -7,7 +7,9 @@
 #   DISWOT=path/to/diswot uses that build instead of building the release one.
 # Writes OUT_DIR/<name>.safetensors for: full (ResNet-20, every image), few (ResNet-20,
 # 600 images), noisy40 and noisy80 (ResNet-20, 40 % / 80 % of the labels replaced by a
-# random wrong class), half (ResNet-20, only classes 0-4), small (ResNet-8, 300 images).
+# random wrong class), half (ResNet-20, only classes 0-4), small (ResNet-8, 300 images),
+# split (ResNet-20, the first 2,330 images: half of them; the pseudo-label benchmark's second
+# labeller, `PSEUDO_TEACHER=OUT_DIR/split.safetensors Scripts/bench.sh teachers pseudo`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 epochs=${1:-15}
@@ -40,4 +42,5 @@ train noisy40 resnet20 "$out/data/noisy40"
 train noisy80 resnet20 "$out/data/noisy80"
 train half resnet20 "$out/data/half"
 train small resnet8 "$data" --train-limit 300
+train split resnet20 "$data" --train-limit 2330
 ls "$out"/*.safetensors
