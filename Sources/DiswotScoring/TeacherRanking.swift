@@ -98,8 +98,10 @@ public enum TeacherRankingMeasure: String, Codable, CaseIterable, Sendable {
   case knn
   /// Mean log-probability the teacher's own classifier gives the true label: what
   /// logit distillation transfers is that distribution, and the log-likelihood (a proper
-  /// scoring rule) sees both a wrong head and an over-confident one, which features do
-  /// not. Needs every candidate's classes to be the target's.
+  /// scoring rule) sees both a wrong head and confident mistakes, which features do not.
+  /// It cannot see memorisation: a teacher trained on these very images scores ≈ 0, the
+  /// best, while its near one-hot outputs teach little beyond the labels (Docs/cli.md).
+  /// Needs every candidate's classes to be the target's.
   case likelihood
 
   /// The name reports give it.
