@@ -9,7 +9,8 @@
 # 600 images), noisy40 and noisy80 (ResNet-20, 40 % / 80 % of the labels replaced by a
 # random wrong class), half (ResNet-20, only classes 0-4), small (ResNet-8, 300 images),
 # split (ResNet-20, the first 2,330 images: half of them; the pseudo-label benchmark's second
-# labeller, `PSEUDO_TEACHER=OUT_DIR/split.safetensors Scripts/bench.sh teachers pseudo`).
+# labeller, `PSEUDO_TEACHER=OUT_DIR/split.safetensors Scripts/bench.sh teachers pseudo`),
+# full2 (full's recipe with seed 2: a near-twin, for a mix of comparably good teachers).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 epochs=${1:-15}
@@ -43,4 +44,5 @@ train noisy80 resnet20 "$out/data/noisy80"
 train half resnet20 "$out/data/half"
 train small resnet8 "$data" --train-limit 300
 train split resnet20 "$data" --train-limit 2330
+train full2 resnet20 "$data" --seed 2   # the last --seed given wins
 ls "$out"/*.safetensors
