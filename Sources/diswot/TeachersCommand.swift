@@ -14,10 +14,10 @@ enum TeachersCommand {
       it, so a folder sorted by class keeps every class). Two measures, both reported either \
       way: the mean log-probability the candidate's own classifier gives the true labels \
       (likelihood: what logit distillation passes on is that distribution, and the \
-      likelihood sees a wrong head and confident mistakes, not a teacher that memorised these \
-      very images), and the leave-one-out accuracy of a \
-      k-nearest-neighbour classifier on its globally pooled penultimate features (knn: \
-      cosine similarity, --k neighbours, ties to the class met first; no head is used, so a \
+      likelihood sees a wrong head and confident mistakes, not a teacher that memorised \
+      these very images), and the leave-one-out accuracy of a k-nearest-neighbour \
+      classifier on its globally pooled penultimate features (knn: cosine similarity, --k \
+      neighbours, ties to the class met first; no head is used, so a \
       teacher trained on other classes is ranked like any other, and its note says so). \
       --measure auto (the default) ranks by likelihood when every candidate has the data's \
       classes, else by knn. Higher is better. Inputs are normalised as `eval` does: \
